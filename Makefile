@@ -1,0 +1,41 @@
+# Two commands for a newcomer:  `make demo`  and  `make test`.
+# Both create .venv on first use: torch's CPU wheel first (so nothing pulls a CUDA build),
+# then the kit itself in editable mode with its dev extra, then a Jupyter kernel for papermill.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+TORCH  ?= torch==2.13.0
+KERNEL ?= qcrdkit
+export HF_HUB_OFFLINE ?= 1
+export TRANSFORMERS_OFFLINE ?= 1
+export HF_DATASETS_OFFLINE ?= 1
+# The Distilling Step-by-Step data the tests read (never copied into the repo).
+export QCRD_DSS_DATA ?= $(abspath ../shared/data/dss)
+
+.PHONY: setup demo test smoke bench clean-venv
+
+$(VENV)/.installed: pyproject.toml
+	@echo "Setting up $(VENV) (first run only: about 2-3 minutes)"
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m ipykernel install --prefix $(VENV) --name $(KERNEL) --display-name "Python (qcrdkit)" >/dev/null
+	touch $@
+
+setup: $(VENV)/.installed
+
+demo: setup
+	$(VENV)/bin/qcrd run --params params/demo.yaml
+
+smoke: setup
+	$(VENV)/bin/qcrd run --params params/smoke.yaml
+
+test: setup
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) bench/teacher_throughput.py
+
+clean-venv:
+	rm -rf $(VENV)

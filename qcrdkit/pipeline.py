@@ -1,0 +1,114 @@
+"""``qcrd run``: execute the ordered notebooks with papermill into one run directory.
+
+A params file (YAML) names the run, its stages, parameters shared by every stage and
+per-stage parameters::
+
+    run_id: demo                    # outputs/runs/<run_id>; omitted: a timestamped id
+    outputs_dir: outputs
+    stages: [01_teacher_sampling]
+    common: {task: arith, seed: 0}  # passed to every stage
+    01_teacher_sampling: {k: 5, temperature: 0.7}
+
+``--set key=value`` overrides any of it (dotted keys reach into sections:
+``--set 01_teacher_sampling.k=3``, ``--set common.seed=1``, ``--set run_id=sweep-1``);
+values are read as YAML scalars. ``run_dir`` is filled in for every stage.
+"""
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+STAGES = ("01_teacher_sampling",)
+#: parameters given as paths: made absolute against the caller's working directory
+PATH_PARAMS = ("data_dir", "cache_dir", "import_path", "prompt_template")
+
+
+class StageFailed(Exception):
+    def __init__(self, stage: str, notebook: Path, detail: str):
+        self.stage, self.notebook, self.detail = stage, notebook, detail
+        super().__init__(f"stage {stage} failed: {detail}\n  executed notebook: {notebook}")
+
+
+def parse_override(item: str) -> tuple[list[str], object]:
+    if "=" not in item:
+        raise ConfigError(f"--set expects key=value, got {item!r}")
+    key, raw = item.split("=", 1)
+    if not key:
+        raise ConfigError(f"--set expects key=value, got {item!r}")
+    return key.split("."), yaml.safe_load(raw) if raw != "" else None
+
+
+def load_params(path: str | Path, overrides: list[str] = ()) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"params file {path} not found")
+    try:
+        params = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(params, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    for item in overrides:
+        keys, value = parse_override(item)
+        node = params
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {item}: {k} is not a section")
+        node[keys[-1]] = value
+    stages = params.get("stages", list(STAGES))
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown:
+        raise ConfigError(f"{path}: unknown stage(s) {unknown}; known: {list(STAGES)}")
+    params["stages"] = stages
+    return params
+
+
+def stage_parameters(params: dict, stage: str, run_dir: Path, cwd: Path) -> dict:
+    out = {**copy.deepcopy(params.get("common") or {}), **copy.deepcopy(params.get(stage) or {})}
+    for key in PATH_PARAMS:
+        if isinstance(out.get(key), str):
+            out[key] = str((cwd / out[key]).resolve())
+    out["run_dir"] = str(run_dir)
+    return out
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    seconds: dict
+
+
+def run_pipeline(params: dict, *, cwd: str | Path | None = None, kernel_name: str = "python3",
+                 log_output: bool = False) -> RunResult:
+    """Run each stage's notebook into ``<outputs>/runs/<run_id>/notebooks/``; raise :class:`StageFailed`."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    cwd = Path(cwd or Path.cwd()).resolve()
+    run_id = params.get("run_id") or time.strftime("run-%Y%m%d-%H%M%S")
+    run_dir = (cwd / params.get("outputs_dir", "outputs") / "runs" / str(run_id)).resolve()
+    (run_dir / "notebooks").mkdir(parents=True, exist_ok=True)
+    (run_dir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    seconds = {}
+    for stage in params["stages"]:
+        source = NOTEBOOK_DIR / f"{stage}.ipynb"
+        target = run_dir / "notebooks" / f"{stage}.ipynb"
+        t0 = time.perf_counter()
+        try:
+            pm.execute_notebook(str(source), str(target), parameters=stage_parameters(params, stage, run_dir, cwd),
+                                kernel_name=kernel_name, cwd=str(NOTEBOOK_DIR), log_output=log_output,
+                                progress_bar=False)
+        except PapermillExecutionError as exc:
+            detail = f"cell {exc.cell_index} (execution count {exc.exec_count}): {exc.ename}: {exc.evalue}"
+            raise StageFailed(stage, target, detail) from None
+        seconds[stage] = round(time.perf_counter() - t0, 1)
+    return RunResult(run_dir=run_dir, seconds=seconds)

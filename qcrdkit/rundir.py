@@ -1,0 +1,52 @@
+"""The run directory: one folder per run that every stage reads from and writes to (01 → 04).
+
+```
+<run>/task.json                 which task and options the run uses (written by stage 01)
+<run>/teacher/samples.jsonl     stage 01: one record per teacher sample (see teacher/records.py)
+<run>/teacher/stats.json        stage 01: self-consistency statistics (consistency.py)
+<run>/teacher/config.json       stage 01: what produced the samples (never an API key)
+<run>/notebooks/NN_*.ipynb      executed notebooks (qcrd run)
+```
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import ConfigError
+from .io import read_json, read_jsonl, write_json, write_jsonl
+from .tasks import Task, get_task
+
+
+def save_task_spec(run_dir: str | Path, task: str, data_dir: str | None, task_options: dict | None) -> Path:
+    path = Path(run_dir) / "task.json"
+    write_json(path, {"task": task, "data_dir": None if data_dir is None else str(Path(data_dir).resolve()),
+                      "task_options": task_options or {}})
+    return path
+
+
+def load_task(run_dir: str | Path) -> tuple[Task, dict]:
+    """The run's task (with the options stage 01 used) and its spec."""
+    path = Path(run_dir) / "task.json"
+    if not path.exists():
+        raise ConfigError(f"{path}: not found; run stage 01 (teacher sampling) for this run_dir first")
+    spec = read_json(path)
+    return get_task(spec["task"], **spec.get("task_options", {})), spec
+
+
+def teacher_samples_path(run_dir: str | Path) -> Path:
+    return Path(run_dir) / "teacher" / "samples.jsonl"
+
+
+def write_teacher_artifacts(run_dir: str | Path, records: list[dict], stats: dict, config: dict) -> Path:
+    out = Path(run_dir) / "teacher"
+    write_jsonl(out / "samples.jsonl", records)
+    write_json(out / "stats.json", stats)
+    write_json(out / "config.json", config)
+    return out
+
+
+def read_teacher_samples(run_dir: str | Path) -> list[dict]:
+    path = teacher_samples_path(run_dir)
+    if not path.exists():
+        raise ConfigError(f"{path}: not found; run stage 01 (teacher sampling) for this run_dir first")
+    return read_jsonl(path)

@@ -1,0 +1,77 @@
+"""Stage 01 in one call per source: where the teacher samples come from.
+
+``source``:
+  * ``"synthetic"`` — the embedded offline teacher (``arith`` only), started on a loopback port
+    and sampled through the same ``openai`` client path as any hosted model;
+  * ``"openai"`` — any OpenAI-compatible endpoint (``base_url``; ``None`` = OpenAI);
+  * ``"dss_import"`` — the Distilling Step-by-Step PaLM completions under ``data_dir``;
+  * ``"jsonl_import"`` — a generic JSONL dump at ``import_path``.
+"""
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..tasks.base import Example, Task
+from .cache import CompletionCache
+from .client import TeacherClient, TeacherConfig
+from .importers import import_dss_llm, import_jsonl
+from .prompts import STOP_SEQUENCES, load_template
+from .sampling import sample_teacher
+from .synthetic import MODEL_NAME, SyntheticTeacherServer
+
+SOURCES = ("synthetic", "openai", "dss_import", "jsonl_import")
+
+
+def collect_teacher_samples(task: Task, examples: dict[str, list[Example]], *, source: str = "synthetic",
+                            base_url: str | None = None, model: str = MODEL_NAME, api_key_env: str | None = "OPENAI_API_KEY",
+                            k: int = 5, temperature: float = 0.7, max_tokens: int = 256, seed: int | None = 0,
+                            concurrency: int = 8, timeout: float = 60.0, max_retries: int = 5,
+                            cache_dir: str | Path | None = None, prompt_template: str | Path | None = None,
+                            data_dir: str | Path | None = None, import_path: str | Path | None = None,
+                            progress: bool = True) -> tuple[list[dict], dict]:
+    """Sample records for every split in ``examples``, and a provenance dict (no secrets)."""
+    if source not in SOURCES:
+        raise ConfigError(f"teacher must be one of {SOURCES}, got {source!r}")
+    t0 = time.perf_counter()
+    provenance: dict = {"source": source, "task": task.name, "splits": {s: len(v) for s, v in examples.items()}}
+    records: list[dict] = []
+    if source == "dss_import":
+        if data_dir is None:
+            raise ConfigError("teacher='dss_import' needs data_dir (the DSS data folder)")
+        for split, exs in examples.items():
+            records += import_dss_llm(task, data_dir, split, exs)
+    elif source == "jsonl_import":
+        if import_path is None:
+            raise ConfigError("teacher='jsonl_import' needs import_path (a JSONL file of rationales)")
+        for split, exs in examples.items():
+            records += import_jsonl(task, import_path, split, exs, temperature=temperature)
+        provenance["import_path"] = str(import_path)
+    else:
+        if source == "synthetic" and task.name != "arith":
+            raise ConfigError(f"the synthetic teacher only answers 'arith' questions, not {task.name!r}; "
+                              "use teacher='openai' with a base_url, or 'dss_import'")
+        template = load_template(task.name, prompt_template)
+        cache = CompletionCache(cache_dir) if cache_dir is not None else None
+        with contextlib.ExitStack() as stack:
+            namespace = None
+            if source == "synthetic":
+                server = stack.enter_context(SyntheticTeacherServer())
+                base_url, namespace, api_key_env = server.url, f"synthetic://{MODEL_NAME}", None
+            config = TeacherConfig(model=model, base_url=base_url, temperature=temperature, k=k, max_tokens=max_tokens,
+                                   seed=seed, concurrency=concurrency, timeout=timeout, max_retries=max_retries,
+                                   api_key_env=api_key_env, stop=STOP_SEQUENCES, cache_namespace=namespace)
+            client = TeacherClient(config, cache, progress=progress)
+            requests = hits = 0
+            for split, exs in examples.items():
+                records += sample_teacher(task, exs, client, split=split, template=template)
+                requests += client.last_stats.requests
+                hits += client.last_stats.cache_hits
+        provenance.update(teacher=asdict(config), requests=requests, cache_hits=hits,
+                          cache_dir=None if cache_dir is None else str(cache_dir),
+                          prompt_template=str(prompt_template) if prompt_template else f"builtin:{task.name}")
+    provenance["seconds"] = round(time.perf_counter() - t0, 2)
+    return records, provenance

@@ -1,0 +1,56 @@
+"""`qcrd run` with papermill: the smoke params, failures that name the stage and cell, no secrets."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from qcrdkit.errors import ConfigError
+from qcrdkit.pipeline import load_params
+
+from conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def qcrd(*args, env=None, cwd=REPO):
+    return subprocess.run([sys.executable, "-m", "qcrdkit.cli", *args], capture_output=True, text=True, cwd=cwd,
+                          env=env, timeout=600)
+
+
+def test_smoke_run_writes_the_stage_01_contract(tmp_path, monkeypatch):
+    import os
+    secret = "sk-test-NEVER-WRITTEN-42"
+    env = {**os.environ, "OPENAI_API_KEY": secret}
+    res = qcrd("run", "--params", "params/smoke.yaml", "--set", f"outputs_dir={tmp_path}", env=env)
+    assert res.returncode == 0, res.stderr
+    run = tmp_path / "runs" / "smoke"
+    records = [json.loads(x) for x in (run / "teacher" / "samples.jsonl").read_text().splitlines()]
+    assert len(records) == 40 * 3
+    assert set(records[0]) >= {"id", "question", "sample_index", "temperature", "raw", "rationale", "answer", "gold",
+                               "correct", "positive"}
+    stats = json.loads((run / "teacher" / "stats.json").read_text())["by_split"]["train"]
+    assert stats["questions"] == 40 and 0.5 < stats["teacher_accuracy"] <= 1.0
+    assert (run / "teacher" / "positives.png").stat().st_size > 1000
+    assert (run / "notebooks" / "01_teacher_sampling.ipynb").exists()
+    for path in run.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+
+
+def test_failing_stage_names_notebook_and_cell(tmp_path):
+    res = qcrd("run", "--params", "params/smoke.yaml", "--set", f"outputs_dir={tmp_path}", "--set", "common.task=nosuchtask")
+    assert res.returncode == 1
+    assert "stage 01_teacher_sampling failed" in res.stderr and "cell" in res.stderr
+    assert "unknown task 'nosuchtask'" in res.stderr and "01_teacher_sampling.ipynb" in res.stderr
+
+
+def test_params_overrides_and_errors(tmp_path):
+    p = load_params(REPO / "params" / "smoke.yaml", ["01_teacher_sampling.k=2", "common.seed=3", "run_id=x"])
+    assert p["01_teacher_sampling"]["k"] == 2 and p["common"]["seed"] == 3 and p["run_id"] == "x"
+    with pytest.raises(ConfigError, match="key=value"):
+        load_params(REPO / "params" / "smoke.yaml", ["k"])
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("stages: [09_nope]\n")
+    with pytest.raises(ConfigError, match="unknown stage"):
+        load_params(bad)

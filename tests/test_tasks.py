@@ -1,0 +1,128 @@
+import json
+
+import pytest
+
+from qcrdkit.errors import ConfigError, DataFormatError
+from qcrdkit.tasks import get_task, split_answer, task_names
+from qcrdkit.tasks.numeric import parse_number, safe_eval
+
+
+# ----------------------------------------------------------------------------- numbers
+@pytest.mark.parametrize("expr, value", [("( 84.0 / 2.0 )", 42.0), ("( 10.0 - ( 6.0 + 3.0 ) )", 1.0),
+                                         ("-3 + 5", 2.0), ("2*3/4", 1.5)])
+def test_safe_eval_arithmetic(expr, value):
+    assert safe_eval(expr) == pytest.approx(value)
+
+
+@pytest.mark.parametrize("expr", ["__import__('os')", "2 ** 100000", "x + 1", "1 / 0", "(1,2)", "open('f')"])
+def test_safe_eval_rejects_anything_else(expr):
+    with pytest.raises(ValueError):
+        safe_eval(expr)
+
+
+@pytest.mark.parametrize("text, value", [
+    ("(84 / 2).", 42.0), ("42 apples.", 42.0), ("$1,200 in total.", 1200.0), ("7 x 36", 252.0),
+    ("-3", -3.0), ("12.5.", 12.5), ("5 - 3 = 2", 2.0), ("twelve", None), ("", None)])
+def test_parse_number(text, value):
+    assert parse_number(text) == (pytest.approx(value) if value is not None else None)
+
+
+@pytest.mark.parametrize("text, rationale, answer", [
+    ("3 + 4 = 7. The answer is 7.", "3 + 4 = 7.", "7."),
+    ("Reasoning. So the answer is (c) tv.", "Reasoning.", "(c) tv."),
+    ("Because. Answer: neutral", "Because.", "neutral"),
+    ("No conclusion here.", "No conclusion here.", None)])
+def test_split_answer(text, rationale, answer):
+    assert split_answer(text) == (rationale, answer)
+
+
+# ----------------------------------------------------------------------------- extraction per task
+def test_svamp_extraction_and_scoring():
+    task = get_task("svamp")
+    ex = task.example_from_record({"input": "q", "label": "( 84.0 / 2.0 )"}, "x")
+    assert ex.answer == 42.0
+    assert task.is_correct(task.extract_answer("84 / 2 = 42. The answer is (84 / 2).\n\nQ: next"), ex)
+    assert task.is_correct(task.extract_answer("So the answer is 42 points."), ex)
+    assert task.extract_answer("Answer: $1,234.") == 1234.0
+    assert not task.is_correct(task.extract_answer("The answer is 41."), ex)
+    assert task.extract_answer("I do not know.") is None
+    assert task.answer_key(42.00000001) == task.answer_key(42.0)
+
+
+def test_cqa_extraction_with_letters_and_text():
+    task = get_task("cqa")
+    ex = task.example_from_record({"id": "q1", "question": "Where?", "choices": ["a b", "train station", "zoo", "park", "sea"],
+                                   "answer": "train station"}, "x")
+    assert ex.input.splitlines()[1:3] == ["Answer Choices:", "(a) a b"]
+    assert task.extract_answer("Reason. So the answer is (b) train station.", ex) == "train station"
+    assert task.extract_answer("So the answer is (b).", ex) == "train station"
+    assert task.extract_answer("Answer: b", ex) == "train station"
+    assert task.extract_answer("The answer is Train Station.", ex) == "train station"
+    assert task.extract_answer("So the answer is either (b) train station or (c) zoo.", ex) is None
+    assert task.is_correct("Train station", ex)
+
+
+@pytest.mark.parametrize("name", ["anli1", "esnli"])
+def test_nli_extraction(name):
+    task = get_task(name)
+    ex = task.example_from_record({"premise": "p", "hypothesis": "h", "label": 2}, "x")
+    assert ex.answer == "contradiction" and ex.input == "Premise: p\nHypothesis: h"
+    assert task.extract_answer("It conflicts. So the answer is contradiction.\n\nPremise: more", ex) == "contradiction"
+    assert task.extract_answer("Because.\nAnswer: Entailment\n\nPremise: x") == "entailment"
+    assert task.extract_answer("The answer is: neutral.") == "neutral"
+    assert task.extract_answer("Hard to say.") is None
+
+
+# ----------------------------------------------------------------------------- bad input
+def test_unknown_task_lists_known_ones():
+    with pytest.raises(ConfigError) as err:
+        get_task("gsm8k")
+    for name in ("svamp", "cqa", "anli1", "esnli", "arith"):
+        assert name in str(err.value)
+    assert set(task_names()) >= {"svamp", "cqa", "anli1", "esnli", "arith"}
+
+
+def test_malformed_line_names_file_and_line(tmp_path):
+    d = tmp_path / "svamp"
+    d.mkdir()
+    good = json.dumps({"input": "q", "label": "( 1.0 + 2.0 )"})
+    (d / "svamp_test.json").write_text(f"{good}\n{good}\n{{not json\n")
+    with pytest.raises(DataFormatError, match=r"svamp_test\.json:3: not valid JSON"):
+        get_task("svamp").load("test", data_dir=tmp_path)
+    (d / "svamp_test.json").write_text(f"{good}\n" + json.dumps({"input": "q"}) + "\n")
+    with pytest.raises(DataFormatError, match=r"svamp_test\.json:2: missing field"):
+        get_task("svamp").load("test", data_dir=tmp_path)
+    (d / "svamp_test.json").write_text(json.dumps({"input": "q", "label": "( import os )"}) + "\n")
+    with pytest.raises(DataFormatError, match=r"svamp_test\.json:1: bad svamp record"):
+        get_task("svamp").load("test", data_dir=tmp_path)
+
+
+def test_hub_loading_fails_clearly_offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ConfigError, match="HF_HUB_OFFLINE=1"):
+        get_task("anli1").load("test")
+
+
+def test_hub_rows_go_through_the_same_record_parser():
+    from datasets import Dataset
+    from qcrdkit.tasks.hub import examples_from_rows
+
+    rows = Dataset.from_list([{"Body": "Tom has 3 apples.", "Question": "How many?", "Equation": "( 3.0 + 0.0 )",
+                               "ID": "chal-1"}])
+    [ex] = examples_from_rows(get_task("svamp"), rows, "test")
+    assert ex.input == "Tom has 3 apples.\nHow many?" and ex.answer == 3.0 and ex.id == "chal-1"
+
+
+# ----------------------------------------------------------------------------- the real DSS files
+def test_dss_splits_load_with_valid_carved_from_train(dss_dir):
+    svamp = get_task("svamp")
+    train, valid, test = (svamp.load(s, data_dir=dss_dir) for s in ("train", "valid", "test"))
+    assert (len(train), len(valid), len(test)) == (720, 80, 200)        # the paper's Table 1
+    assert not {e.id for e in train} & {e.id for e in valid}
+    assert [e.id for e in svamp.load("valid", data_dir=dss_dir)] == [e.id for e in valid]   # fixed seed
+    cqa = get_task("cqa")
+    assert (len(cqa.load("train", data_dir=dss_dir)), len(cqa.load("valid", data_dir=dss_dir))) == (8766, 975)
+    assert len(get_task("anli1").load("valid", data_dir=dss_dir)) == 1000
+    assert len(get_task("esnli").load("test", data_dir=dss_dir)) == 9824
+    with pytest.raises(FileNotFoundError, match="no train split"):
+        get_task("anli1").load("train", data_dir=dss_dir)

@@ -1,0 +1,191 @@
+"""The openai code path against loopback servers that misbehave the ways real ones do."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+from qcrdkit.errors import ConfigError
+from qcrdkit.tasks import get_task
+from qcrdkit.teacher import CompletionCache, SyntheticTeacherServer, TeacherClient, TeacherConfig, TeacherError
+from qcrdkit.teacher.sampling import sample_teacher, teacher_prompts
+from qcrdkit.teacher.synthetic import chat_completion_response
+
+TASK = get_task("arith", n_train=12, n_valid=2, n_test=2)
+EXAMPLES = TASK.load("train")
+
+
+def config(url, **kw):
+    base = dict(model="synthetic-arith", base_url=url, k=3, temperature=0.7, concurrency=4, timeout=5.0,
+                max_retries=3, api_key_env=None)
+    return TeacherConfig(**{**base, **kw})
+
+
+class Scripted:
+    """A responder that misbehaves on chosen calls, then answers like the synthetic teacher."""
+
+    def __init__(self, server_factory=SyntheticTeacherServer):
+        self.calls = 0
+        self.lock = threading.Lock()
+        self.server = server_factory(respond=self)
+        self.normal = SyntheticTeacherServer(respond=None)._respond_with_teacher   # the teacher's own answer
+
+    def fault(self, call_number, body):
+        return None
+
+    def __call__(self, body):
+        with self.lock:
+            self.calls += 1
+            n = self.calls
+        return self.fault(n, body) or self.normal(body)
+
+
+def test_429_then_success():
+    class RateLimited(Scripted):
+        def fault(self, n, body):
+            if n == 1:
+                return 429, {"error": {"message": "slow down", "type": "rate_limit"}}, {"retry-after-ms": "50"}
+
+    s = RateLimited()
+    with s.server:
+        out = TeacherClient(config(s.server.url, k=3), progress=False).sample(teacher_prompts(TASK, EXAMPLES[:1]))
+    assert len(out[EXAMPLES[0].id]) == 3
+    assert s.calls == 2                                        # the 429 and its retry
+
+
+def test_persistent_500_fails_that_prompt_only_and_keeps_the_rest(tmp_path):
+    bad_question = EXAMPLES[0].input
+
+    class Broken(Scripted):
+        def fault(self, n, body):
+            if bad_question in body["messages"][-1]["content"]:
+                return 500, {"error": {"message": "boom"}}
+
+    s, cache = Broken(), CompletionCache(tmp_path)
+    with s.server:
+        client = TeacherClient(config(s.server.url, max_retries=2), cache, progress=False)
+        with pytest.raises(TeacherError, match="1 of 4 prompts failed"):
+            client.sample(teacher_prompts(TASK, EXAMPLES[:4]))
+    assert len(cache) == 3 * 3                                  # the other three prompts are cached
+    assert s.calls == 3 + 3                                     # 1 + 2 retries for the bad one, 1 each for the rest
+    assert list(client.last_stats.failures) == [EXAMPLES[0].id]
+
+
+def test_stall_past_timeout_is_retried():
+    class Stalls(Scripted):
+        def fault(self, n, body):
+            if n == 1:
+                time.sleep(2.5)
+
+    s = Stalls()
+    with s.server:
+        t0 = time.perf_counter()
+        out = TeacherClient(config(s.server.url, timeout=1.0, max_retries=2), progress=False).sample(
+            teacher_prompts(TASK, EXAMPLES[:1]))
+    assert len(out[EXAMPLES[0].id]) == 3 and s.calls == 2
+    assert time.perf_counter() - t0 < 10
+
+
+def test_server_that_ignores_n_gets_one_request_per_missing_sample():
+    with SyntheticTeacherServer(ignore_n=True) as server:
+        client = TeacherClient(config(server.url, k=4, temperature=1.0), progress=False)
+        out = client.sample(teacher_prompts(TASK, EXAMPLES[:2]))
+    for pid, samples in out.items():
+        assert [c["sample_index"] for c in samples] == [0, 1, 2, 3]
+        assert len({c["text"] for c in samples}) > 1             # distinct seeds give distinct samples
+        assert [c["request"]["seed"] for c in samples] == [0, 1, 2, 3]
+    assert server.requests == 2 * 4 and client.last_stats.fallback_requests == 2 * 3
+
+
+def test_content_without_answer_becomes_an_unparseable_negative():
+    class NoAnswer(Scripted):
+        def fault(self, n, body):
+            return 200, chat_completion_response(["I would rather not say."] * body["n"], body["model"], None)
+
+    s = NoAnswer()
+    with s.server:
+        records = sample_teacher(TASK, EXAMPLES[:2], TeacherClient(config(s.server.url), progress=False), split="train")
+    assert len(records) == 6 and all(r["answer"] is None and r["correct"] is False for r in records)
+    from qcrdkit.consistency import apply_split
+    assert not any(r["positive"] for r in apply_split(records, TASK))
+
+
+def test_hosted_endpoint_without_key_fails_before_any_request(monkeypatch):
+    monkeypatch.delenv("QCRD_TEST_KEY", raising=False)
+    with pytest.raises(ConfigError, match="set the environment variable QCRD_TEST_KEY"):
+        TeacherClient(TeacherConfig(model="gpt-x", base_url="https://api.example.invalid/v1", api_key_env="QCRD_TEST_KEY"))
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
+        monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+        TeacherClient(TeacherConfig(model="gpt-x"))
+
+
+def test_key_is_sent_but_never_stored(tmp_path, monkeypatch):
+    secret = "sk-test-DO-NOT-LEAK-0123456789"
+    monkeypatch.setenv("QCRD_TEST_KEY", secret)
+    with SyntheticTeacherServer() as server:
+        client = TeacherClient(config(server.url, api_key_env="QCRD_TEST_KEY"), CompletionCache(tmp_path), progress=False)
+        assert client._api_key == secret
+        records = sample_teacher(TASK, EXAMPLES[:2], client, split="train")
+    blob = json.dumps(records) + "".join(p.read_text() for p in tmp_path.rglob("*.json"))
+    assert secret not in blob and "QCRD_TEST_KEY" not in blob
+
+
+def test_cached_rerun_makes_zero_requests(tmp_path):
+    with SyntheticTeacherServer() as server:
+        cfg = config(server.url, cache_namespace="synthetic://test")
+        first = TeacherClient(cfg, CompletionCache(tmp_path), progress=False).sample(teacher_prompts(TASK, EXAMPLES))
+        before = server.requests
+        client = TeacherClient(cfg, CompletionCache(tmp_path), progress=False)
+        second = client.sample(teacher_prompts(TASK, EXAMPLES))
+    assert server.requests == before and client.last_stats.requests == 0
+    assert client.last_stats.cache_hits == len(EXAMPLES) * 3
+    assert [[c["text"] for c in first[k]] for k in first] == [[c["text"] for c in second[k]] for k in first]
+
+
+def test_sync_sample_works_inside_a_running_event_loop():
+    import asyncio
+
+    async def inside_loop():
+        with SyntheticTeacherServer() as server:
+            return TeacherClient(config(server.url), progress=False).sample(teacher_prompts(TASK, EXAMPLES[:1]))
+
+    assert len(asyncio.run(inside_loop())[EXAMPLES[0].id]) == 3
+
+
+def test_sigkill_mid_run_resumes_without_loss_or_corruption(tmp_path):
+    cache_dir = tmp_path / "cache"
+    examples = get_task("arith", n_train=40).load("train")
+    with SyntheticTeacherServer(latency=0.05) as server:
+        script = textwrap.dedent(f"""
+            from qcrdkit.tasks import get_task
+            from qcrdkit.teacher import CompletionCache, TeacherClient, TeacherConfig
+            from qcrdkit.teacher.sampling import teacher_prompts
+            task = get_task("arith", n_train=40)
+            cfg = TeacherConfig(model="m", base_url="{server.url}", k=3, concurrency=2, api_key_env=None,
+                                cache_namespace="kill-test")
+            TeacherClient(cfg, CompletionCache({str(cache_dir)!r}), progress=False).sample(
+                teacher_prompts(task, task.load("train")))
+        """)
+        proc = subprocess.Popen([sys.executable, "-c", script])
+        deadline = time.time() + 60
+        while time.time() < deadline and len(list(cache_dir.glob("*/*.json"))) < 15:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        files = list(cache_dir.glob("*/*.json"))
+        assert 15 <= len(files) < 40 * 3, "the kill should land mid-run"
+        for f in files:                                     # every finished sample is whole
+            json.loads(f.read_text())
+        done_prompts = len(files) // 3
+        before = server.requests
+        cfg = TeacherConfig(model="m", base_url=server.url, k=3, concurrency=4, api_key_env=None, cache_namespace="kill-test")
+        client = TeacherClient(cfg, CompletionCache(cache_dir), progress=False)
+        out = client.sample(teacher_prompts(TASK.__class__(n_train=40), examples))
+    assert len(out) == 40 and all(len(v) == 3 for v in out.values())
+    assert client.last_stats.cache_hits == len(files)
+    assert server.requests - before <= 40 - done_prompts       # only the unfinished prompts were asked again
