@@ -13,6 +13,7 @@ import pytest
 from qcrdkit.errors import ConfigError
 from qcrdkit.tasks import get_task
 from qcrdkit.teacher import CompletionCache, SyntheticTeacherServer, TeacherClient, TeacherConfig, TeacherError
+from qcrdkit.teacher.cache import completion_key
 from qcrdkit.teacher.sampling import sample_teacher, teacher_prompts
 from qcrdkit.teacher.synthetic import chat_completion_response
 
@@ -181,11 +182,16 @@ def test_sigkill_mid_run_resumes_without_loss_or_corruption(tmp_path):
         assert 15 <= len(files) < 40 * 3, "the kill should land mid-run"
         for f in files:                                     # every finished sample is whole
             json.loads(f.read_text())
-        done_prompts = len(files) // 3
-        before = server.requests
         cfg = TeacherConfig(model="m", base_url=server.url, k=3, concurrency=4, api_key_env=None, cache_namespace="kill-test")
-        client = TeacherClient(cfg, CompletionCache(cache_dir), progress=False)
-        out = client.sample(teacher_prompts(TASK.__class__(n_train=40), examples))
+        prompts = teacher_prompts(get_task("arith", n_train=40), examples)
+        cache = CompletionCache(cache_dir)
+        expected = 0                        # a prompt with no sample: one n=3 request; a partial one: one per missing sample
+        for messages in prompts.values():
+            have = sum(completion_key({**cfg.cache_fields(), "messages": messages}, i) in cache for i in range(3))
+            expected += 1 if have == 0 else 3 - have
+        before = server.requests
+        client = TeacherClient(cfg, cache, progress=False)
+        out = client.sample(prompts)
     assert len(out) == 40 and all(len(v) == 3 for v in out.values())
     assert client.last_stats.cache_hits == len(files)
-    assert server.requests - before <= 40 - done_prompts       # only the unfinished prompts were asked again
+    assert server.requests - before == expected               # only what was missing was asked again
