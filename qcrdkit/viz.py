@@ -25,7 +25,6 @@ def stats_table(stats_by_split: dict[str, dict]) -> pd.DataFrame:
 
 def plot_positives(records: list[dict], k_max: int):
     """Histogram of positives per question, one bar group per split."""
-
     import matplotlib.pyplot as plt
     import seaborn as sns
 

@@ -1,6 +1,5 @@
 """The openai code path against loopback servers that misbehave the ways real ones do."""
 import json
-import os
 import signal
 import subprocess
 import sys

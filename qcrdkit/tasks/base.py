@@ -44,7 +44,7 @@ class Example:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Example":
-        return cls(**{k: d[k] for k in ("id", "input", "label", "answer") },
+        return cls(**{k: d[k] for k in ("id", "input", "label", "answer")},
                    rationale=d.get("rationale"), meta=d.get("meta") or {})
 
 

@@ -20,8 +20,8 @@ import concurrent.futures
 import ipaddress
 import os
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlparse
 
 from ..errors import ConfigError, QcrdError
@@ -233,8 +233,3 @@ class TeacherClient:
                    "response_model": getattr(response, "model", None)}
         return [{"text": choice.message.content or "", "finish_reason": choice.finish_reason, "request": request}
                 for choice in sorted(response.choices, key=lambda c: c.index)]
-
-
-def config_summary(config: TeacherConfig) -> dict:
-    """The config as recorded in artifacts (no key: only the variable's name)."""
-    return asdict(config)
