@@ -33,7 +33,7 @@ class Scripted:
         self.calls = 0
         self.lock = threading.Lock()
         self.server = server_factory(respond=self)
-        self.normal = SyntheticTeacherServer(respond=None)._respond_with_teacher   # the teacher's own answer
+        self.normal = self.server._respond_with_teacher   # the synthetic teacher's own answer
 
     def fault(self, call_number, body):
         return None
