@@ -5,9 +5,10 @@ per-stage parameters::
 
     run_id: demo                    # outputs/runs/<run_id>; omitted: a timestamped id
     outputs_dir: outputs
-    stages: [01_teacher_sampling]
+    stages: [01_teacher_sampling, 02_discriminator]
     common: {task: arith, seed: 0}  # passed to every stage
     01_teacher_sampling: {k: 5, temperature: 0.7}
+    02_discriminator: {backbone: minilm, steps: 500}
 
 ``--set key=value`` overrides any of it (dotted keys reach into sections:
 ``--set 01_teacher_sampling.k=3``, ``--set common.seed=1``, ``--set run_id=sweep-1``);
@@ -26,9 +27,11 @@ from .errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
-STAGES = ("01_teacher_sampling",)
+STAGES = ("01_teacher_sampling", "02_discriminator")
 #: parameters given as paths: made absolute against the caller's working directory
 PATH_PARAMS = ("data_dir", "cache_dir", "import_path", "prompt_template")
+#: parameters that are a path or a name (a model on the hub, a preset): made absolute when the path exists
+MAYBE_PATH_PARAMS = ("backbone",)
 
 
 class StageFailed(Exception):
@@ -72,10 +75,25 @@ def load_params(path: str | Path, overrides: list[str] = ()) -> dict:
     return params
 
 
-def stage_parameters(params: dict, stage: str, run_dir: Path, cwd: Path) -> dict:
-    out = {**copy.deepcopy(params.get("common") or {}), **copy.deepcopy(params.get(stage) or {})}
+def stage_parameters(params: dict, stage: str, run_dir: Path, cwd: Path, declared: set[str] | None = None) -> dict:
+    """The parameters papermill injects into one stage.
+
+    With ``declared`` (the notebook's parameters cell), ``common`` keys the notebook does not
+    declare are left out, and a stage-section key it does not declare is an error.
+    """
+    common = copy.deepcopy(params.get("common") or {})
+    own = copy.deepcopy(params.get(stage) or {})
+    if declared is not None:
+        unknown = sorted(set(own) - declared)
+        if unknown:
+            raise ConfigError(f"{stage}: unknown parameter(s) {unknown}; the notebook declares {sorted(declared)}")
+        common = {k: v for k, v in common.items() if k in declared}
+    out = {**common, **own}
     for key in PATH_PARAMS:
         if isinstance(out.get(key), str):
+            out[key] = str((cwd / out[key]).resolve())
+    for key in MAYBE_PATH_PARAMS:
+        if isinstance(out.get(key), str) and (cwd / out[key]).exists():
             out[key] = str((cwd / out[key]).resolve())
     out["run_dir"] = str(run_dir)
     return out
@@ -96,15 +114,19 @@ def run_pipeline(params: dict, *, cwd: str | Path | None = None, kernel_name: st
     cwd = Path(cwd or Path.cwd()).resolve()
     run_id = params.get("run_id") or time.strftime("run-%Y%m%d-%H%M%S")
     run_dir = (cwd / params.get("outputs_dir", "outputs") / "runs" / str(run_id)).resolve()
+    # every stage's parameters are checked before the first stage runs
+    plan = {stage: stage_parameters(params, stage, run_dir, cwd,
+                                    set(pm.inspect_notebook(str(NOTEBOOK_DIR / f"{stage}.ipynb"))))
+            for stage in params["stages"]}
     (run_dir / "notebooks").mkdir(parents=True, exist_ok=True)
     (run_dir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     seconds = {}
-    for stage in params["stages"]:
+    for stage, parameters in plan.items():
         source = NOTEBOOK_DIR / f"{stage}.ipynb"
         target = run_dir / "notebooks" / f"{stage}.ipynb"
         t0 = time.perf_counter()
         try:
-            pm.execute_notebook(str(source), str(target), parameters=stage_parameters(params, stage, run_dir, cwd),
+            pm.execute_notebook(str(source), str(target), parameters=parameters,
                                 kernel_name=kernel_name, cwd=str(NOTEBOOK_DIR), log_output=log_output,
                                 progress_bar=False)
         except PapermillExecutionError as exc:

@@ -5,6 +5,10 @@
 <run>/teacher/samples.jsonl     stage 01: one record per teacher sample (see teacher/records.py)
 <run>/teacher/stats.json        stage 01: self-consistency statistics (consistency.py)
 <run>/teacher/config.json       stage 01: what produced the samples (never an API key)
+<run>/discriminator/            stage 02: the judge (save_pretrained folder: config, weights, tokenizer)
+<run>/discriminator/metrics.json      held-out ROC-AUC, accuracy at 0.5, mean scores, counts
+<run>/discriminator/scores.jsonl      per held-out rationale: id, key, source, label, score
+<run>/discriminator/history.json      the Trainer's log history (loss and validation curve)
 <run>/notebooks/NN_*.ipynb      executed notebooks (qcrd run)
 ```
 """
@@ -50,3 +54,30 @@ def read_teacher_samples(run_dir: str | Path) -> list[dict]:
     if not path.exists():
         raise ConfigError(f"{path}: not found; run stage 01 (teacher sampling) for this run_dir first")
     return read_jsonl(path)
+
+
+def discriminator_dir(run_dir: str | Path) -> Path:
+    return Path(run_dir) / "discriminator"
+
+
+def write_discriminator_artifacts(run_dir: str | Path, model, tokenizer, *, metrics: dict, scores: list[dict],
+                                  history: list[dict], extra_scores: dict[str, list[dict]] | None = None) -> Path:
+    """The judge checkpoint plus ``metrics.json``, ``scores.jsonl`` (``scores_<split>.jsonl`` for
+    ``extra_scores``) and ``history.json`` under ``<run>/discriminator/``."""
+    from .discriminator import save_discriminator
+
+    out = discriminator_dir(run_dir)
+    save_discriminator(model, tokenizer, out)
+    write_json(out / "metrics.json", metrics)
+    write_jsonl(out / "scores.jsonl", scores)
+    for split, rows in (extra_scores or {}).items():
+        write_jsonl(out / f"scores_{split}.jsonl", rows)
+    write_json(out / "history.json", history)
+    return out
+
+
+def load_run_discriminator(run_dir: str | Path, device=None):
+    """The run's stage-02 judge and tokenizer."""
+    from .discriminator import load_discriminator
+
+    return load_discriminator(discriminator_dir(run_dir), device=device)

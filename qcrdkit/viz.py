@@ -39,3 +39,57 @@ def plot_positives(records: list[dict], k_max: int):
     ax.set_title("Self-consistency split")
     fig.tight_layout()
     return fig
+
+
+def plot_score_kde(rows: list[dict], hue: str = "source", title: str = "Discriminator quality scores"):
+    """Kernel density of quality scores, one curve per ``hue`` value (the paper's Fig. 6)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    df = pd.DataFrame(rows)
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    for name, part in df.groupby(hue, sort=False):
+        label = f"{name} (n={len(part)}, mean {part['score'].mean():.2f})"
+        if part["score"].nunique() > 1:
+            sns.kdeplot(part["score"], ax=ax, label=label, clip=(0, 1), fill=True, alpha=0.25, warn_singular=False)
+        else:   # a KDE needs spread; a single value is drawn as a line
+            ax.axvline(part["score"].iloc[0], label=label, linestyle="--")
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("quality score s = D(x, r)")
+    ax.set_ylabel("density")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_judge_curve(log_history: list[dict]):
+    """Training loss, held-out loss and held-out ROC-AUC against the step (Trainer log history)."""
+    import matplotlib.pyplot as plt
+
+    train = [(h["step"], h["loss"]) for h in log_history if "loss" in h and "step" in h]
+    evals = [(h["step"], h["eval_loss"], h.get("eval_auc")) for h in log_history if "eval_loss" in h]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8.8, 3.2))
+    if train:
+        ax1.plot(*zip(*train), label="train")
+    if evals:
+        ax1.plot([e[0] for e in evals], [e[1] for e in evals], marker="o", label="held-out")
+        ax2.plot([e[0] for e in evals if e[2] is not None], [e[2] for e in evals if e[2] is not None], marker="o",
+                 color="tab:green")
+    ax1.set_xlabel("step")
+    ax1.set_ylabel("loss")
+    ax1.legend()
+    ax2.set_xlabel("step")
+    ax2.set_ylabel("held-out ROC-AUC")
+    ax2.set_ylim(0.4, 1.0)
+    ax2.axhline(0.5, color="grey", linestyle=":", linewidth=1)
+    fig.suptitle("Discriminator pretraining")
+    fig.tight_layout()
+    return fig
+
+
+def metrics_table(metrics_by_name: dict[str, dict]) -> pd.DataFrame:
+    """Discriminator metrics (``score_metrics`` dicts) side by side, one column per evaluation set."""
+    keys = ("auc", "accuracy", "mean_score_pos", "mean_score_neg", "n_pos", "n_neg")
+    return pd.DataFrame({name: {k: (round(m[k], 4) if isinstance(m.get(k), float) else m.get(k)) for k in keys}
+                         for name, m in metrics_by_name.items()})

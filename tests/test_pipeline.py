@@ -33,6 +33,24 @@ def test_smoke_run_writes_the_stage_01_contract(tmp_path, monkeypatch):
     assert stats["questions"] == 40 and 0.5 < stats["teacher_accuracy"] <= 1.0
     assert (run / "teacher" / "positives.png").stat().st_size > 1000
     assert (run / "notebooks" / "01_teacher_sampling.ipynb").exists()
+    # stage 02: the judge checkpoint, its metrics, per-rationale held-out scores and plots
+    judge = run / "discriminator"
+    metrics = json.loads((judge / "metrics.json").read_text())
+    assert {"auc", "accuracy", "mean_score_pos", "mean_score_neg", "n_pos", "n_neg"} <= set(metrics)
+    assert metrics["n_pos"] + metrics["n_neg"] == 10 * 3                 # 10 held-out questions x 3 samples
+    assert metrics["steps"] == 6 and metrics["backbone"] == "t5-tiny" and 0 < metrics["augmentation"]["augmented"]
+    rows = [json.loads(x) for x in (judge / "scores.jsonl").read_text().splitlines()]
+    assert {r["source"] for r in rows} == {"teacher positive", "teacher negative", "augmented negative"}
+    assert all(0 <= r["score"] <= 1 and set(r) >= {"id", "source", "label", "score"} for r in rows)
+    assert len({r["id"] for r in rows}) == 10 == metrics["questions"]     # heldout_fraction 0.25 of 40
+    assert metrics["train"]["questions"] == 30
+    assert (judge / "config.json").exists() and (judge / "model.safetensors").exists()
+    assert not (judge / "checkpoints").exists()                          # removed once finished
+    assert (judge / "kde.png").stat().st_size > 1000 and (judge / "curve.png").stat().st_size > 1000
+    from qcrdkit.rundir import load_run_discriminator
+    from qcrdkit.discriminator import score_rationales
+    model, tok = load_run_discriminator(run)
+    assert score_rationales(model, tok, ["q"], ["r"]).shape == (1,)
     for path in run.rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
@@ -54,3 +72,11 @@ def test_params_overrides_and_errors(tmp_path):
     bad.write_text("stages: [09_nope]\n")
     with pytest.raises(ConfigError, match="unknown stage"):
         load_params(bad)
+
+
+def test_unknown_stage_parameter_fails_before_any_stage_runs(tmp_path):
+    res = qcrd("run", "--params", "params/smoke.yaml", "--set", f"outputs_dir={tmp_path}",
+               "--set", "02_discriminator.stepz=3")
+    assert res.returncode != 0
+    assert "02_discriminator: unknown parameter(s) ['stepz']" in res.stderr
+    assert not (tmp_path / "runs" / "smoke" / "teacher").exists()
