@@ -63,7 +63,7 @@ def plot_score_kde(rows: list[dict], hue: str = "source", title: str = "Discrimi
     return fig
 
 
-def plot_judge_curve(log_history: list[dict]):
+def plot_judge_curve(log_history: list[dict], auc_label: str = "held-out ROC-AUC"):
     """Training loss, held-out loss and held-out ROC-AUC against the step (Trainer log history)."""
     import matplotlib.pyplot as plt
 
@@ -80,7 +80,7 @@ def plot_judge_curve(log_history: list[dict]):
     ax1.set_ylabel("loss")
     ax1.legend()
     ax2.set_xlabel("step")
-    ax2.set_ylabel("held-out ROC-AUC")
+    ax2.set_ylabel(auc_label)
     ax2.set_ylim(0.4, 1.0)
     ax2.axhline(0.5, color="grey", linestyle=":", linewidth=1)
     fig.suptitle("Discriminator pretraining")
