@@ -59,7 +59,7 @@ from transformers import (AutoConfig, AutoModel, AutoTokenizer, ByT5Tokenizer, P
                           T5Config, Trainer, TrainingArguments)
 from transformers.utils import ModelOutput
 
-from .errors import ConfigError, DataFormatError
+from .errors import ConfigError, DataFormatError, model_load_error
 
 POSITIVE = "teacher positive"
 NEGATIVE = "teacher negative"
@@ -233,15 +233,19 @@ def build_discriminator(backbone: str = "minilm", *, max_length: int | None = No
         encoder = _encoder_class(enc_config).from_pretrained(source)
         tokenizer = AutoTokenizer.from_pretrained(source)
     except OSError as exc:
-        raise ConfigError(f"discriminator backbone {backbone!r} could not be loaded ({exc.__class__.__name__}: "
-                          f"{str(exc).splitlines()[0]}). Offline (HF_HUB_OFFLINE=1) only local folders, cached "
-                          f"models, 'minilm' and {sorted(T5_PRESETS)} load.") from None
+        raise model_load_error("discriminator backbone", backbone, exc, f"'minilm', {sorted(T5_PRESETS)}") from None
+    return _around_encoder(encoder, tokenizer, backbone, max_length, head_hidden, dropout), tokenizer
+
+
+def _around_encoder(encoder: PreTrainedModel, tokenizer, backbone: str, max_length: int | None,
+                    head_hidden: int | None, dropout: float) -> Discriminator:
+    """A discriminator with a fresh head on an already-loaded (pretrained) ``encoder``."""
     if max_length is None:
         max_length = 512 if isinstance(tokenizer, ByT5Tokenizer) else 256
     model = Discriminator(DiscriminatorConfig(encoder.config, head_hidden, dropout, max_length, backbone, True,
                                               **_special_ids(tokenizer)))
     model.encoder = encoder
-    return model, tokenizer
+    return model
 
 
 def discriminator_from_student(student: PreTrainedModel, tokenizer, *, max_length: int | None = None,
@@ -254,12 +258,7 @@ def discriminator_from_student(student: PreTrainedModel, tokenizer, *, max_lengt
     missing, _ = encoder.load_state_dict(student.state_dict(), strict=False)
     if missing:
         raise ConfigError(f"student weights lack encoder parameters {missing[:3]}...")
-    encoder.to(next(student.parameters()).device)
-    if max_length is None:
-        max_length = 512 if isinstance(tokenizer, ByT5Tokenizer) else 256
-    model = Discriminator(DiscriminatorConfig(encoder.config, head_hidden, dropout, max_length, "student", True,
-                                              **_special_ids(tokenizer)))
-    model.encoder = encoder
+    model = _around_encoder(encoder, tokenizer, "student", max_length, head_hidden, dropout)
     return model.to(next(student.parameters()).device), tokenizer
 
 

@@ -25,7 +25,7 @@ from typing import Iterable
 from transformers import (AutoModelForSeq2SeqLM, AutoTokenizer, ByT5Tokenizer, PreTrainedTokenizerFast, T5Config,
                           T5ForConditionalGeneration)
 
-from .errors import ConfigError
+from .errors import ConfigError, model_load_error
 
 PREDICT = "<Predict>"
 EXPLAIN = "<Explain>"
@@ -75,9 +75,7 @@ def build_student(name: str, *, corpus: Iterable[str] | None = None, tokenizer: 
         tok = AutoTokenizer.from_pretrained(name)
         model = AutoModelForSeq2SeqLM.from_pretrained(name)
     except OSError as exc:
-        raise ConfigError(f"student {name!r} could not be loaded ({exc.__class__.__name__}: {str(exc).splitlines()[0]}). "
-                          f"Offline (HF_HUB_OFFLINE=1) only local folders, cached models and the presets "
-                          f"{sorted(STUDENT_PRESETS)} load.") from None
+        raise model_load_error("student", name, exc, f"the presets {sorted(STUDENT_PRESETS)}") from None
     missing = [t for t in (PREDICT, EXPLAIN) if t not in tok.get_vocab()]
     if missing:
         tok.add_special_tokens({"additional_special_tokens": missing}, replace_extra_special_tokens=False)
