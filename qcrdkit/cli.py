@@ -1,4 +1,11 @@
-"""``qcrd`` command line: ``qcrd run --params FILE [--set key=value ...]`` and ``qcrd serve-teacher``."""
+"""``qcrd`` command line.
+
+* ``qcrd run --params FILE [--set key=value ...]`` — the notebooks, in order, with papermill;
+* ``qcrd train --run-dir DIR --method qcrd [--set max_steps=2000 ...]`` — one student, outside a
+  notebook; runs as is under ``torchrun --nproc_per_node N -m qcrdkit.cli train ...`` or
+  ``accelerate launch -m qcrdkit.cli train ...``;
+* ``qcrd serve-teacher`` — the synthetic arith teacher as an OpenAI-compatible server.
+"""
 from __future__ import annotations
 
 import argparse
@@ -27,6 +34,22 @@ def _cmd_run(args) -> int:
     return 0
 
 
+def _cmd_train(args) -> int:
+    import json
+
+    from .pipeline import parse_override
+    from .trainers import train_student
+
+    params = {}
+    for item in args.set or []:
+        keys, value = parse_override(item)
+        params[".".join(keys)] = value
+    metrics = train_student(args.method, args.run_dir, out_dir=args.out, student=args.student, tokenizer=args.tokenizer,
+                            vocab_size=args.vocab_size, seed=args.seed, progress=not args.no_progress, **params)
+    print(json.dumps({k: metrics[k] for k in ("name", "valid_accuracy", "test_accuracy", "steps", "seconds_per_step")}))
+    return 0
+
+
 def _cmd_serve_teacher(args) -> int:
     from .teacher.synthetic import SyntheticTeacherServer
 
@@ -52,6 +75,18 @@ def main(argv=None) -> int:
     run.add_argument("--online", dest="offline", action="store_false",
                      help="allow Hugging Face hub downloads (default: HF_HUB_OFFLINE=1 unless already set)")
     run.set_defaults(func=_cmd_run)
+    train = sub.add_parser("train", help="train one student method on a run directory (stages 01-02 done)")
+    train.add_argument("--run-dir", required=True, help="the run directory (outputs/runs/<id>)")
+    train.add_argument("--method", required=True, help="finetune | single_task | dss | mi | qcrd")
+    train.add_argument("--student", default="scratch-small", help="preset, hub name or local folder")
+    train.add_argument("--tokenizer", default="corpus", help="presets: corpus | byte")
+    train.add_argument("--vocab-size", type=int, default=2000, help="presets with the corpus tokenizer")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", default=None, help="output folder (default <run>/students/<method>)")
+    train.add_argument("--set", action="append", metavar="KEY=VALUE",
+                       help="a training parameter: a field of the method's config, e.g. max_steps=500 (repeatable)")
+    train.add_argument("--no-progress", action="store_true")
+    train.set_defaults(func=_cmd_train)
     serve = sub.add_parser("serve-teacher", help="serve the synthetic arith teacher (OpenAI-compatible)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8765)

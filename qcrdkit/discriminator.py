@@ -238,19 +238,22 @@ def build_discriminator(backbone: str = "minilm", *, max_length: int | None = No
 
 
 def _around_encoder(encoder: PreTrainedModel, tokenizer, backbone: str, max_length: int | None,
-                    head_hidden: int | None, dropout: float) -> Discriminator:
-    """A discriminator with a fresh head on an already-loaded (pretrained) ``encoder``."""
+                    head_hidden: int | None, dropout: float, pretrained: bool = True) -> Discriminator:
+    """A discriminator with a fresh head on an already-loaded ``encoder``."""
     if max_length is None:
         max_length = 512 if isinstance(tokenizer, ByT5Tokenizer) else 256
-    model = Discriminator(DiscriminatorConfig(encoder.config, head_hidden, dropout, max_length, backbone, True,
+    model = Discriminator(DiscriminatorConfig(encoder.config, head_hidden, dropout, max_length, backbone, pretrained,
                                               **_special_ids(tokenizer)))
     model.encoder = encoder
     return model
 
 
 def discriminator_from_student(student: PreTrainedModel, tokenizer, *, max_length: int | None = None,
-                               head_hidden: int | None = None, dropout: float = 0.1) -> tuple[Discriminator, object]:
-    """A judge whose encoder starts as a copy of a T5-family student's encoder (the paper's set-up)."""
+                               head_hidden: int | None = None, dropout: float = 0.1, pretrained: bool = True,
+                               backbone: str = "student") -> tuple[Discriminator, object]:
+    """A judge whose encoder starts as a copy of a T5-family student's encoder (the paper's set-up).
+
+    ``pretrained=False`` for a student built from a config (random weights: a higher default lr)."""
     enc_cls = _encoder_class(student.config)
     if enc_cls is AutoModel:
         raise ConfigError(f"discriminator_from_student needs a T5-family student, got {student.config.model_type!r}")
@@ -258,7 +261,7 @@ def discriminator_from_student(student: PreTrainedModel, tokenizer, *, max_lengt
     missing, _ = encoder.load_state_dict(student.state_dict(), strict=False)
     if missing:
         raise ConfigError(f"student weights lack encoder parameters {missing[:3]}...")
-    model = _around_encoder(encoder, tokenizer, "student", max_length, head_hidden, dropout)
+    model = _around_encoder(encoder, tokenizer, backbone, max_length, head_hidden, dropout, pretrained)
     return model.to(next(student.parameters()).device), tokenizer
 
 
@@ -635,16 +638,22 @@ class OnlineDiscriminator:
                                   groups, self.objective)
 
     def update(self, questions: Sequence[str], rationales: Sequence[str], labels: Sequence[int],
-               group_ids: Sequence | None = None, steps: int = 1) -> float:
-        """Take ``steps`` optimizer steps on this batch; return the loss before the last step."""
+               group_ids: Sequence | None = None, steps: int = 1, weight: float = 1.0,
+               learning_rate: float | None = None) -> float:
+        """Take ``steps`` optimizer steps of ``weight · L_D`` on this batch (at ``learning_rate``
+        when given); return the unweighted loss before the last step."""
+        if learning_rate is not None:
+            for group in self.optimizer.param_groups:
+                group["lr"] = learning_rate
         self.model.train()
         value = float("nan")
         for _ in range(steps):
             loss = self.loss(questions, rationales, labels, group_ids)
+            value = float(loss.detach())
+            loss = weight * loss
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
-            value = float(loss.detach())
             self.updates += 1
         self.model.eval()
         return value

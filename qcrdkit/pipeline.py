@@ -27,11 +27,11 @@ from .errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
-STAGES = ("01_teacher_sampling", "02_discriminator")
+STAGES = ("01_teacher_sampling", "02_discriminator", "03_training")
 #: parameters given as paths: made absolute against the caller's working directory
 PATH_PARAMS = ("data_dir", "cache_dir", "import_path", "prompt_template")
 #: parameters that are a path or a name (a model on the hub, a preset): made absolute when the path exists
-MAYBE_PATH_PARAMS = ("backbone",)
+MAYBE_PATH_PARAMS = ("backbone", "student", "fixed_generator")
 
 
 class StageFailed(Exception):

@@ -93,3 +93,39 @@ def metrics_table(metrics_by_name: dict[str, dict]) -> pd.DataFrame:
     keys = ("auc", "accuracy", "mean_score_pos", "mean_score_neg", "n_pos", "n_neg")
     return pd.DataFrame({name: {k: (round(m[k], 4) if isinstance(m.get(k), float) else m.get(k)) for k in keys}
                          for name, m in metrics_by_name.items()})
+
+
+def plot_learning_curves(histories: dict[str, list[dict]], parts: tuple[str, ...] = ("loss_pred", "loss_expl", "loss_cl")):
+    """Students' learning curves (Trainer log histories by name): training loss, its parts
+    (label task, rationale task, contrastive loss, where logged) and valid accuracy."""
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(13, 3.4))
+    for i, (name, history) in enumerate(histories.items()):
+        color = f"C{i}"
+        train = [(h["step"], h["loss"]) for h in history if "loss" in h and "step" in h]
+        if train:
+            ax1.plot(*zip(*train), color=color, label=name)
+        for part, style in zip(parts, ("-", "--", ":")):
+            points = [(h["step"], h[part]) for h in history if part in h]
+            if points:
+                ax2.plot(*zip(*points), color=color, linestyle=style, label=f"{name} {part.removeprefix('loss_')}")
+        acc = [(h["step"], h["eval_accuracy"]) for h in history if "eval_accuracy" in h]
+        if acc:
+            ax3.plot(*zip(*acc), color=color, marker="o", label=name)
+    ax1.set(xlabel="step", ylabel="training loss (method's own)")
+    ax2.set(xlabel="step", ylabel="loss parts")
+    ax3.set(xlabel="step", ylabel="valid accuracy", ylim=(0, 1))
+    for ax in (ax1, ax2, ax3):
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    fig.suptitle("Student training")
+    fig.tight_layout()
+    return fig
+
+
+def results_table(metrics: list[dict]) -> pd.DataFrame:
+    """One row per trained student: valid / test accuracy, steps and timing (``metrics.json`` rows)."""
+    cols = ("name", "method", "seed", "valid_accuracy", "test_accuracy", "steps", "best_checkpoint_step",
+            "train_seconds", "seconds_per_step")
+    return pd.DataFrame([{c: m.get(c) for c in cols} for m in metrics]).set_index("name")

@@ -18,7 +18,7 @@ def qcrd(*args, env=None, cwd=REPO):
                           env=env, timeout=600)
 
 
-def test_smoke_run_writes_the_stage_01_contract(tmp_path, monkeypatch):
+def test_smoke_run_writes_every_stage_contract(tmp_path, monkeypatch):
     import os
     secret = "sk-test-NEVER-WRITTEN-42"
     env = {**os.environ, "OPENAI_API_KEY": secret}
@@ -51,6 +51,16 @@ def test_smoke_run_writes_the_stage_01_contract(tmp_path, monkeypatch):
     from qcrdkit.discriminator import score_rationales
     model, tok = load_run_discriminator(run)
     assert score_rationales(model, tok, ["q"], ["r"]).shape == (1,)
+    # stage 03: one folder per method with the selected model and its metrics, the summary and curves
+    students = run / "students"
+    summary = json.loads((students / "summary.json").read_text())
+    assert [m["method"] for m in summary] == ["dss", "qcrd"]
+    for m in summary:
+        assert m["steps"] == 6 and m["n_valid"] == 10 and m["n_test"] == 10
+        assert 0 <= m["valid_accuracy"] <= 1 and 0 <= m["test_accuracy"] <= 1 and m["seconds_per_step"] > 0
+        assert (students / m["name"] / "model.safetensors").exists()
+        assert json.loads((students / m["name"] / "metrics.json").read_text()) == m
+    assert (students / "curves.png").stat().st_size > 1000 and (students / "tokenizer" / "tokenizer.json").exists()
     for path in run.rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path

@@ -196,8 +196,17 @@ class Task:
         return answer is not None and self.answer_key(answer) == self.answer_key(example.answer)
 
     def answer_to_text(self, answer: Any) -> str:
-        """How the answer is written as a label target (``<Predict>`` task)."""
+        """How an answer is written as text."""
         return str(answer)
+
+    # ---- the student's label task ------------------------------------------------------------
+    def label_target(self, example: Example) -> str:
+        """What a student's ``<Predict>`` task outputs: the gold label (SVAMP/arith: the equation)."""
+        return example.label
+
+    def parse_label(self, text: str, example: Example | None = None) -> Any:
+        """The answer a student's predicted label commits to (``None`` if unreadable)."""
+        return self.parse_answer_text(text, example) if text.strip() else None
 
 
 def carve_valid(train: list[Example], fraction: float = 0.1, seed: int = 0) -> dict[str, list[Example]]:

@@ -24,6 +24,14 @@ class NumericTask(Task):
     def answer_to_text(self, answer: Any) -> str:
         return format_number(answer)
 
+    def parse_label(self, text: str, example: Example | None = None) -> float | None:
+        """An equation (``( 5.0 + 3.0 )``) or a bare number, evaluated; anything else (a broken
+        equation, words) is ``None``: no credit for a number picked out of a malformed label."""
+        try:
+            return safe_eval(text)
+        except (ValueError, RecursionError):
+            return None
+
 
 @register_task("svamp")
 class SVAMP(NumericTask):

@@ -1,0 +1,262 @@
+"""Student trainers: data rows and collation, each method's loss going down, QCRD's pieces
+(negatives, judge, snapshot ring), resume, selection on valid, and a 2-process torchrun run."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from qcrdkit.errors import ConfigError
+from qcrdkit.io import read_json, write_jsonl
+from qcrdkit.rundir import save_task_spec
+from qcrdkit.tasks import get_task
+from qcrdkit.trainers import METHODS, method_config, run_name, train_student
+from qcrdkit.trainers.data import StudentCollator, eval_rows, single_task_target, train_rows
+from qcrdkit.trainers.qcrd import generated_labels, scatter_rows
+
+from conftest import REPO
+
+TASK_OPTIONS = {"n_train": 24, "n_valid": 8, "n_test": 8, "min_steps": 1, "max_steps": 1, "seed": 3}
+
+
+def wrong(rationale: str) -> str:
+    """A negative: the last number of a gold rationale changed."""
+    head, _, last = rationale.rstrip(".").rpartition(" ")
+    return f"{head} {int(float(last)) + 7}."
+
+
+def make_records(task) -> list[dict]:
+    records = []
+    for ex in task.load("train"):
+        samples = [(ex.rationale, True), (ex.rationale.replace(" so ", " then "), True), (wrong(ex.rationale), False)]
+        for i, (rationale, positive) in enumerate(samples):
+            records.append({"id": ex.id, "split": "train", "question": ex.input, "sample_index": i, "rationale": rationale,
+                            "answer": ex.answer if positive else ex.answer + 7, "gold": ex.answer, "correct": positive,
+                            "positive": positive})
+    return records
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A run of stages 01-02 made by hand: gold rationales as positives, a changed number as the
+    negative, and a judge with the scratch-tiny encoder (untrained head: scores near 0.5)."""
+    from qcrdkit.discriminator import save_discriminator
+    from qcrdkit.trainers.run import preset_judge
+
+    run = tmp_path_factory.mktemp("run")
+    save_task_spec(run, "arith", None, TASK_OPTIONS)
+    write_jsonl(run / "teacher" / "samples.jsonl", make_records(get_task("arith", **TASK_OPTIONS)))
+    judge, tok = preset_judge(run, "scratch-tiny", vocab_size=400)
+    save_discriminator(judge, tok, run / "discriminator")
+    return run
+
+
+FAST = dict(student="scratch-tiny", vocab_size=400, progress=False, per_device_train_batch_size=4, learning_rate=3e-3,
+            logging_steps=1, eval_steps=100, save_steps=100)
+QCRD_FAST = dict(steps_per_iteration=2, iterations_back=2, judge_update_every=2, num_positives=2)
+
+
+def test_train_rows_and_their_errors():
+    task = get_task("arith", **TASK_OPTIONS)
+    examples, records = task.load("train"), make_records(task)
+    rows, counts = train_rows(task, examples, records)
+    assert counts == {"questions": 24, "no_samples": 0, "with_positive": 24, "mean_positives": 2.0,
+                      "mean_teacher_negatives": 1.0}
+    assert rows[0]["rationale"] == records[0]["rationale"] and rows[0]["label"] == examples[0].label
+    assert len(rows[0]["positives"]) == 2 and rows[0]["teacher_negatives"] == [records[2]["rationale"]]
+    first, _ = train_rows(task, examples, records, positives="first")          # w/o ED
+    assert first[0]["positives"] == [records[0]["rationale"]] and first[0]["teacher_negatives"] == []
+    shuffled = [dict(r, positive=not r["positive"]) for r in records]
+    picked, _ = train_rows(task, examples, shuffled, rationale="first_positive")
+    assert picked[0]["rationale"] == records[2]["rationale"]
+    some, counts = train_rows(task, examples, records[:3])
+    assert len(some) == 1 and counts["no_samples"] == 23
+    with pytest.raises(ConfigError, match="samples.jsonl: no teacher samples"):
+        train_rows(task, examples, [dict(r, id="other") for r in records], source="samples.jsonl")
+    with pytest.raises(ConfigError, match="no self-consistency split"):
+        train_rows(task, examples, [{k: v for k, v in r.items() if k != "positive"} for r in records])
+    with pytest.raises(ConfigError, match="rationale must be one of"):
+        train_rows(task, examples, records, rationale="best")
+
+
+def test_collator_formats():
+    from qcrdkit.students import train_corpus_tokenizer
+
+    task = get_task("arith", **TASK_OPTIONS)
+    rows, _ = train_rows(task, task.load("train"), make_records(task))
+    tok = train_corpus_tokenizer([r["question"] for r in rows] + [r["rationale"] for r in rows], 300)
+    multi = StudentCollator(tok, "multitask")(rows[:3])
+    assert {"input_ids", "attention_mask", "labels", "expl_input_ids", "expl_labels", "id", "positives"} <= set(multi)
+    assert tok.convert_ids_to_tokens(multi["input_ids"][0].tolist())[0] == "<Predict>"
+    assert tok.convert_ids_to_tokens(multi["expl_input_ids"][0].tolist())[0] == "<Explain>"
+    labels = multi["expl_labels"][0]
+    assert tok.decode(labels[labels != -100], skip_special_tokens=True) == rows[0]["rationale"]
+    single = StudentCollator(tok, "single")(rows[:2])
+    target = single["labels"][0]
+    assert tok.decode(target[target != -100], skip_special_tokens=True) == single_task_target(rows[0]["rationale"],
+                                                                                             rows[0]["label"])
+    evaluation = StudentCollator(tok, "multitask")(eval_rows(task, task.load("valid"))[:2])
+    assert set(evaluation) == {"input_ids", "attention_mask", "labels"}      # what Seq2SeqTrainer generation needs
+    assert task.parse_label(single_task_target("x", "( 2.0 + 3.0 )").split("So the answer is")[1]) == 5.0
+
+
+def test_method_configs_have_paper_defaults_and_reject_unknown_parameters(tmp_path):
+    q = method_config("qcrd", output_dir=str(tmp_path), alpha=0.3)           # alpha is DSS's: ignored here
+    assert (q.alpha_pred, q.alpha_cl, q.alpha_judge, q.alpha_judge_decay, q.beta, q.delta) == (0.5, 0.5, 0.5, 0.9, 0.2, 3.0)
+    assert (q.scheme, q.num_negatives, q.iterations_back, q.negative_temperature) == ("minmax", 1, 5, 1.5)
+    assert (q.per_device_train_batch_size, q.learning_rate, q.max_steps) == (8, 1e-5, 10000)
+    assert method_config("dss", output_dir=str(tmp_path), alpha=0.3).alpha == 0.3
+    assert method_config("mi", output_dir=str(tmp_path)).mi_weight == 0.1
+    with pytest.raises(ConfigError, match=r"unknown training parameter\(s\) \['alpah'\]"):
+        method_config("dss", output_dir=str(tmp_path), alpah=0.3)
+    with pytest.raises(ConfigError, match="scheme must be one of"):
+        method_config("qcrd", output_dir=str(tmp_path), scheme="best")
+    with pytest.raises(ConfigError, match="needs fixed_generator"):
+        method_config("qcrd", output_dir=str(tmp_path), negative_source="fixed")
+    with pytest.raises(ConfigError, match="unknown method"):
+        method_config("distill", output_dir=str(tmp_path))
+    assert run_name("qcrd", 2, tag="woNK", seeds=3) == "qcrd-woNK-seed2" and run_name("dss", 0) == "dss"
+
+
+def test_generated_labels_stop_at_the_first_eos_and_scatter_keeps_gradient():
+    ids = torch.tensor([[5, 6, 1, 0, 0], [7, 1, 9, 1, 0], [4, 4, 4, 4, 4]])
+    assert [t.tolist() for t in generated_labels(ids, eos_token_id=1)] == [[5, 6, 1], [7, 1], [4, 4, 4, 4, 4]]
+    values = torch.tensor([2.0, 3.0], requires_grad=True)
+    mat = scatter_rows(values, [1, 4], 3, 2)
+    assert mat.tolist() == [[0, 2], [0, 0], [3, 0]]
+    mat.sum().backward()
+    assert values.grad.tolist() == [1.0, 1.0]
+
+
+def losses(history, key="loss"):
+    return [h[key] for h in history if key in h and "step" in h]
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_a_few_steps_of_each_method_reduce_its_loss(run_dir, tmp_path, method):
+    metrics = train_student(method, run_dir, out_dir=tmp_path / method, max_steps=24, **FAST,
+                            **(QCRD_FAST if method == "qcrd" else {}))
+    history = read_json(tmp_path / method / "history.json")
+    curve = losses(history)
+    assert len(curve) == 24
+    assert sum(curve[-4:]) / 4 < 0.8 * sum(curve[:4]) / 4, curve
+    assert metrics["steps"] == 24 and 0.0 <= metrics["test_accuracy"] <= 1.0
+    assert metrics["seconds_per_step"] > 0 and metrics["n_test"] == 8
+    assert (tmp_path / method / "model.safetensors").exists() and not (tmp_path / method / "checkpoints").exists()
+    if method == "qcrd":
+        assert {"loss_pred", "loss_cl", "ce_pos", "ce_neg", "score_pos", "loss_judge"} <= set().union(*history)
+        assert max(h.get("generator_iteration", 0) for h in history) >= 1     # the generator moved on
+
+
+def test_qcrd_samples_negatives_ahead_and_uses_each_once(run_dir, tmp_path, monkeypatch):
+    """With an iteration longer than the prefetch window, every question's negatives are sampled
+    in one generate call per window and none is wasted (the sampler's order is predicted)."""
+    from qcrdkit.trainers.qcrd import QCRDTrainer
+
+    made, original = {}, QCRDTrainer.__init__
+
+    def keep(self, *a, **kw):
+        original(self, *a, **kw)
+        made["trainer"] = self
+    monkeypatch.setattr(QCRDTrainer, "__init__", keep)
+    train_student("qcrd", run_dir, out_dir=tmp_path / "q", max_steps=12, **FAST, use_judge=False,
+                  steps_per_iteration=100, negative_prefetch_steps=6, num_negatives=2)
+    trainer = made["trainer"]
+    assert trainer.negative_fills == 2                      # steps 0-5 and 6-11, one call each
+    assert trainer.negatives_sampled == 12 * 4              # 12 steps x 4 questions, nothing sampled twice
+    assert not trainer.negative_cache
+
+
+def test_qcrd_ablation_switches(run_dir, tmp_path):
+    """w/o NK trains without negatives, w/o QJ without a judge, teacher negatives come from the
+    self-consistency split, and a missing judge is a clear error."""
+    none = train_student("qcrd", run_dir, out_dir=tmp_path / "nk", max_steps=4, **FAST, **QCRD_FAST,
+                         negative_source="none")
+    history = read_json(tmp_path / "nk" / "history.json")
+    assert not any("ce_neg" in h for h in history) and none["steps"] == 4
+    train_student("qcrd", run_dir, out_dir=tmp_path / "qj", max_steps=4, **FAST, **QCRD_FAST, use_judge=False,
+                  negative_source="teacher")
+    history = read_json(tmp_path / "qj" / "history.json")
+    assert all(h["score_pos"] == 1.0 and h["score_neg"] == 0.0 for h in history if "score_pos" in h)
+    assert not any("loss_judge" in h for h in history)
+    bare = tmp_path / "bare"
+    shutil.copytree(run_dir / "teacher", bare / "teacher")
+    shutil.copy(run_dir / "task.json", bare / "task.json")
+    with pytest.raises(ConfigError, match="no judge; run stage 02"):
+        train_student("qcrd", bare, out_dir=tmp_path / "x", max_steps=2, **FAST)
+
+
+def test_fixed_generator_from_a_trained_student(run_dir, tmp_path):
+    train_student("dss", run_dir, out_dir=tmp_path / "dss", max_steps=2, **FAST)
+    metrics = train_student("qcrd", run_dir, out_dir=tmp_path / "fixed", max_steps=3, **FAST, **QCRD_FAST,
+                            negative_source="fixed", fixed_generator=str(tmp_path / "dss"))
+    assert metrics["steps"] == 3 and metrics["config"]["negative_source"] == "fixed"
+
+
+def test_dss_resume_continues_where_it_stopped(run_dir, tmp_path):
+    """Stopped after step 4 (checkpoint-4 kept, later ones lost), a rerun resumes there and ends
+    with the same weights as an uninterrupted run."""
+    common = dict(max_steps=8, **{**FAST, "save_steps": 4, "eval_steps": 4}, keep_checkpoints=True)
+    train_student("dss", run_dir, out_dir=tmp_path / "full", **common)
+    shutil.copytree(tmp_path / "full" / "checkpoints" / "checkpoint-4", tmp_path / "cut" / "checkpoints" / "checkpoint-4")
+    resumed = train_student("dss", run_dir, out_dir=tmp_path / "cut", **common)
+    assert resumed["resumed_from"].endswith("checkpoint-4") and resumed["steps"] == 8
+    a = torch.load(tmp_path / "full" / "checkpoints" / "checkpoint-8" / "optimizer.pt", weights_only=True)
+    b = torch.load(tmp_path / "cut" / "checkpoints" / "checkpoint-8" / "optimizer.pt", weights_only=True)
+    for key in a["state"]:
+        assert torch.allclose(a["state"][key]["exp_avg"], b["state"][key]["exp_avg"], atol=1e-6)
+
+
+def test_qcrd_resume_restores_the_snapshot_ring_and_the_judge(run_dir, tmp_path):
+    from qcrdkit.trainers.qcrd import STATE_FILE
+
+    common = dict(max_steps=8, **{**FAST, "save_steps": 4, "eval_steps": 4}, **QCRD_FAST, keep_checkpoints=True)
+    train_student("qcrd", run_dir, out_dir=tmp_path / "full", **common)
+    saved = torch.load(tmp_path / "full" / "checkpoints" / "checkpoint-4" / STATE_FILE, weights_only=True)
+    assert [i for i, _ in saved["ring"]["snapshots"]] == [0, 1, 2]            # steps 0, 2, 4 (j = 2 keeps 3)
+    assert saved["judge"]["updates"] == 2                                     # steps 2 and 4 (every 2)
+    shutil.copytree(tmp_path / "full" / "checkpoints" / "checkpoint-4", tmp_path / "cut" / "checkpoints" / "checkpoint-4")
+    resumed = train_student("qcrd", run_dir, out_dir=tmp_path / "cut", **common)
+    assert resumed["resumed_from"].endswith("checkpoint-4") and resumed["steps"] == 8
+    final = torch.load(tmp_path / "cut" / "checkpoints" / "checkpoint-8" / STATE_FILE, weights_only=True)
+    assert [i for i, _ in final["ring"]["snapshots"]] == [2, 3, 4]
+    assert final["judge"]["updates"] == 4                                     # continued from 2, not from 0
+    history = read_json(tmp_path / "cut" / "history.json")
+    assert [h["step"] for h in history if "loss" in h] == list(range(1, 9))   # steps 1-4 restored, not redone
+    os.remove(tmp_path / "cut" / "checkpoints" / "checkpoint-8" / STATE_FILE)
+    shutil.rmtree(tmp_path / "cut" / "checkpoints" / "checkpoint-4")
+    with pytest.raises(ConfigError, match="qcrd_state.pt: missing"):
+        train_student("qcrd", run_dir, out_dir=tmp_path / "cut", **{**common, "max_steps": 10})
+
+
+def test_model_selection_uses_valid_and_test_is_reported(run_dir, tmp_path):
+    metrics = train_student("finetune", run_dir, out_dir=tmp_path / "ft", max_steps=6,
+                            **{**FAST, "eval_steps": 2, "save_steps": 2})
+    history = read_json(tmp_path / "ft" / "history.json")
+    evals = {h["step"]: h["eval_accuracy"] for h in history if "eval_accuracy" in h}
+    assert sorted(evals) == [2, 4, 6]
+    best = max(evals.values())
+    assert metrics["valid_accuracy"] == pytest.approx(best)
+    assert evals[metrics["best_checkpoint_step"]] == pytest.approx(best)
+    assert not any(k.startswith("test_") for h in history[:-2] for k in h)    # test only at the very end
+
+
+@pytest.mark.slow
+def test_two_process_torchrun_completes_qcrd_steps(run_dir, tmp_path):
+    """`torchrun --nproc_per_node 2` on the CPU (gloo): a few QCRD steps, one artifact folder."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    sets = ["max_steps=4", "per_device_train_batch_size=2", "learning_rate=0.003", "eval_steps=4", "save_steps=4",
+            "steps_per_iteration=2", "iterations_back=2", "judge_update_every=2", "num_positives=2"]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+           "-m", "qcrdkit.cli", "train", "--run-dir", str(run_dir), "--method", "qcrd", "--student", "scratch-tiny",
+           "--vocab-size", "400", "--out", str(tmp_path / "ddp"), "--no-progress"]
+    for s in sets:
+        cmd += ["--set", s]
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    metrics = read_json(tmp_path / "ddp" / "metrics.json")
+    assert metrics["steps"] == 4
+    assert json.loads(res.stdout.strip().splitlines()[-1])["steps"] == 4
