@@ -242,6 +242,12 @@ def test_model_selection_uses_valid_and_test_is_reported(run_dir, tmp_path):
     assert metrics["valid_accuracy"] == pytest.approx(best)
     assert evals[metrics["best_checkpoint_step"]] == pytest.approx(best)
     assert not any(k.startswith("test_") for h in history[:-2] for k in h)    # test only at the very end
+    again = train_student("finetune", run_dir, out_dir=tmp_path / "ft", max_steps=6,
+                          **{**FAST, "eval_steps": 2, "save_steps": 2})
+    assert again == {**metrics, "reused": True}                               # a finished student is kept
+    other = train_student("finetune", run_dir, out_dir=tmp_path / "ft", max_steps=4,
+                          **{**FAST, "eval_steps": 2, "save_steps": 2})
+    assert other["steps"] == 4 and "reused" not in other                      # a changed config trains again
 
 
 @pytest.mark.slow

@@ -19,6 +19,7 @@ config is ignored, a name no config knows is an error.
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 from pathlib import Path
 
@@ -100,6 +101,12 @@ def preset_judge(run_dir: str | Path, preset: str, *, tokenizer: str = "corpus",
     return discriminator_from_student(student, tok, max_length=max_length or 256, pretrained=False, backbone=preset)
 
 
+def student_args(method: str, output_dir: str | Path, *, student: str, seed: int, progress: bool, **params):
+    """The method's config for ``params``, with the learning rate defaulting by student kind."""
+    params.setdefault("learning_rate", SCRATCH_LR if student in STUDENT_PRESETS else PRETRAINED_LR)
+    return method_config(method, output_dir=str(output_dir), seed=seed, disable_tqdm=not progress, **params)
+
+
 @dataclasses.dataclass
 class StudentSetup:
     """A method's trainer on a run, and what :func:`train_student` reports with it."""
@@ -118,8 +125,7 @@ def build_trainer(method: str, run_dir: str | Path, *, output_dir: str | Path, s
     """The method's trainer on the run's data (train rows, valid rows for selection), model and
     tokenizer made, judge loaded for QCRD. ``params``: fields of the method's config."""
     run_dir = Path(run_dir)
-    params.setdefault("learning_rate", SCRATCH_LR if student in STUDENT_PRESETS else PRETRAINED_LR)
-    args = method_config(method, output_dir=str(output_dir), seed=seed, disable_tqdm=not progress, **params)
+    args = student_args(method, output_dir, student=student, seed=seed, progress=progress, **params)
     task, spec = load_task(run_dir)
     examples = {split: task.load(split, data_dir=spec.get("data_dir")) for split in ("train", "valid", "test")}
     records = [r for r in read_teacher_samples(run_dir) if r["split"] == "train"]
@@ -145,9 +151,18 @@ def build_trainer(method: str, run_dir: str | Path, *, output_dir: str | Path, s
 def train_student(method: str, run_dir: str | Path, *, out_dir: str | Path | None = None, student: str = "scratch-small",
                   tokenizer: str = "corpus", vocab_size: int = 2000, seed: int = 0, progress: bool = True,
                   resume: bool = True, keep_checkpoints: bool = False, **params) -> dict:
-    """Train, select on valid, test once, write the artifacts; return ``metrics``."""
+    """Train, select on valid, test once, write the artifacts; return ``metrics``.
+
+    A student already finished in ``out_dir`` with the same method, student, seed and config is
+    not trained again (its ``metrics.json`` is returned, with ``"reused": True``); an unfinished
+    one resumes from its last checkpoint (``resume``)."""
     run_dir = Path(run_dir)
     out = Path(out_dir) if out_dir else run_dir / "students" / run_name(method, seed)
+    finished = _finished(out, method, student, seed,
+                         _config_summary(student_args(method, out / "checkpoints", student=student, seed=seed,
+                                                      progress=progress, **dict(params))))
+    if finished is not None:
+        return {**finished, "reused": True}
     setup = build_trainer(method, run_dir, output_dir=out / "checkpoints", student=student, tokenizer=tokenizer,
                           vocab_size=vocab_size, seed=seed, progress=progress, **params)
     trainer, task, spec, examples, counts, tok = (setup.trainer, setup.task, setup.spec, setup.examples, setup.counts,
@@ -178,6 +193,16 @@ def train_student(method: str, run_dir: str | Path, *, out_dir: str | Path | Non
     return metrics
 
 
+def _finished(out: Path, method: str, student: str, seed: int, config: dict) -> dict | None:
+    """The metrics of a student already trained in ``out`` with these settings, else ``None``."""
+    path = out / "metrics.json"
+    if not path.exists():
+        return None
+    saved = read_json(path)
+    same = (saved.get("method"), saved.get("student"), saved.get("seed")) == (method, student, seed)
+    return saved if same and saved.get("config") == json.loads(json.dumps(config)) else None
+
+
 def load_online_judge(run_dir: Path, args):
     from ..discriminator import OnlineDiscriminator
     from ..rundir import discriminator_dir, load_run_discriminator
@@ -196,7 +221,7 @@ def _checkpoint_step(path: str | None) -> int | None:
 def _config_summary(args) -> dict:
     """The config fields that describe the method (not paths or logging plumbing)."""
     base = {"learning_rate", "max_steps", "per_device_train_batch_size", "gradient_accumulation_steps", "eval_steps",
-            "seed", "max_input_length", "max_target_length", "generation_max_length"}
+            "seed", "max_input_length", "max_target_length"}
     own = _fields(type(args)) - _fields(METHODS["finetune"][0])
     return {k: getattr(args, k) for k in sorted(base | own)}
 
