@@ -9,7 +9,8 @@ included (QCRD: negative sampling, judge scoring and its online updates, amortiz
 
 Target (issue 4): QCRD ≤ 1.8× DSS per step. The paper reports 13 h vs 4 h (≈ 3.25×) for T5-base.
 
-Usage: ``python bench/step_cost.py [--steps 128] [--run-dir outputs/runs/demo]``
+Usage: ``python bench/step_cost.py [--steps 128] [--run-dir outputs/runs/demo] [--set num_positives=1 ...]``
+(``--set`` changes a QCRD config field, to see what a setting costs).
 """
 from __future__ import annotations
 
@@ -46,12 +47,16 @@ def demo_training_params() -> tuple[dict, dict]:
     return student, fields
 
 
-def worker(method: str, run_dir: str, steps: int) -> dict:
+def worker(method: str, run_dir: str, steps: int, overrides: list[str]) -> dict:
     import torch
 
     from qcrdkit.trainers.run import build_trainer
 
+    from qcrdkit.pipeline import parse_override
+
     student, fields = demo_training_params()
+    if method == "qcrd":
+        fields.update({".".join(k): v for k, v in map(parse_override, overrides)})
     with tempfile.TemporaryDirectory() as tmp:
         setup = build_trainer(method, run_dir, output_dir=tmp, progress=False, **student,
                               **{**fields, "max_steps": steps, "eval_strategy": "no", "save_strategy": "no",
@@ -84,23 +89,25 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=128)
     parser.add_argument("--run-dir", default=str(REPO / "outputs" / "runs" / "demo"))
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a QCRD config field")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker, args.run_dir, args.steps)))
+        print(json.dumps(worker(args.worker, args.run_dir, args.steps, args.set)))
         return 0
     run_dir = Path(args.run_dir).resolve()
     ensure_run(run_dir)
     results = {}
     for method in ("dss", "qcrd"):
         res = subprocess.run([sys.executable, __file__, "--worker", method, "--run-dir", str(run_dir),
-                              "--steps", str(args.steps)], capture_output=True, text=True, cwd=REPO)
+                              "--steps", str(args.steps), *[f"--set={x}" for x in args.set]], capture_output=True, text=True, cwd=REPO)
         if res.returncode:
             print(res.stderr[-3000:], file=sys.stderr)
             return 1
         results[method] = json.loads(res.stdout.strip().splitlines()[-1])
     print(f"demo configuration: student {results['dss']['student']}, batch {results['dss']['batch_size']}, "
-          f"{args.steps} steps per method, {results['dss']['threads']} threads")
+          f"{args.steps} steps per method, {results['dss']['threads']} threads"
+          + (f"; QCRD with {' '.join(args.set)}" if args.set else ""))
     print(f"{'method':8} {'s/step':>8} {'peak RSS GB':>12}")
     for method, r in results.items():
         print(f"{method:8} {r['seconds_per_step']:8.3f} {r['peak_rss_gb']:12.2f}"
