@@ -146,6 +146,9 @@ def test_a_few_steps_of_each_method_reduce_its_loss(run_dir, tmp_path, method):
     assert metrics["steps"] == 24 and 0.0 <= metrics["test_accuracy"] <= 1.0
     assert metrics["seconds_per_step"] > 0 and metrics["n_test"] == 8
     assert (tmp_path / method / "model.safetensors").exists() and not (tmp_path / method / "checkpoints").exists()
+    predictions = [json.loads(x) for x in (tmp_path / method / "test_predictions.jsonl").read_text().splitlines()]
+    assert [p["id"] for p in predictions] == [f"arith-test-{i}" for i in range(8)]
+    assert sum(p["correct"] for p in predictions) / 8 == pytest.approx(metrics["test_accuracy"])
     if method == "qcrd":
         assert {"loss_pred", "loss_cl", "ce_pos", "ce_neg", "score_pos", "loss_judge"} <= set().union(*history)
         assert max(h.get("generator_iteration", 0) for h in history) >= 1     # the generator moved on

@@ -101,6 +101,7 @@ class StudentTrainer(Seq2SeqTrainer):
         self.model_accepts_loss_kwargs = False
         self._parts: dict[str, list[float]] = defaultdict(list)
         self._scored_rows: list[dict] = []
+        self.last_predictions: list[dict] = []
 
     @property
     def step_timer(self) -> StepTimer:
@@ -144,7 +145,11 @@ class StudentTrainer(Seq2SeqTrainer):
         rows = self._scored_rows
         if len(texts) != len(rows):
             raise RuntimeError(f"{len(texts)} predictions for {len(rows)} evaluation rows")
-        correct = [self.task.is_correct(self.parse_prediction(t, r["example"]), r["example"]) for t, r in zip(texts, rows)]
+        answers = [self.parse_prediction(t, r["example"]) for t, r in zip(texts, rows)]
+        correct = [self.task.is_correct(a, r["example"]) for a, r in zip(answers, rows)]
+        # per question, for paired comparisons between methods (stage 04)
+        self.last_predictions = [{"id": r["id"], "prediction": t, "answer": a, "correct": bool(c)}
+                                 for r, t, a, c in zip(rows, texts, answers, correct)]
         return {"accuracy": float(np.mean(correct)) if correct else 0.0}
 
 

@@ -10,6 +10,7 @@ valid accuracy; evaluates the test split once; and writes
 <run>/students/<name>/                 the selected model and tokenizer (save_pretrained)
 <run>/students/<name>/metrics.json     valid and test accuracy, steps, train seconds, seconds per step, config
 <run>/students/<name>/history.json     the Trainer's log history (losses, valid accuracy)
+<run>/students/<name>/test_predictions.jsonl   per test question: id, prediction, answer, correct
 <run>/students/summary.json            every trained method of the run (write_summary)
 ```
 ``<name>`` is ``<method>[-<tag>][-seed<k>]`` (see :func:`run_name`). Parameters are the fields of
@@ -27,7 +28,7 @@ from transformers import set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
 from ..errors import ConfigError
-from ..io import read_json, write_json
+from ..io import read_json, write_json, write_jsonl
 from ..rundir import load_task, read_teacher_samples
 from ..students import STUDENT_PRESETS, build_student, load_or_train_tokenizer
 from .baselines import (DSSConfig, DSSTrainer, FinetuneConfig, FinetuneTrainer, MIConfig, MITrainer,
@@ -173,6 +174,7 @@ def train_student(method: str, run_dir: str | Path, *, out_dir: str | Path | Non
 
     valid = trainer.evaluate(metric_key_prefix="valid")        # the selected (best-on-valid) model
     test = trainer.evaluate(eval_rows(task, examples["test"]), metric_key_prefix="test")   # once
+    test_predictions = trainer.last_predictions
     timer = trainer.step_timer
     metrics = {
         "method": method, "name": out.name, "seed": seed, "task": spec["task"], "student": student,
@@ -188,6 +190,7 @@ def train_student(method: str, run_dir: str | Path, *, out_dir: str | Path | Non
         tok.save_pretrained(str(out))
         write_json(out / "metrics.json", metrics)
         write_json(out / "history.json", trainer.state.log_history)
+        write_jsonl(out / "test_predictions.jsonl", test_predictions)
         if not keep_checkpoints:
             shutil.rmtree(args.output_dir, ignore_errors=True)
     return metrics
