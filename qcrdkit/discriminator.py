@@ -412,6 +412,16 @@ class QuestionBatchSampler(torch.utils.data.Sampler):
             yield [i for g in order[start:start + self.questions_per_batch] for i in self.groups[g]]
 
 
+def question_loader(trainer: Trainer, dataset, batch_size: int, shuffle: bool):
+    """``(loader, sampler)``: a ``trainer``'s dataloader over ``dataset`` in
+    :class:`QuestionBatchSampler` batches, prepared by its accelerator (sharded across processes),
+    and the sampler (its batch order, before sharding)."""
+    sampler = QuestionBatchSampler(dataset, batch_size, shuffle=shuffle, seed=trainer.args.seed)
+    loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=trainer.data_collator,
+                                         num_workers=trainer.args.dataloader_num_workers)
+    return trainer.accelerator.prepare(loader), sampler
+
+
 # ---------------------------------------------------------------------------------------------
 # Pretraining
 # ---------------------------------------------------------------------------------------------
@@ -467,18 +477,12 @@ class DiscriminatorTrainer(Trainer):
         loss = discriminator_loss(logits, inputs["labels"], inputs["group_ids"], self.args.objective)
         return (loss, {"logits": logits}) if return_outputs else loss
 
-    def _question_loader(self, dataset, batch_size: int, shuffle: bool):
-        sampler = QuestionBatchSampler(dataset, batch_size, shuffle=shuffle, seed=self.args.seed)
-        loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=self.data_collator,
-                                             num_workers=self.args.dataloader_num_workers)
-        return self.accelerator.prepare(loader)
-
     def get_train_dataloader(self):
-        return self._question_loader(self.train_dataset, self._train_batch_size, shuffle=True)
+        return question_loader(self, self.train_dataset, self._train_batch_size, shuffle=True)[0]
 
     def get_eval_dataloader(self, eval_dataset=None):
         dataset = self.eval_dataset if eval_dataset is None else eval_dataset
-        return self._question_loader(dataset, self.args.eval_batch_size, shuffle=False)
+        return question_loader(self, dataset, self.args.eval_batch_size, shuffle=False)[0]
 
 
 def check_training_items(items: Sequence[dict], objective: str) -> dict:

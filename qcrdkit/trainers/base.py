@@ -18,7 +18,7 @@ from transformers import Seq2SeqTrainer, Seq2SeqTrainingArguments, TrainerCallba
 from transformers.trainer_callback import ExportableState
 
 from ..tasks import Task, split_answer
-from .data import StudentCollator
+from .data import StudentCollator, single_task_target
 
 
 @dataclass
@@ -155,8 +155,6 @@ class StudentTrainer(Seq2SeqTrainer):
 
 def generation_length(collator: StudentCollator, rows, input_format: str) -> int:
     """A generation budget for evaluation: the longest label target (in tokens) plus slack."""
-    from .data import single_task_target
-
     if input_format == "single":
         texts = [single_task_target(r["rationale"], r["label"]) for r in rows if r.get("train")]
     else:

@@ -40,12 +40,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader
 from transformers import AutoModelForSeq2SeqLM, TrainerCallback
 from transformers.modeling_outputs import BaseModelOutput
 from transformers.trainer_utils import get_last_checkpoint
 
-from ..discriminator import QuestionBatchSampler
+from ..discriminator import question_loader
 from ..errors import ConfigError
 from ..losses import SCHEMES, contrastive_loss, select_rationales, sequence_cross_entropy
 from ..negatives import SnapshotRing, load_generator
@@ -239,11 +238,8 @@ class QCRDTrainer(StudentTrainer):
     def get_train_dataloader(self):
         """Batches from a seeded per-epoch order (:class:`QuestionBatchSampler`), so the questions
         of the coming steps are known and their negatives can be sampled together."""
-        self.train_sampler = QuestionBatchSampler(self.train_dataset, self._train_batch_size, shuffle=True,
-                                                  seed=self.args.seed)
-        loader = DataLoader(self.train_dataset, batch_sampler=self.train_sampler, collate_fn=self.data_collator,
-                            num_workers=self.args.dataloader_num_workers)
-        return self.accelerator.prepare(loader)
+        loader, self.train_sampler = question_loader(self, self.train_dataset, self._train_batch_size, shuffle=True)
+        return loader
 
     def upcoming_questions(self, start: int, steps: int) -> list[str]:
         """Question ids this process should train on in steps ``[start, start + steps)``.

@@ -77,16 +77,17 @@ def student_corpus(examples: dict, records: list[dict], task) -> list[str]:
 
 
 def run_student_tokenizer(run_dir: str | Path, student: str = "scratch-small", tokenizer: str = "corpus",
-                          vocab_size: int = 2000):
+                          vocab_size: int = 2000, corpus: list[str] | None = None):
     """The run's tokenizer for an offline preset (``<run>/students/tokenizer``, trained on the
-    run's corpus the first time); ``None`` for a hub name or path (the model brings its own)."""
+    run's corpus the first time; ``corpus`` when the caller has it, else read from the run);
+    ``None`` for a hub name or path (the model brings its own)."""
     if student not in STUDENT_PRESETS:
         return None
-    task, spec = load_task(run_dir)
-    examples = {"train": task.load("train", data_dir=spec.get("data_dir"))}
-    records = [r for r in read_teacher_samples(run_dir) if r["split"] == "train"]
-    return load_or_train_tokenizer(Path(run_dir) / "students" / "tokenizer", student,
-                                   student_corpus(examples, records, task), tokenizer, vocab_size)
+    if corpus is None:
+        task, spec = load_task(run_dir)
+        records = [r for r in read_teacher_samples(run_dir) if r["split"] == "train"]
+        corpus = student_corpus({"train": task.load("train", data_dir=spec.get("data_dir"))}, records, task)
+    return load_or_train_tokenizer(Path(run_dir) / "students" / "tokenizer", student, corpus, tokenizer, vocab_size)
 
 
 def preset_judge(run_dir: str | Path, preset: str, *, tokenizer: str = "corpus", vocab_size: int = 2000,
@@ -133,7 +134,7 @@ def build_trainer(method: str, run_dir: str | Path, *, output_dir: str | Path, s
     rows, counts = train_rows(task, examples["train"], records, rationale=getattr(args, "rationale", "first"),
                               positives=getattr(args, "positives", "sc"), source=str(run_dir / "teacher" / "samples.jsonl"))
     with args.main_process_first(desc="student tokenizer"):
-        tok = run_student_tokenizer(run_dir, student, tokenizer, vocab_size)
+        tok = run_student_tokenizer(run_dir, student, tokenizer, vocab_size, student_corpus(examples, records, task))
     set_seed(seed)
     model, tok = build_student(student, tokenizer=tok if tok is not None else tokenizer)
 
