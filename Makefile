@@ -12,7 +12,7 @@ export HF_DATASETS_OFFLINE ?= 1
 # The Distilling Step-by-Step data the tests read (never copied into the repo).
 export QCRD_DSS_DATA ?= $(abspath ../shared/data/dss)
 
-.PHONY: setup demo test smoke bench clean-venv
+.PHONY: setup demo dashboard test smoke bench clean-venv
 
 $(VENV)/.installed: pyproject.toml
 	@echo "Setting up $(VENV) (first run only: about 2-3 minutes)"
@@ -27,6 +27,10 @@ setup: $(VENV)/.installed
 
 demo: setup
 	$(VENV)/bin/qcrd run --params params/demo.yaml
+
+# Notebook 04 as a web page (Voilà) on the demo run: the tables, plots and the temperature widget.
+dashboard: setup
+	QCRD_RUN_DIR=$(abspath outputs/runs/demo) $(VENV)/bin/voila notebooks/04_analysis.ipynb --Voila.ip=127.0.0.1
 
 smoke: setup
 	$(VENV)/bin/qcrd run --params params/smoke.yaml

@@ -1,11 +1,14 @@
-"""Pure functions behind the analysis stage (04): results tables and paired comparisons.
+"""Pure functions behind the analysis stage (04): results tables, paired comparisons, training
+time and the tables of whatever sweeps a run holds.
 
 No plotting and no I/O here: rows in (``students/*/metrics.json`` and per-question test
-predictions), numbers out.
+predictions, read by :func:`qcrdkit.rundir.collect_students`), numbers and DataFrames out.
 """
 from __future__ import annotations
 
-from typing import Sequence
+import json
+from dataclasses import dataclass
+from typing import Callable, Sequence
 
 import numpy as np
 from scipy.stats import bootstrap
@@ -42,3 +45,179 @@ def paired_difference(a: Sequence[dict], b: Sequence[dict], *, confidence: float
                         random_state=np.random.default_rng(seed))
         low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
     return {"difference": float(diff.mean()), "low": low, "high": high, "confidence": confidence, "n": len(shared)}
+
+
+# --------------------------------------------------------------------------- tables over students
+# A student is its ``metrics.json`` row plus ``run`` (the run directory's name), see
+# ``rundir.collect_students``. "Main" students have no tag; tagged ones belong to sweeps.
+
+METHOD_ORDER = ("finetune", "single_task", "dss", "mi", "qcrd")
+METHOD_NAMES = {"finetune": "Finetune", "single_task": "Single-Task", "dss": "DSS", "mi": "MI", "qcrd": "QCRD"}
+
+
+def _method_rank(method: str) -> int:
+    return METHOD_ORDER.index(method) if method in METHOD_ORDER else len(METHOD_ORDER)
+
+
+def mean_std_text(values: Sequence[float], scale: float = 100.0, digits: int = 1) -> str:
+    """``"12.6 ± 1.2 (n=3)"`` (accuracy in percent; std with ddof 1; no ± for one value)."""
+    v = np.asarray(values, dtype=float) * scale
+    if len(v) == 1:
+        return f"{v[0]:.{digits}f} (n=1)"
+    return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f} (n={len(v)})"
+
+
+def results_matrix(students: Sequence[dict], key: str = "test_accuracy"):
+    """Methods × tasks (the paper's Tables 1–2): ``key`` in percent, mean ± std over seeds; untagged students."""
+    import pandas as pd
+
+    main = [s for s in students if not s.get("tag")]
+    groups: dict[tuple[str, str], list[float]] = {}
+    for s in main:
+        groups.setdefault((s["method"], s["task"]), []).append(float(s[key]))
+    methods = sorted({m for m, _ in groups}, key=_method_rank)
+    tasks = sorted({t for _, t in groups})
+    return pd.DataFrame({t: {METHOD_NAMES.get(m, m): mean_std_text(groups[(m, t)]) if (m, t) in groups else ""
+                             for m in methods} for t in tasks}).rename_axis("method")
+
+
+def paired_method_differences(students: Sequence[dict], predictions: dict[tuple[str, str], list[dict]], *,
+                              a: str = "qcrd", b: str = "dss", **bootstrap_options) -> list[dict]:
+    """Per task: accuracy of method ``a`` minus ``b`` on the same test questions, with a paired bootstrap
+    interval (:func:`paired_difference`). Untagged students are paired by run and seed; with several
+    seeds, every (seed, question) pair is one resampling unit. ``predictions``: ``(run, name) → rows``."""
+    by_key = {(s["run"], s["task"], s["seed"], s["method"]): s for s in students if not s.get("tag")}
+    pooled: dict[str, tuple[list, list]] = {}
+    for (run, task, seed, method), s in by_key.items():
+        other = by_key.get((run, task, seed, b))
+        if method != a or other is None:
+            continue
+        rows_a, rows_b = predictions.get((run, s["name"])), predictions.get((run, other["name"]))
+        if not rows_a or not rows_b:
+            continue
+        pa, pb = pooled.setdefault(task, ([], []))
+        pa += [{"id": f"{run}|{seed}|{r['id']}", "correct": r["correct"]} for r in rows_a]
+        pb += [{"id": f"{run}|{seed}|{r['id']}", "correct": r["correct"]} for r in rows_b]
+    return [{"task": task, "a": a, "b": b, **paired_difference(pa, pb, **bootstrap_options)}
+            for task, (pa, pb) in sorted(pooled.items())]
+
+
+def timing_table(students: Sequence[dict]):
+    """Training time per student kind (the paper's A.5 Table 6): seconds per optimizer step and in total."""
+    import pandas as pd
+
+    groups: dict[tuple, list[dict]] = {}
+    for s in students:
+        groups.setdefault((s["task"], s["method"], s.get("tag") or ""), []).append(s)
+    rows = []
+    for (task, method, tag), part in sorted(groups.items(), key=lambda kv: (kv[0][0], _method_rank(kv[0][1]), kv[0][2])):
+        rows.append({"task": task, "student": METHOD_NAMES.get(method, method) + (f" ({tag})" if tag else ""),
+                     "seconds / step": round(float(np.mean([s["seconds_per_step"] for s in part])), 4),
+                     "train seconds": round(float(np.mean([s["train_seconds"] for s in part])), 1),
+                     "steps": int(np.mean([s["steps"] for s in part])), "runs": len(part)})
+    df = pd.DataFrame(rows)
+    if len(df):
+        base = {t: r["seconds / step"] for t, r in zip(df["task"], df.to_dict("records")) if r["student"] == "DSS"}
+        df["× DSS"] = [round(r["seconds / step"] / base[r["task"]], 2) if base.get(r["task"]) else None
+                       for r in df.to_dict("records")]
+    return df
+
+
+# --------------------------------------------------------------------------- sweeps (one factor at a time)
+
+def _ablation_label(config: dict) -> str | None:
+    if config.get("negative_source") not in ("self", "none"):
+        return None
+    missing = [name for name, off in (("ED", config.get("positives") == "first"),
+                                      ("NK", config.get("negative_source") == "none"),
+                                      ("QJ", not config.get("use_judge", True))) if off]
+    return "QCRD" if not missing else "w/o " + ", ".join(missing)
+
+
+def _negative_source_label(config: dict) -> str | None:
+    source = config.get("negative_source")
+    return {"self": f"j={config.get('iterations_back')}", "fixed": "Fixed", "teacher": "SC"}.get(source)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One factor of the paper's sweeps: the config ``fields`` it varies and how a value is named."""
+
+    name: str
+    fields: tuple[str, ...]
+    label: Callable[[dict], str | None]
+    methods: tuple[str, ...] = ("qcrd",)
+
+
+def _field_label(name: str) -> Callable[[dict], str | None]:
+    return lambda config: None if config.get(name) is None else f"{config[name]:g}" if isinstance(config[name], float) \
+        else str(config[name])
+
+
+SWEEPS = (
+    Sweep("Ablation (Table 4)", ("positives", "negative_source", "use_judge"), _ablation_label),
+    Sweep("Contrastive scheme (Table 5)", ("scheme",), _field_label("scheme")),
+    Sweep("Positives per question m (§5.2 Table 6)", ("num_positives",), _field_label("num_positives")),
+    Sweep("Negatives per question k (§5.2 Table 6)", ("num_negatives",), _field_label("num_negatives")),
+    Sweep("Negative source and j (A.2 Table 3)", ("negative_source", "iterations_back", "fixed_generator"),
+          _negative_source_label),
+    Sweep("Negative temperature τ (A.4 Table 5)", ("negative_temperature",), _field_label("negative_temperature")),
+    Sweep("Training-set fraction (Fig. 4)", ("train_fraction",), _field_label("train_fraction"),
+          methods=METHOD_ORDER),
+)
+
+
+def _label_order(label: str):
+    try:
+        return (0, float(label.split("=")[-1]), label)
+    except ValueError:
+        return (1, 0.0, label)
+
+
+def sweep_tables(students: Sequence[dict], sweeps: Sequence[Sweep] = SWEEPS) -> list[dict]:
+    """Every sweep the students contain: students of one method, run and task whose configs differ
+    only in the sweep's fields (and the seed), with at least two values of it.
+
+    One dict per table: ``sweep``, ``run``, ``task``, ``method``, ``rows`` (per value: ``value``,
+    ``test`` and ``valid`` accuracy as mean ± std text, ``test_mean``, ``n``, ``students``).
+    """
+    out = []
+    for sweep in sweeps:
+        groups: dict[tuple, dict[str, list[dict]]] = {}
+        for s in students:
+            if s["method"] not in sweep.methods:
+                continue
+            config = s.get("config", {})
+            label = sweep.label(config)
+            if label is None:
+                continue
+            rest = json.dumps({k: v for k, v in config.items() if k not in sweep.fields and k != "seed"}, sort_keys=True)
+            groups.setdefault((s["run"], s["task"], s["method"], rest), {}).setdefault(label, []).append(s)
+        for (run, task, method, _), by_label in groups.items():
+            if len(by_label) < 2:
+                continue
+            rows = [{"value": label, "test": mean_std_text([s["test_accuracy"] for s in part]),
+                     "valid": mean_std_text([s["valid_accuracy"] for s in part]),
+                     "test_mean": float(np.mean([s["test_accuracy"] for s in part])), "n": len(part),
+                     "students": sorted(s["name"] for s in part)}
+                    for label, part in sorted(by_label.items(), key=lambda kv: _label_order(kv[0]))]
+            out.append({"sweep": sweep.name, "run": run, "task": task, "method": method, "rows": rows})
+    return out
+
+
+def difference_table(differences: Sequence[dict], names: dict[str, str] = METHOD_NAMES):
+    """:func:`paired_method_differences` as a display table (points in accuracy percent)."""
+    import pandas as pd
+
+    rows = [{"task": d["task"], f"{names.get(d['a'], d['a'])} − {names.get(d['b'], d['b'])}": f"{100 * d['difference']:+.1f}",
+             f"{round(100 * d['confidence'])}% CI (paired bootstrap)": f"[{100 * d['low']:+.1f}, {100 * d['high']:+.1f}]",
+             "questions × seeds": d["n"]} for d in differences]
+    return pd.DataFrame(rows)
+
+
+def sweep_frame(table: dict):
+    """One :func:`sweep_tables` entry as a display table."""
+    import pandas as pd
+
+    return pd.DataFrame([{"variant": r["value"], "test accuracy (%)": r["test"], "valid accuracy (%)": r["valid"],
+                          "students": ", ".join(r["students"])} for r in table["rows"]]).set_index("variant")

@@ -13,6 +13,22 @@ per-stage parameters::
 ``--set key=value`` overrides any of it (dotted keys reach into sections:
 ``--set 01_teacher_sampling.k=3``, ``--set common.seed=1``, ``--set run_id=sweep-1``);
 values are read as YAML scalars. ``run_dir`` is filled in for every stage.
+
+``base: demo.yaml`` (a path relative to the file) starts from another params file; this file's
+sections are merged into it key by key.
+
+A **sweep** runs one stage once per variant, in the same run directory::
+
+    sweep:
+      stage: 03_training
+      variants:                       # name -> that stage's parameters for this variant
+        maxmin: {scheme: maxmin}
+        mean: {scheme: mean}
+
+Stages before the swept one run once, the swept stage once per variant (each variant's name
+becomes the stage's ``tag``, so the students are ``students/<method>-<variant>``; executed
+notebook ``notebooks/<stage>-<variant>.ipynb``), the stages after it once at the end (04 then
+tabulates the sweep).
 """
 from __future__ import annotations
 
@@ -27,9 +43,9 @@ from .errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
-STAGES = ("01_teacher_sampling", "02_discriminator", "03_training")
-#: parameters given as paths: made absolute against the caller's working directory
-PATH_PARAMS = ("data_dir", "cache_dir", "import_path", "prompt_template")
+STAGES = ("01_teacher_sampling", "02_discriminator", "03_training", "04_analysis")
+#: parameters given as paths (or lists of paths): made absolute against the caller's working directory
+PATH_PARAMS = ("data_dir", "cache_dir", "import_path", "prompt_template", "judge_cache_dir", "extra_run_dirs")
 #: parameters that are a path or a name (a model on the hub, a preset): made absolute when the path exists
 MAYBE_PATH_PARAMS = ("backbone", "student", "fixed_generator")
 
@@ -49,16 +65,37 @@ def parse_override(item: str) -> tuple[list[str], object]:
     return key.split("."), yaml.safe_load(raw) if raw != "" else None
 
 
-def load_params(path: str | Path, overrides: list[str] = ()) -> dict:
-    path = Path(path)
+def merge_params(base: dict, top: dict) -> dict:
+    """``top`` over ``base``: sections (mappings) merge key by key, anything else is replaced."""
+    out = copy.deepcopy(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_params(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _read_params_file(path: Path, seen: tuple = ()) -> dict:
     if not path.exists():
         raise ConfigError(f"params file {path} not found")
+    if path.resolve() in seen:
+        raise ConfigError(f"{path}: 'base' files include each other")
     try:
         params = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(params, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
+    base = params.pop("base", None)
+    if base is not None:
+        params = merge_params(_read_params_file(path.parent / str(base), seen + (path.resolve(),)), params)
+    return params
+
+
+def load_params(path: str | Path, overrides: list[str] = ()) -> dict:
+    path = Path(path)
+    params = _read_params_file(path)
     for item in overrides:
         keys, value = parse_override(item)
         node = params
@@ -72,6 +109,15 @@ def load_params(path: str | Path, overrides: list[str] = ()) -> dict:
     if unknown:
         raise ConfigError(f"{path}: unknown stage(s) {unknown}; known: {list(STAGES)}")
     params["stages"] = stages
+    sweep = params.get("sweep")
+    if sweep is not None:
+        if not isinstance(sweep, dict) or sweep.get("stage") not in stages or not isinstance(sweep.get("variants"), dict) \
+                or not sweep["variants"]:
+            raise ConfigError(f"{path}: sweep needs 'stage' (one of the run's stages {stages}) and 'variants' "
+                              "(a mapping: variant name -> that stage's parameters)")
+        for name, variant in sweep["variants"].items():
+            if not isinstance(variant, dict):
+                raise ConfigError(f"{path}: sweep variant {name!r} must be a mapping of parameters")
     return params
 
 
@@ -92,6 +138,8 @@ def stage_parameters(params: dict, stage: str, run_dir: Path, cwd: Path, declare
     for key in PATH_PARAMS:
         if isinstance(out.get(key), str):
             out[key] = str((cwd / out[key]).resolve())
+        elif isinstance(out.get(key), list):
+            out[key] = [str((cwd / p).resolve()) if isinstance(p, str) else p for p in out[key]]
     for key in MAYBE_PATH_PARAMS:
         if isinstance(out.get(key), str) and (cwd / out[key]).exists():
             out[key] = str((cwd / out[key]).resolve())
@@ -114,16 +162,27 @@ def run_pipeline(params: dict, *, cwd: str | Path | None = None, kernel_name: st
     cwd = Path(cwd or Path.cwd()).resolve()
     run_id = params.get("run_id") or time.strftime("run-%Y%m%d-%H%M%S")
     run_dir = (cwd / params.get("outputs_dir", "outputs") / "runs" / str(run_id)).resolve()
-    # every stage's parameters are checked before the first stage runs
-    plan = {stage: stage_parameters(params, stage, run_dir, cwd,
-                                    set(pm.inspect_notebook(str(NOTEBOOK_DIR / f"{stage}.ipynb"))))
-            for stage in params["stages"]}
+    # every stage's (and variant's) parameters are checked before the first stage runs
+    plan = []
+    sweep = params.get("sweep") or {}
+    for stage in params["stages"]:
+        declared = set(pm.inspect_notebook(str(NOTEBOOK_DIR / f"{stage}.ipynb")))
+        if stage != sweep.get("stage"):
+            plan.append((stage, stage, stage_parameters(params, stage, run_dir, cwd, declared)))
+            continue
+        if "tag" not in declared:
+            raise ConfigError(f"sweep: stage {stage} has no 'tag' parameter to tell its variants apart")
+        for name, variant in sweep["variants"].items():
+            varied = merge_params(params, {stage: {**variant, "tag": str(name)}})
+            plan.append((stage, f"{stage}-{name}", stage_parameters(varied, stage, run_dir, cwd, declared)))
     (run_dir / "notebooks").mkdir(parents=True, exist_ok=True)
-    (run_dir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    params_file = run_dir / "sweeps" / time.strftime("%Y%m%d-%H%M%S.yaml") if sweep else run_dir / "params.yaml"
+    params_file.parent.mkdir(exist_ok=True)
+    params_file.write_text(yaml.safe_dump(params, sort_keys=False))
     seconds = {}
-    for stage, parameters in plan.items():
+    for stage, name, parameters in plan:
         source = NOTEBOOK_DIR / f"{stage}.ipynb"
-        target = run_dir / "notebooks" / f"{stage}.ipynb"
+        target = run_dir / "notebooks" / f"{name}.ipynb"
         t0 = time.perf_counter()
         try:
             pm.execute_notebook(str(source), str(target), parameters=parameters,
@@ -131,6 +190,6 @@ def run_pipeline(params: dict, *, cwd: str | Path | None = None, kernel_name: st
                                 progress_bar=False)
         except PapermillExecutionError as exc:
             detail = f"cell {exc.cell_index} (execution count {exc.exec_count}): {exc.ename}: {exc.evalue}"
-            raise StageFailed(stage, target, detail) from None
-        seconds[stage] = round(time.perf_counter() - t0, 1)
+            raise StageFailed(name, target, detail) from None
+        seconds[name] = round(time.perf_counter() - t0, 1)
     return RunResult(run_dir=run_dir, seconds=seconds)

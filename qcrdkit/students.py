@@ -141,7 +141,9 @@ def generate_texts(model, tokenizer, inputs: list[str], *, max_new_tokens: int =
         for start in range(0, len(inputs), batch_size):
             enc = tokenizer(inputs[start:start + batch_size], max_length=max_input_length, truncation=True,
                             padding=True, return_tensors="pt").to(device)
-            ids = model.generate(**enc, max_new_tokens=max_new_tokens, num_return_sequences=num_return_sequences,
+            # a seq2seq decoder starts from one start token: max_length = max_new_tokens + 1 (given as max_length,
+            # which also overrides the max_length the Trainer saved in the model's generation config)
+            ids = model.generate(**enc, max_length=max_new_tokens + 1, num_return_sequences=num_return_sequences,
                                  **sampling)
             texts = tokenizer.batch_decode(ids, skip_special_tokens=True)
             out += [texts[i:i + num_return_sequences] for i in range(0, len(texts), num_return_sequences)]

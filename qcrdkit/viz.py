@@ -129,3 +129,42 @@ def results_table(metrics: list[dict]) -> pd.DataFrame:
     cols = ("name", "method", "seed", "valid_accuracy", "test_accuracy", "steps", "best_checkpoint_step",
             "train_seconds", "seconds_per_step")
     return pd.DataFrame([{c: m.get(c) for c in cols} for m in metrics]).set_index("name")
+
+
+def plot_fraction_curves(tables: list[dict]):
+    """Test accuracy against the share of training questions, one line per method (the paper's Fig. 4);
+    ``tables``: the training-set-fraction entries of ``analysis.sweep_tables``."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.2, 3.4))
+    for table in tables:
+        points = sorted((float(r["value"]), 100 * r["test_mean"]) for r in table["rows"])
+        ax.plot(*zip(*points), marker="o", label=f"{table['method']} ({table['task']})")
+    ax.set(xlabel="share of training questions", ylabel="test accuracy (%)", title="Distillation with less data")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_judge_counts(counts: dict[str, dict[str, int]], a: str, b: str):
+    """LLM-judge outcomes per student temperature as stacked bars (the paper's Table 7 as a figure)."""
+    import matplotlib.pyplot as plt
+
+    labels = {"a_better": f"{a} better", "both_good": "both good", "b_better": f"{b} better", "both_bad": "both bad",
+              "undecided": "undecided (orders disagree)"}
+    colours = {"a_better": "tab:blue", "both_good": "tab:green", "b_better": "tab:orange", "both_bad": "tab:red",
+               "undecided": "lightgrey"}
+    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.5 * len(counts)))
+    for y, (name, c) in enumerate(counts.items()):
+        left = 0
+        for outcome, label in labels.items():
+            ax.barh(y, c.get(outcome, 0), left=left, color=colours[outcome], label=label if y == 0 else None)
+            if c.get(outcome):
+                ax.text(left + c[outcome] / 2, y, str(c[outcome]), ha="center", va="center", fontsize=8)
+            left += c.get(outcome, 0)
+    ax.set_yticks(range(len(counts)), list(counts))
+    ax.set_xlabel("questions")
+    ax.set_title("Which rationale is better? (LLM judge, both orders)")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    fig.tight_layout()
+    return fig

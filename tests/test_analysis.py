@@ -29,3 +29,95 @@ def test_paired_difference_by_hand_and_interval():
     assert paired_difference(a, b[:10])["n"] == 10   # only shared questions count
     with pytest.raises(ConfigError, match="at least 2 shared questions"):
         paired_difference(a, rows([True], prefix="x"))
+
+
+QCRD_DEFAULT = {"scheme": "minmax", "num_positives": 5, "num_negatives": 1, "negative_source": "self",
+                "iterations_back": 5, "fixed_generator": None, "negative_temperature": 1.5, "positives": "sc",
+                "use_judge": True, "train_fraction": 1.0, "max_steps": 100}
+
+
+def student(name, method="qcrd", seed=0, test=0.5, valid=0.4, run="r", task="arith", tag=None, sps=0.2, **config):
+    base = dict(QCRD_DEFAULT) if method == "qcrd" else {"alpha": 0.5, "train_fraction": 1.0, "max_steps": 100}
+    return {"name": name, "method": method, "seed": seed, "test_accuracy": test, "valid_accuracy": valid, "run": run,
+            "task": task, "tag": tag, "seconds_per_step": sps, "train_seconds": sps * 100, "steps": 100,
+            "config": {**base, **config, "seed": seed}}
+
+
+def test_results_matrix_and_timing():
+    import pandas as pd
+    from qcrdkit.analysis import results_matrix, timing_table
+
+    students = [student("dss-seed0", "dss", 0, test=0.1, sps=0.1), student("dss-seed1", "dss", 1, test=0.3, sps=0.1),
+                student("qcrd", test=0.25, sps=0.3), student("qcrd-mean", tag="mean", scheme="mean", test=0.9, sps=0.3),
+                student("qcrd", task="svamp", test=0.5, sps=0.35)]
+    m = results_matrix(students)
+    assert list(m.index) == ["DSS", "QCRD"] and list(m.columns) == ["arith", "svamp"]
+    assert m.loc["DSS", "arith"] == "20.0 ± 14.1 (n=2)" and m.loc["QCRD", "arith"] == "25.0 (n=1)"   # tagged left out
+    assert m.loc["DSS", "svamp"] == ""
+    t = timing_table(students).set_index(["task", "student"])
+    assert t.loc[("arith", "QCRD"), "× DSS"] == 3.0 and t.loc[("arith", "QCRD (mean)"), "seconds / step"] == 0.3
+    assert t.loc[("arith", "DSS"), "runs"] == 2 and pd.isna(t.loc[("svamp", "QCRD"), "× DSS"])
+
+
+def test_sweep_tables_find_one_factor_groups():
+    from qcrdkit.analysis import sweep_tables
+
+    students = [student("qcrd", test=0.5), student("qcrd-seed1", seed=1, test=0.7),
+                student("qcrd-maxmin", tag="maxmin", scheme="maxmin", test=0.4),
+                student("qcrd-woNK", tag="woNK", negative_source="none", test=0.3),
+                student("qcrd-woEDQJ", tag="woEDQJ", positives="first", use_judge=False, test=0.2),
+                student("qcrd-j10", tag="j10", iterations_back=10), student("qcrd-sc", tag="sc", negative_source="teacher"),
+                student("qcrd-fixed", tag="fixed", negative_source="fixed", fixed_generator="/x/dss"),
+                student("qcrd-t07", tag="t07", negative_temperature=0.7),
+                student("qcrd-other", tag="other", scheme="maxmin", max_steps=50),    # differs in two fields: no table
+                student("dss", "dss", test=0.2), student("dss-f05", "dss", tag="f05", train_fraction=0.5, test=0.1),
+                student("qcrd-f05", tag="f05", train_fraction=0.5, test=0.15)]
+    tables = {(t["sweep"], t["method"]): t for t in sweep_tables(students)}
+    scheme = tables[("Contrastive scheme (Table 5)", "qcrd")]["rows"]
+    assert [(r["value"], r["students"], r["n"]) for r in scheme] == [("maxmin", ["qcrd-maxmin"], 1),
+                                                                     ("minmax", ["qcrd", "qcrd-seed1"], 2)]
+    assert scheme[1]["test"] == "60.0 ± 14.1 (n=2)"
+    ablation = [r["value"] for r in tables[("Ablation (Table 4)", "qcrd")]["rows"]]
+    assert ablation == ["QCRD", "w/o ED, QJ", "w/o NK"]
+    assert [r["value"] for r in tables[("Negative source and j (A.2 Table 3)", "qcrd")]["rows"]] == \
+        ["j=5", "j=10", "Fixed", "SC"]
+    assert [r["value"] for r in tables[("Negative temperature τ (A.4 Table 5)", "qcrd")]["rows"]] == ["0.7", "1.5"]
+    assert [r["value"] for r in tables[("Training-set fraction (Fig. 4)", "dss")]["rows"]] == ["0.5", "1"]
+    assert ("Training-set fraction (Fig. 4)", "qcrd") in tables
+    assert not any("qcrd-other" in r["students"] for t in tables.values() for r in t["rows"])
+    assert sweep_tables([student("qcrd")]) == []
+
+
+def test_paired_method_differences_pair_by_run_and_seed():
+    from qcrdkit.analysis import difference_table, paired_method_differences
+
+    students = [student("dss-seed0", "dss", 0), student("qcrd-seed0", "qcrd", 0), student("dss-seed1", "dss", 1),
+                student("qcrd-seed1", "qcrd", 1), student("qcrd-x", tag="x"), student("qcrd-seed2", "qcrd", 2)]
+    predictions = {("r", "dss-seed0"): rows([True, False, False, False]), ("r", "qcrd-seed0"): rows([True, True, False, False]),
+                   ("r", "dss-seed1"): rows([False] * 4), ("r", "qcrd-seed1"): rows([True, True, True, False]),
+                   ("r", "qcrd-seed2"): rows([True] * 4)}
+    (d,) = paired_method_differences(students, predictions, resamples=500)
+    assert d["task"] == "arith" and d["n"] == 8 and d["difference"] == pytest.approx(4 / 8)   # seed 2 has no DSS
+    assert d["low"] <= 0.5 <= d["high"]
+    table = difference_table([d])
+    assert table.iloc[0]["QCRD − DSS"] == "+50.0" and table.iloc[0]["questions × seeds"] == 8
+
+
+def test_report_writes_tables_summary_and_figures(tmp_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from qcrdkit.report import Report
+
+    report = Report(tmp_path / "report", "R")
+    report.table("Accuracy", pd.DataFrame({"arith": {"DSS": "1.0"}}).rename_axis("method"), note="n")
+    report.data("x", {"a": 1})
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    report.figure("f.png", fig, "a line")
+    text = (tmp_path / "report" / "tables.md").read_text()
+    assert text.startswith("# R\n\n## Accuracy\n\nn\n\n| method   | arith   |") and "| DSS      | 1.0     |" in text, text
+    assert "![a line](f.png)" in text and (tmp_path / "report" / "f.png").stat().st_size > 1000
+    assert (tmp_path / "report" / "summary.json").read_text().strip().startswith("{")

@@ -1,30 +1,20 @@
-"""`qcrd run` with papermill: the smoke params, failures that name the stage and cell, no secrets."""
+"""`qcrd run` with papermill: the smoke params, sweeps, failures that name the stage and cell, no secrets."""
 import json
-import subprocess
-import sys
+import shutil
 
 import pytest
+import yaml
 
 from qcrdkit.errors import ConfigError
 from qcrdkit.pipeline import load_params
 
-from conftest import REPO
+from conftest import REPO, SMOKE_SECRET, run_qcrd as qcrd
 
 pytestmark = pytest.mark.slow
 
 
-def qcrd(*args, env=None, cwd=REPO):
-    return subprocess.run([sys.executable, "-m", "qcrdkit.cli", *args], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=600)
-
-
-def test_smoke_run_writes_every_stage_contract(tmp_path, monkeypatch):
-    import os
-    secret = "sk-test-NEVER-WRITTEN-42"
-    env = {**os.environ, "OPENAI_API_KEY": secret}
-    res = qcrd("run", "--params", "params/smoke.yaml", "--set", f"outputs_dir={tmp_path}", env=env)
-    assert res.returncode == 0, res.stderr
-    run = tmp_path / "runs" / "smoke"
+def test_smoke_run_writes_every_stage_contract(smoke_run):
+    run = smoke_run
     records = [json.loads(x) for x in (run / "teacher" / "samples.jsonl").read_text().splitlines()]
     assert len(records) == 40 * 3
     assert set(records[0]) >= {"id", "question", "sample_index", "temperature", "raw", "rationale", "answer", "gold",
@@ -61,9 +51,51 @@ def test_smoke_run_writes_every_stage_contract(tmp_path, monkeypatch):
         assert (students / m["name"] / "model.safetensors").exists()
         assert json.loads((students / m["name"] / "metrics.json").read_text()) == m
     assert (students / "curves.png").stat().st_size > 1000 and (students / "tokenizer" / "tokenizer.json").exists()
+    # stage 04: the report (tables, numbers, figures) and the executed notebook with the widget's state
+    report = run / "report"
+    summary = json.loads((report / "summary.json").read_text())
+    assert [s["name"] for s in summary["students"]] == ["dss", "qcrd"]
+    diff = summary["paired_difference"][0]
+    assert diff["task"] == "arith" and diff["n"] == 10 and diff["low"] <= diff["difference"] <= diff["high"]
+    by_source = {r["source"]: r for r in summary["quality_scores"]}
+    assert {"teacher positive", "student τ=0.7", "student τ=1.5"} <= set(by_source)
+    assert by_source["student τ=0.7"]["n"] == 4 * 2 and 0 <= by_source["student τ=1.5"]["mean_score"] <= 1
+    judge = summary["llm_judge"]
+    assert judge["questions"] == 3 and set(judge["counts"]) == {"τ=0", "τ=0.7"}
+    assert all(sum(c.values()) == 3 for c in judge["counts"].values())
+    tables = (report / "tables.md").read_text()
+    for heading in ("Test accuracy (%)", "Paired difference", "Training time", "Quality scores by source", "LLM judge"):
+        assert f"## {heading}" in tables
+    for png in ("scores_kde.png", "llm_judge.png"):
+        assert (report / png).stat().st_size > 5000
+    executed = json.loads((run / "notebooks" / "04_analysis.ipynb").read_text())
+    state = executed["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    views = [m["state"]["value"] for m in state.values() if m["model_name"] == "HTMLModel"]
+    assert any("qcrd-case" in v and "τ=1.5" in v for v in views)      # the widget's last view is saved
     for path in run.rglob("*"):
         if path.is_file():
-            assert secret.encode() not in path.read_bytes(), path
+            assert SMOKE_SECRET.encode() not in path.read_bytes(), path
+
+
+def test_sweep_runs_one_stage_per_variant_and_04_tabulates_it(smoke_run, tmp_path):
+    """A sweep file based on smoke.yaml: stage 03 once per variant (tagged students), then 04."""
+    shutil.copytree(smoke_run, tmp_path / "runs" / "smoke")
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(yaml.safe_dump({
+        "base": str(REPO / "params" / "smoke.yaml"), "stages": ["03_training", "04_analysis"],
+        "03_training": {"methods": ["qcrd"]}, "04_analysis": {"judge": None},
+        "sweep": {"stage": "03_training", "variants": {"mean": {"scheme": "mean"}, "woNK": {"negative_source": "none"}}}}))
+    res = qcrd("run", "--params", str(sweep), "--set", f"outputs_dir={tmp_path}")
+    assert res.returncode == 0, res.stderr[-3000:]
+    run = tmp_path / "runs" / "smoke"
+    assert (run / "notebooks" / "03_training-mean.ipynb").exists() and (run / "notebooks" / "03_training-woNK.ipynb").exists()
+    metrics = {m["name"]: m for m in json.loads((run / "students" / "summary.json").read_text())}
+    assert set(metrics) == {"dss", "qcrd", "qcrd-mean", "qcrd-woNK"}
+    assert metrics["qcrd-mean"]["tag"] == "mean" and metrics["qcrd-mean"]["config"]["scheme"] == "mean"
+    sweeps = {t["sweep"]: t for t in json.loads((run / "report" / "summary.json").read_text())["sweeps"]}
+    assert [r["students"] for r in sweeps["Contrastive scheme (Table 5)"]["rows"]] == [["qcrd-mean"], ["qcrd"]]
+    assert [r["value"] for r in sweeps["Ablation (Table 4)"]["rows"]] == ["QCRD", "w/o NK"]
+    assert "llm_judge" not in json.loads((run / "report" / "summary.json").read_text())
 
 
 def test_failing_stage_names_notebook_and_cell(tmp_path):
@@ -71,6 +103,22 @@ def test_failing_stage_names_notebook_and_cell(tmp_path):
     assert res.returncode == 1
     assert "stage 01_teacher_sampling failed" in res.stderr and "cell" in res.stderr
     assert "unknown task 'nosuchtask'" in res.stderr and "01_teacher_sampling.ipynb" in res.stderr
+
+
+def test_params_base_file_and_sweep_checks(tmp_path):
+    child = tmp_path / "child.yaml"
+    child.write_text(f"base: {REPO / 'params' / 'smoke.yaml'}\n03_training: {{steps: 2}}\nstages: [03_training]\n")
+    p = load_params(child)
+    assert p["03_training"]["steps"] == 2 and p["03_training"]["batch_size"] == 4     # merged key by key
+    assert p["stages"] == ["03_training"] and p["common"]["task"] == "arith"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"base: {child}\nsweep: {{stage: 02_discriminator, variants: {{a: {{}}}}}}\n")
+    with pytest.raises(ConfigError, match="sweep needs 'stage'"):
+        load_params(bad)
+    loop = tmp_path / "loop.yaml"
+    loop.write_text("base: loop.yaml\n")
+    with pytest.raises(ConfigError, match="include each other"):
+        load_params(loop)
 
 
 def test_params_overrides_and_errors(tmp_path):
@@ -90,3 +138,19 @@ def test_unknown_stage_parameter_fails_before_any_stage_runs(tmp_path):
     assert res.returncode != 0
     assert "02_discriminator: unknown parameter(s) ['stepz']" in res.stderr
     assert not (tmp_path / "runs" / "smoke" / "teacher").exists()
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "params").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_params_file_loads_and_its_notebooks_declare_its_parameters(path, tmp_path):
+    """What `qcrd run` checks before the first stage, for each shipped params file and sweep variant."""
+    import papermill as pm
+
+    from qcrdkit.pipeline import NOTEBOOK_DIR, merge_params, stage_parameters
+
+    params = load_params(path)
+    sweep = params.get("sweep") or {"stage": None, "variants": {}}
+    for stage in params["stages"]:
+        declared = set(pm.inspect_notebook(str(NOTEBOOK_DIR / f"{stage}.ipynb")))
+        variants = sweep["variants"].values() if stage == sweep["stage"] else [{}]
+        for variant in variants:
+            stage_parameters(merge_params(params, {stage: variant}), stage, tmp_path, REPO, declared)

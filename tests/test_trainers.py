@@ -118,7 +118,19 @@ def test_method_configs_have_paper_defaults_and_reject_unknown_parameters(tmp_pa
         method_config("qcrd", output_dir=str(tmp_path), negative_source="fixed")
     with pytest.raises(ConfigError, match="unknown method"):
         method_config("distill", output_dir=str(tmp_path))
-    assert run_name("qcrd", 2, tag="woNK", seeds=3) == "qcrd-woNK-seed2" and run_name("dss", 0) == "dss"
+    assert run_name("qcrd", 2, tag="woNK") == "qcrd-woNK-seed2" and run_name("dss", 0) == "dss"
+    assert method_config("dss", output_dir=str(tmp_path)).train_fraction == 1.0
+    with pytest.raises(ValueError, match="train_fraction must be in"):
+        method_config("dss", output_dir=str(tmp_path), train_fraction=0)
+
+
+def test_train_fraction_takes_the_same_subset_for_every_method(run_dir, tmp_path):
+    from qcrdkit.trainers.run import build_trainer, name_tag
+
+    setups = {m: build_trainer(m, run_dir, output_dir=tmp_path / m, train_fraction=0.5, **FAST) for m in ("dss", "qcrd")}
+    ids = {m: sorted({row["id"] for row in s.trainer.train_dataset}) for m, s in setups.items()}
+    assert len(ids["dss"]) == 12 == setups["dss"].counts["questions"] and ids["dss"] == ids["qcrd"]
+    assert name_tag("qcrd-woNK-seed2", "qcrd") == "woNK" and name_tag("qcrd-seed2", "qcrd") is None
 
 
 def test_generated_labels_stop_at_the_first_eos_and_scatter_keeps_gradient():
@@ -269,3 +281,13 @@ def test_two_process_torchrun_completes_qcrd_steps(run_dir, tmp_path):
     metrics = read_json(tmp_path / "ddp" / "metrics.json")
     assert metrics["steps"] == 4
     assert json.loads(res.stdout.strip().splitlines()[-1])["steps"] == 4
+
+
+def test_complete_config_fills_fields_an_older_version_did_not_record():
+    from qcrdkit.trainers.run import complete_config
+
+    old = {"scheme": "mean", "seed": 0}
+    config = complete_config("qcrd", old)
+    assert config["scheme"] == "mean" and config["train_fraction"] == 1.0 and config["negative_temperature"] == 1.5
+    assert "alpha" not in config and complete_config("dss", {})["alpha"] == 0.5
+    assert complete_config("nosuch", old) == old

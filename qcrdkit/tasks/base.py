@@ -199,6 +199,11 @@ class Task:
         """How an answer is written as text."""
         return str(answer)
 
+    def rationale_answer(self, rationale: str, example: Example | None = None) -> Any:
+        """The answer a rationale alone commits to (a student's ``<Explain>`` output, which
+        usually stops before the answer): its stated answer; ``None`` when it states none."""
+        return self.extract_answer(rationale, example)
+
     # ---- the student's label task ------------------------------------------------------------
     def label_target(self, example: Example) -> str:
         """What a student's ``<Predict>`` task outputs: the gold label (SVAMP/arith: the equation)."""

@@ -1,10 +1,14 @@
 """SVAMP (Patel et al. 2021): arithmetic word problems whose gold label is an equation."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .base import Example, Task, register_task
 from .numeric import format_number, number_key, numbers_equal, parse_number, safe_eval
+
+
+_LAST_RESULT = re.compile(r"=\s*(-?\d+(?:\.\d+)?)")
 
 
 class NumericTask(Task):
@@ -23,6 +27,14 @@ class NumericTask(Task):
 
     def answer_to_text(self, answer: Any) -> str:
         return format_number(answer)
+
+    def rationale_answer(self, rationale: str, example: Example | None = None) -> float | None:
+        """A stated answer, else the result of the rationale's last calculation (``... = 8``)."""
+        stated = self.extract_answer(rationale, example)
+        if stated is not None:
+            return stated
+        results = _LAST_RESULT.findall(rationale)
+        return float(results[-1]) if results else None
 
     def parse_label(self, text: str, example: Example | None = None) -> float | None:
         """An equation (``( 5.0 + 3.0 )``) or a bare number, evaluated; anything else (a broken

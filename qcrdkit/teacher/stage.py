@@ -26,6 +26,19 @@ from .synthetic import MODEL_NAME, SyntheticTeacherServer
 SOURCES = ("synthetic", "openai", "dss_import", "jsonl_import")
 
 
+@contextlib.contextmanager
+def endpoint(source: str, base_url: str | None, api_key_env: str | None):
+    """``(base_url, cache_namespace, api_key_env)`` of an OpenAI-compatible endpoint: for
+    ``"synthetic"`` the embedded server, started on a loopback port for the ``with`` block."""
+    if source == "synthetic":
+        with SyntheticTeacherServer() as server:
+            yield server.url, f"synthetic://{MODEL_NAME}", None
+    elif source == "openai":
+        yield base_url, None, api_key_env
+    else:
+        raise ConfigError(f"an endpoint is 'synthetic' or 'openai', got {source!r}")
+
+
 def collect_teacher_samples(task: Task, examples: dict[str, list[Example]], *, source: str = "synthetic",
                             base_url: str | None = None, model: str = MODEL_NAME, api_key_env: str | None = "OPENAI_API_KEY",
                             k: int = 5, temperature: float = 0.7, max_tokens: int = 256, seed: int | None = 0,
@@ -56,11 +69,7 @@ def collect_teacher_samples(task: Task, examples: dict[str, list[Example]], *, s
                               "use teacher='openai' with a base_url, or 'dss_import'")
         template = load_template(task.name, prompt_template)
         cache = CompletionCache(cache_dir) if cache_dir is not None else None
-        with contextlib.ExitStack() as stack:
-            namespace = None
-            if source == "synthetic":
-                server = stack.enter_context(SyntheticTeacherServer())
-                base_url, namespace, api_key_env = server.url, f"synthetic://{MODEL_NAME}", None
+        with endpoint(source, base_url, api_key_env) as (base_url, namespace, api_key_env):
             config = TeacherConfig(model=model, base_url=base_url, temperature=temperature, k=k, max_tokens=max_tokens,
                                    seed=seed, concurrency=concurrency, timeout=timeout, max_retries=max_retries,
                                    api_key_env=api_key_env, stop=STOP_SEQUENCES, cache_namespace=namespace)

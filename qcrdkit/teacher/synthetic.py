@@ -17,20 +17,27 @@ at T = 0.7, 34% at T = 1.5. At T = 0 the output is greedy: the same for every sa
 ``temperature``, ``seed``, ``max_tokens``; ``GET /v1/models``; ``GET /stats`` counts requests) on 127.0.0.1 from a background
 thread, optionally adding a fixed latency per request or ignoring ``n`` as many local servers do.
 ``respond`` replaces the teacher with any function, which tests use to inject faults.
+
+The same endpoint is the offline **LLM judge** (§5.4): a prompt made by
+:func:`qcrdkit.llm_judge.judge_prompt` is answered by :func:`judge_arith_reply`, which checks the
+arithmetic of both explanations (an explanation is good when it shows at least one calculation,
+every calculation ``x op y = z`` in it is right, and the last result is the given answer).
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import random
+import re
 import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
+from ..llm_judge import read_judge_prompt
 from ..tasks.arith import ArithProblem, apply_op, read_problem
-from ..tasks.numeric import format_number
+from ..tasks.numeric import format_number, numbers_equal, parse_number
 from .prompts import question_from_prompt
 
 MODEL_NAME = "synthetic-arith"
@@ -102,6 +109,36 @@ class SyntheticTeacher:
         return " ".join(parts)
 
 
+_CALCULATION = re.compile(r"(-?\d+(?:\.\d+)?)\s*([-+*/])\s*(-?\d+(?:\.\d+)?)\s*=\s*(-?\d+(?:\.\d+)?)")
+
+
+def explanation_is_sound(explanation: str, answer: float | None) -> bool:
+    """At least one calculation, every calculation right, and the last result equal to ``answer``."""
+    calculations = _CALCULATION.findall(explanation)
+    if not calculations or answer is None:
+        return False
+    for x, op, y, z in calculations:
+        if op == "/" and float(y) == 0:
+            return False
+        if not numbers_equal(apply_op(op, float(x), float(y)), float(z)):
+            return False
+    return numbers_equal(float(calculations[-1][3]), answer)
+
+
+def judge_arith_reply(prompt: str) -> str | None:
+    """The synthetic judge's reply to a judge prompt, or ``None`` if ``prompt`` is not one."""
+    parts = read_judge_prompt(prompt)
+    if parts is None:
+        return None
+    answer = parse_number(parts["answer"])
+    good = [explanation_is_sound(parts[k], answer) for k in ("first", "second")]
+    if all(good):
+        return "Both are good."
+    if not any(good):
+        return "Both are bad."
+    return "Explanation 1 is better." if good[0] else "Explanation 2 is better."
+
+
 def chat_completion_response(texts: list[str], model: str, max_tokens: int | None) -> dict:
     choices, completion_tokens = [], 0
     for i, text in enumerate(texts):
@@ -158,6 +195,9 @@ class SyntheticTeacherServer:
             return 400, {"error": {"message": "messages must be a non-empty list", "type": "invalid_request_error"}}
         prompt = str(messages[-1].get("content", ""))
         n = 1 if self.ignore_n else int(body.get("n") or 1)
+        verdict = judge_arith_reply(prompt)
+        if verdict is not None:
+            return 200, chat_completion_response([verdict] * n, body.get("model") or self.model, body.get("max_tokens"))
         texts = self.teacher.complete(prompt, n=n, temperature=float(body.get("temperature", 1.0)), seed=body.get("seed"))
         return 200, chat_completion_response(texts, body.get("model") or self.model, body.get("max_tokens"))
 

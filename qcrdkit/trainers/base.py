@@ -27,6 +27,8 @@ class StudentConfig(Seq2SeqTrainingArguments):
     1e-5, 10000 steps) and the students' own fields. Evaluation and checkpoints every
     ``eval_steps``; the best valid accuracy is kept."""
 
+    train_fraction: float = field(default=1.0, metadata={"help": "share of the training questions used (Fig. 4: "
+                                                                 "distillation with smaller datasets); a seeded subset"})
     max_input_length: int = field(default=256, metadata={"help": "question tokens kept (inputs are truncated)"})
     max_target_length: int = field(default=128, metadata={"help": "label / rationale tokens kept"})
     max_steps: int = 10000
@@ -52,6 +54,8 @@ class StudentConfig(Seq2SeqTrainingArguments):
     restore_callback_states_from_checkpoint: bool = True   # the step timer survives a resume
 
     def __post_init__(self):
+        if not 0 < self.train_fraction <= 1:
+            raise ValueError(f"train_fraction must be in (0, 1], got {self.train_fraction}")
         if self.bf16 is None:
             self.bf16 = bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
         super().__post_init__()

@@ -71,7 +71,8 @@ class QCRDConfig(StudentConfig):
     negative_source: str = field(default="self", metadata={"help": "self | fixed | teacher | none (w/o NK)"})
     iterations_back: int = field(default=5, metadata={"help": "j: the generator is the snapshot j iterations back"})
     steps_per_iteration: int = field(default=100, metadata={"help": "optimizer steps per iteration"})
-    negative_temperature: float = field(default=1.5, metadata={"help": "τ_neg: sampling temperature of negatives"})
+    negative_temperature: float = field(default=1.5, metadata={"help": "τ_neg: sampling temperature of negatives "
+                                                                       "(0: greedy)"})
     negative_max_new_tokens: int | None = field(
         default=None, metadata={"help": "cap on a sampled negative's length; always at most the batch's longest "
                                         "positive + 8 tokens (None: max_target_length)"})
@@ -94,6 +95,8 @@ class QCRDConfig(StudentConfig):
             raise ConfigError("negative_source='fixed' needs fixed_generator (a trained student's folder)")
         if self.num_positives < 1 or self.num_negatives < 0 or self.steps_per_iteration < 1:
             raise ConfigError("num_positives ≥ 1, num_negatives ≥ 0 and steps_per_iteration ≥ 1 are required")
+        if self.negative_temperature < 0:
+            raise ConfigError(f"negative_temperature must be >= 0 (0: greedy), got {self.negative_temperature}")
         super().__post_init__()
 
 
@@ -274,8 +277,10 @@ class QCRDTrainer(StudentTrainer):
             enc = self.data_collator.inputs([explain_input(self.rows_by_id[q]["question"]) for q in chunk]).to(a.device)
             budget = min(a.negative_max_new_tokens or a.max_target_length,
                          max(self.positive_length[q] for q in chunk) + 8)
-            out = generator.generate(**enc, do_sample=True, temperature=a.negative_temperature, top_k=0, top_p=1.0,
-                                     num_return_sequences=k, max_new_tokens=budget, use_cache=True,
+            # τ_neg = 0 (A.4's "no sampling"): greedy decoding
+            sampling = dict(do_sample=True, temperature=a.negative_temperature, top_k=0, top_p=1.0) \
+                if a.negative_temperature > 0 else dict(do_sample=False)
+            out = generator.generate(**enc, **sampling, num_return_sequences=k, max_new_tokens=budget, use_cache=True,
                                      pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
             ids = generated_labels(out[:, 1:], tok.eos_token_id)
             texts = tok.batch_decode([t.tolist() for t in ids], skip_special_tokens=True)

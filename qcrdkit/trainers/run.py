@@ -13,7 +13,7 @@ valid accuracy; evaluates the test split once; and writes
 <run>/students/<name>/test_predictions.jsonl   per test question: id, prediction, answer, correct
 <run>/students/summary.json            every trained method of the run (write_summary)
 ```
-``<name>`` is ``<method>[-<tag>][-seed<k>]`` (see :func:`run_name`). Parameters are the fields of
+``<name>`` is ``<method>[-<tag>][-seed<k>]`` (see :func:`run_name`; no suffix for seed 0). Parameters are the fields of
 the method's config (``StudentConfig`` and e.g. ``QCRDConfig``); a field of another method's
 config is ignored, a name no config knows is an error.
 """
@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
 from pathlib import Path
 
 from transformers import set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
+from ..casestudy import pick_questions
 from ..errors import ConfigError
 from ..io import read_json, write_json, write_jsonl
 from ..rundir import load_task, read_teacher_samples
@@ -65,9 +67,10 @@ def method_config(method: str, **params):
     return cls(**{k: v for k, v in params.items() if k in own})
 
 
-def run_name(method: str, seed: int, *, tag: str | None = None, seeds: int = 1) -> str:
-    """``<method>[-<tag>][-seed<k>]``: the seed appears when a run trains more than one."""
-    return "-".join([method] + ([tag] if tag else []) + ([f"seed{seed}"] if seeds > 1 else []))
+def run_name(method: str, seed: int = 0, *, tag: str | None = None) -> str:
+    """``<method>[-<tag>][-seed<k>]``: the seed appears when it is not 0, so adding seeds to a run
+    keeps (and reuses) its seed-0 students."""
+    return "-".join([method] + ([tag] if tag else []) + ([f"seed{seed}"] if seed else []))
 
 
 def student_corpus(examples: dict, records: list[dict], task) -> list[str]:
@@ -131,7 +134,9 @@ def build_trainer(method: str, run_dir: str | Path, *, output_dir: str | Path, s
     task, spec = load_task(run_dir)
     examples = {split: task.load(split, data_dir=spec.get("data_dir")) for split in ("train", "valid", "test")}
     records = [r for r in read_teacher_samples(run_dir) if r["split"] == "train"]
-    rows, counts = train_rows(task, examples["train"], records, rationale=getattr(args, "rationale", "first"),
+    # the subset depends on the fraction only (not on method or seed): methods compare on the same questions
+    train_examples = pick_questions(examples["train"], max(1, round(args.train_fraction * len(examples["train"]))))
+    rows, counts = train_rows(task, train_examples, records, rationale=getattr(args, "rationale", "first"),
                               positives=getattr(args, "positives", "sc"), source=str(run_dir / "teacher" / "samples.jsonl"))
     with args.main_process_first(desc="student tokenizer"):
         tok = run_student_tokenizer(run_dir, student, tokenizer, vocab_size, student_corpus(examples, records, task))
@@ -178,7 +183,7 @@ def train_student(method: str, run_dir: str | Path, *, out_dir: str | Path | Non
     test_predictions = trainer.last_predictions
     timer = trainer.step_timer
     metrics = {
-        "method": method, "name": out.name, "seed": seed, "task": spec["task"], "student": student,
+        "method": method, "name": out.name, "tag": name_tag(out.name, method), "seed": seed, "task": spec["task"], "student": student,
         "valid_accuracy": valid["valid_accuracy"], "test_accuracy": test["test_accuracy"],
         "n_valid": len(examples["valid"]), "n_test": len(examples["test"]),
         "steps": trainer.state.global_step, "best_checkpoint_step": _checkpoint_step(trainer.state.best_model_checkpoint),
@@ -195,6 +200,12 @@ def train_student(method: str, run_dir: str | Path, *, out_dir: str | Path | Non
         if not keep_checkpoints:
             shutil.rmtree(args.output_dir, ignore_errors=True)
     return metrics
+
+
+def name_tag(name: str, method: str) -> str | None:
+    """The tag of a student folder named by :func:`run_name` (``qcrd-woNK-seed1`` → ``woNK``)."""
+    rest = re.sub(r"(^|-)seed\d+$", "", name[len(method):] if name.startswith(method) else name).lstrip("-")
+    return rest or None
 
 
 def _finished(out: Path, method: str, student: str, seed: int, config: dict) -> dict | None:
@@ -222,12 +233,28 @@ def _checkpoint_step(path: str | None) -> int | None:
     return int(path.rsplit("-", 1)[-1]) if path else None
 
 
+SUMMARY_FIELDS = ("learning_rate", "max_steps", "per_device_train_batch_size", "gradient_accumulation_steps",
+                  "eval_steps", "seed", "max_input_length", "max_target_length", "train_fraction")
+
+
+def _summary_fields(cls) -> list[str]:
+    return sorted(set(SUMMARY_FIELDS) | (_fields(cls) - _fields(METHODS["finetune"][0])))
+
+
 def _config_summary(args) -> dict:
     """The config fields that describe the method (not paths or logging plumbing)."""
-    base = {"learning_rate", "max_steps", "per_device_train_batch_size", "gradient_accumulation_steps", "eval_steps",
-            "seed", "max_input_length", "max_target_length"}
-    own = _fields(type(args)) - _fields(METHODS["finetune"][0])
-    return {k: getattr(args, k) for k in sorted(base | own)}
+    return {k: getattr(args, k) for k in _summary_fields(type(args))}
+
+
+def complete_config(method: str, config: dict) -> dict:
+    """A ``metrics.json`` config with the fields an older version did not record filled in with
+    their defaults, so that students trained before a field existed compare with newer ones."""
+    if method not in METHODS:
+        return dict(config)
+    defaults = {f.name: f.default for f in dataclasses.fields(METHODS[method][0])
+                if f.default is not dataclasses.MISSING}
+    return {**{k: defaults[k] for k in _summary_fields(METHODS[method][0]) if k in defaults and k not in config},
+            **config}
 
 
 def write_summary(run_dir: str | Path) -> list[dict]:
