@@ -9,7 +9,7 @@ what is cached or on disk), or an offline preset that builds a T5 from a config:
 ``scratch-small``  d_model 128, 2 + 2 layers (the demo); both without dropout
 =================  ==============================================================
 
-A preset's tokenizer needs no download: ``"corpus"`` trains a Unigram tokenizer on the task's
+A preset's tokenizer needs no download: ``"corpus"`` trains a BPE tokenizer on the task's
 texts (digits split one by one, spaces kept by a metaspace, so decoding is exact), saved with the
 run; ``"byte"`` is ``ByT5Tokenizer`` (longer sequences, 3–5x slower here).
 
@@ -42,18 +42,20 @@ TOKENIZERS = ("corpus", "byte")
 
 
 def train_corpus_tokenizer(texts: Iterable[str], vocab_size: int = 2000) -> PreTrainedTokenizerFast:
-    """A Unigram tokenizer trained on ``texts``: exact round trip, digits one token each, ``</s>`` appended.
+    """A BPE tokenizer trained on ``texts``: exact round trip, digits one token each, ``</s>`` appended.
 
-    Every printable ASCII character is in the vocabulary, so text unseen in ``texts`` still round-trips."""
+    Every printable ASCII character is in the vocabulary, so text unseen in ``texts`` still round-trips.
+    BPE rather than Unigram: the ``tokenizers`` Unigram trainer is not deterministic (the same corpus
+    gives slightly different scores and ids from run to run), BPE's merges are."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
     specials = ["<pad>", "</s>", "<unk>", PREDICT, EXPLAIN]
-    tok = Tokenizer(models.Unigram())
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Metaspace(),
                                                  pre_tokenizers.Digits(individual_digits=True)])
     tok.decoder = decoders.Metaspace()
-    trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=specials, unk_token="<unk>",
-                                      initial_alphabet=list(string.printable.strip()), show_progress=False)
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials,
+                                  initial_alphabet=list(string.printable.strip()), show_progress=False)
     tok.train_from_iterator(texts, trainer)
     tok.post_processor = processors.TemplateProcessing(single="$A </s>", pair="$A </s> $B </s>",
                                                        special_tokens=[("</s>", tok.token_to_id("</s>"))])

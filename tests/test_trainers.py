@@ -154,7 +154,7 @@ def test_a_few_steps_of_each_method_reduce_its_loss(run_dir, tmp_path, method):
     history = read_json(tmp_path / method / "history.json")
     curve = losses(history)
     assert len(curve) == 24
-    assert sum(curve[-4:]) / 4 < 0.8 * sum(curve[:4]) / 4, curve
+    assert sum(curve[-4:]) / 4 < 0.85 * sum(curve[:4]) / 4, curve
     assert metrics["steps"] == 24 and 0.0 <= metrics["test_accuracy"] <= 1.0
     assert metrics["seconds_per_step"] > 0 and metrics["n_test"] == 8
     assert (tmp_path / method / "model.safetensors").exists() and not (tmp_path / method / "checkpoints").exists()

@@ -1,0 +1,30 @@
+"""Plots of stage 04: each draws what it is given (axes, lines, bars, legend), headless."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+from qcrdkit import viz  # noqa: E402
+
+
+def test_score_kde_draws_one_curve_per_source_and_a_line_for_a_constant():
+    rows = [{"source": "teacher positive", "score": s} for s in (0.8, 0.9, 0.85)] + \
+           [{"source": "student τ=1.5", "score": 0.2}]
+    fig = viz.plot_score_kde(rows)
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert labels == ["teacher positive (n=3, mean 0.85)", "student τ=1.5 (n=1, mean 0.20)"]
+
+
+def test_fraction_curves_one_line_per_method_in_percent():
+    tables = [{"method": m, "task": "arith", "rows": [{"value": "0.5", "test_mean": a}, {"value": "1", "test_mean": b}]}
+              for m, a, b in (("dss", 0.1, 0.2), ("qcrd", 0.15, 0.25))]
+    ax = viz.plot_fraction_curves(tables).axes[0]
+    assert [tuple(line.get_xdata()) for line in ax.lines] == [(0.5, 1.0)] * 2
+    assert tuple(ax.lines[1].get_ydata()) == (15.0, 25.0)
+
+
+def test_judge_counts_stack_every_outcome():
+    counts = {"τ=0": {"a_better": 2, "both_good": 1, "b_better": 3, "both_bad": 0, "undecided": 4}}
+    ax = viz.plot_judge_counts(counts, "DSS", "QCRD").axes[0]
+    widths = [p.get_width() for p in ax.patches]
+    assert widths == [2, 1, 3, 0, 4] and sum(widths) == 10
+    assert ax.get_legend_handles_labels()[1][:3] == ["DSS better", "both good", "QCRD better"]
