@@ -2,7 +2,7 @@
 import pytest
 
 from qcrdkit.errors import ConfigError
-from qcrdkit.llm_judge import (JUDGE_INSTRUCTION, combine_orders, count_outcomes, judge_client, judge_pairs,
+from qcrdkit.llm_judge import (JUDGE_INSTRUCTION, VERDICTS, combine_orders, count_outcomes, judge_client, judge_pairs,
                                judge_prompt, pairwise_items, parse_verdict, read_judge_prompt)
 from qcrdkit.tasks import get_task
 from qcrdkit.teacher.synthetic import explanation_is_sound, judge_arith_reply
@@ -28,7 +28,7 @@ def test_prompt_is_the_papers_and_reads_back():
     ("Explanation 1 is better. No, explanation 2 is better.", None), ("I cannot tell.", None), ("", None),
 ])
 def test_parse_verdict(reply, verdict):
-    assert parse_verdict(reply) == verdict
+    assert parse_verdict(reply) == verdict and (verdict is None or verdict in VERDICTS)
 
 
 def test_both_orders_cancel_position_bias():
