@@ -12,7 +12,7 @@ export HF_DATASETS_OFFLINE ?= 1
 # The Distilling Step-by-Step data the tests read (never copied into the repo).
 export QCRD_DSS_DATA ?= $(abspath ../shared/data/dss)
 
-.PHONY: setup demo dashboard test smoke bench clean-venv
+.PHONY: setup demo dashboard test smoke bench bench-methods clean-venv
 
 $(VENV)/.installed: pyproject.toml
 	@echo "Setting up $(VENV) (first run only: about 2-3 minutes)"
@@ -40,6 +40,10 @@ test: setup
 
 bench: setup
 	$(PY) bench/teacher_throughput.py
+
+# All five methods x 3 seeds and the QCRD ablations on arith (about 45 min on 2 cores): bench/RESULTS.md
+bench-methods: setup
+	$(PY) bench/methods.py --fresh
 
 clean-venv:
 	rm -rf $(VENV)

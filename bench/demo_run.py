@@ -12,28 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
-import psutil
+from _monitor import run_measured
 
 REPO = Path(__file__).resolve().parent.parent
 TARGET_SECONDS, TARGET_BYTES = 15 * 60, 4 * 1024 ** 3
-
-
-def tree_rss(proc: psutil.Process) -> int:
-    total = 0
-    for p in [proc] + proc.children(recursive=True):
-        try:
-            total += p.memory_info().rss
-        except psutil.NoSuchProcess:
-            pass
-    return total
 
 
 def main() -> int:
@@ -47,29 +33,8 @@ def main() -> int:
            "--set", f"04_analysis.judge_cache_dir={out / 'cache' / 'judge'}"]
     for item in args.set:
         cmd += ["--set", item]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    peak = 0
-    done = threading.Event()
-
-    def sample():
-        nonlocal peak
-        ps = psutil.Process(proc.pid)
-        while not done.is_set():
-            try:
-                peak = max(peak, tree_rss(ps))
-            except psutil.NoSuchProcess:
-                return
-            time.sleep(0.2)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    output = proc.stdout.read()
-    rc = proc.wait()
-    wall = time.perf_counter() - t0
-    done.set()
-    sampler.join()
+    run = run_measured(cmd, REPO)
+    rc, output, wall, peak = run.returncode, run.output, run.wall_seconds, run.peak_rss_bytes
     stages = [line.strip() for line in output.splitlines() if line.startswith("  0")]
     print(f"qcrd run --params params/demo.yaml (cold, outputs in {out}): exit {rc}")
     for line in stages:

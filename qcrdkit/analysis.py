@@ -29,22 +29,35 @@ def paired_difference(a: Sequence[dict], b: Sequence[dict], *, confidence: float
                       seed: int = 0) -> dict:
     """Accuracy of ``a`` minus ``b`` on the same questions, with a paired bootstrap interval.
 
-    ``a`` / ``b``: per-question rows with ``id`` and ``correct`` (``test_predictions.jsonl``).
-    Questions are resampled together (percentile bootstrap of the mean per-question difference).
+    ``a`` / ``b``: per-question rows with ``id`` and ``correct`` (``test_predictions.jsonl``), and
+    optionally ``seed`` (rows of several seeds, paired by ``(seed, id)``). Questions are the
+    resampling unit: a question's difference is averaged over its seeds, then the percentile
+    bootstrap of the mean over questions gives the interval. (Treating every (seed, question) pair
+    as independent would narrow the interval: the same question is hard for every seed.)
+    Returns ``difference``, ``low``, ``high``, ``confidence``, ``n`` (questions), ``seeds`` and
+    ``per_seed`` (the difference for each seed, in seed order).
     """
-    correct_b = {r["id"]: bool(r["correct"]) for r in b}
-    shared = [r["id"] for r in a if r["id"] in correct_b]
-    if len(shared) < 2:
-        raise ConfigError(f"paired comparison needs at least 2 shared questions, got {len(shared)}")
-    correct_a = {r["id"]: bool(r["correct"]) for r in a}
-    diff = np.array([float(correct_a[q]) - float(correct_b[q]) for q in shared])
+    correct_b = {(r.get("seed", 0), r["id"]): bool(r["correct"]) for r in b}
+    by_question: dict[str, list[float]] = {}
+    by_seed: dict[int, list[float]] = {}
+    for r in a:
+        key = (r.get("seed", 0), r["id"])
+        if key in correct_b:
+            d = float(bool(r["correct"])) - float(correct_b[key])
+            by_question.setdefault(r["id"], []).append(d)
+            by_seed.setdefault(key[0], []).append(d)
+    if len(by_question) < 2:
+        raise ConfigError(f"paired comparison needs at least 2 shared questions, got {len(by_question)}")
+    diff = np.array([np.mean(v) for v in by_question.values()])
     if np.all(diff == diff[0]):        # no variation: the interval is the point
         low = high = float(diff[0])
     else:
         res = bootstrap((diff,), np.mean, confidence_level=confidence, n_resamples=resamples, method="percentile",
                         random_state=np.random.default_rng(seed))
         low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
-    return {"difference": float(diff.mean()), "low": low, "high": high, "confidence": confidence, "n": len(shared)}
+    per_seed = [float(np.mean(by_seed[k])) for k in sorted(by_seed)]
+    return {"difference": float(np.mean([d for v in by_seed.values() for d in v])), "low": low, "high": high,
+            "confidence": confidence, "n": len(by_question), "seeds": len(by_seed), "per_seed": per_seed}
 
 
 # --------------------------------------------------------------------------- tables over students
@@ -84,11 +97,11 @@ def results_matrix(students: Sequence[dict], key: str = "test_accuracy"):
 def paired_method_differences(students: Sequence[dict], predictions: dict[tuple[str, str], list[dict]], *,
                               a: str = "qcrd", b: str = "dss", **bootstrap_options) -> list[dict]:
     """Per task: accuracy of method ``a`` minus ``b`` on the same test questions, with a paired bootstrap
-    interval (:func:`paired_difference`). Untagged students are paired by run and seed; with several
-    seeds, every (seed, question) pair is one resampling unit. ``predictions``: ``(run, name) → rows``."""
+    interval (:func:`paired_difference`: questions resampled, seeds averaged per question). Untagged
+    students are paired by run and seed. ``predictions``: ``(run, name) → rows``."""
     by_key = {(s["run"], s["task"], s["seed"], s["method"]): s for s in students if not s.get("tag")}
     pooled: dict[str, tuple[list, list]] = {}
-    for (run, task, seed, method), s in by_key.items():
+    for (run, task, seed, method), s in sorted(by_key.items(), key=lambda kv: str(kv[0])):
         other = by_key.get((run, task, seed, b))
         if method != a or other is None:
             continue
@@ -96,8 +109,8 @@ def paired_method_differences(students: Sequence[dict], predictions: dict[tuple[
         if not rows_a or not rows_b:
             continue
         pa, pb = pooled.setdefault(task, ([], []))
-        pa += [{"id": f"{run}|{seed}|{r['id']}", "correct": r["correct"]} for r in rows_a]
-        pb += [{"id": f"{run}|{seed}|{r['id']}", "correct": r["correct"]} for r in rows_b]
+        pa += [{"id": f"{run}|{r['id']}", "seed": seed, "correct": r["correct"]} for r in rows_a]
+        pb += [{"id": f"{run}|{r['id']}", "seed": seed, "correct": r["correct"]} for r in rows_b]
     return [{"task": task, "a": a, "b": b, **paired_difference(pa, pb, **bootstrap_options)}
             for task, (pa, pb) in sorted(pooled.items())]
 
@@ -210,8 +223,9 @@ def difference_table(differences: Sequence[dict], names: dict[str, str] = METHOD
     import pandas as pd
 
     rows = [{"task": d["task"], f"{names.get(d['a'], d['a'])} − {names.get(d['b'], d['b'])}": f"{100 * d['difference']:+.1f}",
-             f"{round(100 * d['confidence'])}% CI (paired bootstrap)": f"[{100 * d['low']:+.1f}, {100 * d['high']:+.1f}]",
-             "questions × seeds": d["n"]} for d in differences]
+             f"{round(100 * d['confidence'])}% CI (bootstrap over questions)": f"[{100 * d['low']:+.1f}, {100 * d['high']:+.1f}]",
+             "per seed": ", ".join(f"{100 * x:+.1f}" for x in d.get("per_seed", [])),
+             "questions": d["n"], "seeds": d.get("seeds", 1)} for d in differences]
     return pd.DataFrame(rows)
 
 

@@ -1,6 +1,6 @@
 """``qcrd`` command line.
 
-* ``qcrd run --params FILE [--set key=value ...]`` — the notebooks, in order, with papermill;
+* ``qcrd run --params FILE [--base FILE] [--set key=value ...]`` — the notebooks, in order, with papermill;
 * ``qcrd train --run-dir DIR --method qcrd [--set max_steps=2000 ...]`` — one student, outside a
   notebook; runs as is under ``torchrun --nproc_per_node N -m qcrdkit.cli train ...`` or
   ``accelerate launch -m qcrdkit.cli train ...``;
@@ -21,7 +21,7 @@ def _cmd_run(args) -> int:
 
     if args.offline:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    params = load_params(args.params, args.set or [])
+    params = load_params(args.params, args.set or [], base=args.base)
     t0 = time.perf_counter()
     try:
         result = run_pipeline(params, kernel_name=args.kernel, log_output=args.verbose)
@@ -70,6 +70,9 @@ def main(argv=None) -> int:
     run = sub.add_parser("run", help="run the pipeline notebooks with papermill")
     run.add_argument("--params", required=True, help="YAML params file (see params/demo.yaml)")
     run.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a parameter (repeatable)")
+    run.add_argument("--base", default=None, metavar="FILE",
+                     help="start from this params file instead of the 'base' the params file names "
+                          "(e.g. a sweep file on the benchmark's run: --base params/bench.yaml)")
     run.add_argument("--kernel", default="python3", help="Jupyter kernel (default: this interpreter)")
     run.add_argument("--verbose", action="store_true", help="stream notebook output")
     run.add_argument("--online", dest="offline", action="store_false",

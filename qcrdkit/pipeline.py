@@ -15,7 +15,9 @@ per-stage parameters::
 values are read as YAML scalars. ``run_dir`` is filled in for every stage.
 
 ``base: demo.yaml`` (a path relative to the file) starts from another params file; this file's
-sections are merged into it key by key.
+sections are merged into it key by key. ``qcrd run --base OTHER.yaml`` replaces the file's own
+base: ``qcrd run --params params/sweep-temperature.yaml --base params/bench.yaml`` runs the
+temperature sweep on the benchmark's run instead of the demo's.
 
 A **sweep** runs one stage once per variant, in the same run directory::
 
@@ -76,7 +78,7 @@ def merge_params(base: dict, top: dict) -> dict:
     return out
 
 
-def _read_params_file(path: Path, seen: tuple = ()) -> dict:
+def _read_params_file(path: Path, seen: tuple = (), base_file: Path | None = None) -> dict:
     if not path.exists():
         raise ConfigError(f"params file {path} not found")
     if path.resolve() in seen:
@@ -88,14 +90,17 @@ def _read_params_file(path: Path, seen: tuple = ()) -> dict:
     if not isinstance(params, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     base = params.pop("base", None)
-    if base is not None:
-        params = merge_params(_read_params_file(path.parent / str(base), seen + (path.resolve(),)), params)
+    base_path = base_file if base_file is not None else path.parent / str(base) if base is not None else None
+    if base_path is not None:
+        params = merge_params(_read_params_file(base_path, seen + (path.resolve(),)), params)
     return params
 
 
-def load_params(path: str | Path, overrides: list[str] = ()) -> dict:
+def load_params(path: str | Path, overrides: list[str] = (), base: str | Path | None = None) -> dict:
+    """The params file (with its ``base`` chain; ``base`` given here replaces the one the file
+    names, e.g. a sweep file applied to another run's settings), then the ``--set`` overrides."""
     path = Path(path)
-    params = _read_params_file(path)
+    params = _read_params_file(path, base_file=Path(base) if base is not None else None)
     for item in overrides:
         keys, value = parse_override(item)
         node = params

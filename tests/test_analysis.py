@@ -24,8 +24,10 @@ def test_paired_difference_by_hand_and_interval():
     assert res["difference"] == pytest.approx(0.2) and res["n"] == 100
     assert res["low"] < 0.2 < res["high"]            # per-question diffs: 20 ones, 80 zeros
     assert 0.1 < res["low"] and res["high"] < 0.3    # binomial sd of the mean ≈ 0.04
+    assert res["seeds"] == 1 and res["per_seed"] == [pytest.approx(0.2)]
     same = paired_difference(a, a)
-    assert same == {"difference": 0.0, "low": 0.0, "high": 0.0, "confidence": 0.95, "n": 100}
+    assert same == {"difference": 0.0, "low": 0.0, "high": 0.0, "confidence": 0.95, "n": 100, "seeds": 1,
+                    "per_seed": [0.0]}
     assert paired_difference(a, b[:10])["n"] == 10   # only shared questions count
     with pytest.raises(ConfigError, match="at least 2 shared questions"):
         paired_difference(a, rows([True], prefix="x"))
@@ -88,6 +90,22 @@ def test_sweep_tables_find_one_factor_groups():
     assert sweep_tables([student("qcrd")]) == []
 
 
+def test_paired_difference_resamples_questions_not_seeds():
+    a = rows([True] * 60 + [False] * 40)
+    b = rows([True] * 40 + [False] * 60)
+    one = paired_difference(a, b)
+    # the same results under three seeds: three times the rows, but the same 100 questions, so the same interval
+    three = paired_difference([{**r, "seed": s} for s in range(3) for r in a],
+                              [{**r, "seed": s} for s in range(3) for r in b])
+    assert three["n"] == 100 and three["seeds"] == 3 and three["per_seed"] == [pytest.approx(0.2)] * 3
+    assert (three["low"], three["high"]) == (one["low"], one["high"])
+    # seeds that disagree: per question the mean over seeds, per seed its own difference
+    mixed = paired_difference([{"id": "q0", "seed": 0, "correct": True}, {"id": "q1", "seed": 0, "correct": True},
+                               {"id": "q0", "seed": 1, "correct": False}, {"id": "q1", "seed": 1, "correct": True}],
+                              [{"id": q, "seed": s, "correct": False} for s in (0, 1) for q in ("q0", "q1")])
+    assert mixed["difference"] == pytest.approx(0.75) and mixed["per_seed"] == [1.0, 0.5] and mixed["n"] == 2
+
+
 def test_paired_method_differences_pair_by_run_and_seed():
     from qcrdkit.analysis import difference_table, paired_method_differences
 
@@ -97,10 +115,12 @@ def test_paired_method_differences_pair_by_run_and_seed():
                    ("r", "dss-seed1"): rows([False] * 4), ("r", "qcrd-seed1"): rows([True, True, True, False]),
                    ("r", "qcrd-seed2"): rows([True] * 4)}
     (d,) = paired_method_differences(students, predictions, resamples=500)
-    assert d["task"] == "arith" and d["n"] == 8 and d["difference"] == pytest.approx(4 / 8)   # seed 2 has no DSS
-    assert d["low"] <= 0.5 <= d["high"]
+    # seed 0 diffs [0, 1, 0, 0], seed 1 [1, 1, 1, 0]; seed 2 has no DSS
+    assert d["task"] == "arith" and d["n"] == 4 and d["seeds"] == 2 and d["difference"] == pytest.approx(4 / 8)
+    assert d["per_seed"] == [0.25, 0.75] and d["low"] <= 0.5 <= d["high"]
     table = difference_table([d])
-    assert table.iloc[0]["QCRD − DSS"] == "+50.0" and table.iloc[0]["questions × seeds"] == 8
+    row = table.iloc[0]
+    assert row["QCRD − DSS"] == "+50.0" and row["questions"] == 4 and row["seeds"] == 2 and row["per seed"] == "+25.0, +75.0"
 
 
 def test_report_writes_tables_summary_and_figures(tmp_path):

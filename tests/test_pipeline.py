@@ -115,6 +115,14 @@ def test_params_base_file_and_sweep_checks(tmp_path):
     bad.write_text(f"base: {child}\nsweep: {{stage: 02_discriminator, variants: {{a: {{}}}}}}\n")
     with pytest.raises(ConfigError, match="sweep needs 'stage'"):
         load_params(bad)
+    # --base: the same sweep file on another run's settings
+    on_bench = load_params(REPO / "params" / "sweep-temperature.yaml", base=REPO / "params" / "bench.yaml")
+    on_demo = load_params(REPO / "params" / "sweep-temperature.yaml")
+    assert on_bench["run_id"] == "bench" and on_bench["03_training"]["seeds"] == [0, 1, 2]
+    assert on_bench["03_training"]["methods"] == ["qcrd"] and on_bench["stages"] == ["03_training", "04_analysis"]
+    assert on_demo["run_id"] == "demo" and on_demo["sweep"] == on_bench["sweep"]
+    with pytest.raises(ConfigError, match="nothere.yaml not found"):
+        load_params(child, base=tmp_path / "nothere.yaml")
     loop = tmp_path / "loop.yaml"
     loop.write_text("base: loop.yaml\n")
     with pytest.raises(ConfigError, match="include each other"):
