@@ -68,9 +68,14 @@ def run_benchmark(out: Path, overrides: list[str]) -> list[dict]:
     return runs
 
 
-def _qcrd_diagnostics(run_dir: Path, students: list[dict]) -> list[dict]:
+ABLATIONS = {None: "QCRD", "woED": "w/o ED", "woQJ": "w/o QJ"}     # (w/o NK has no negatives)
+
+
+def qcrd_diagnostics(run_dir: Path, students: list[dict], tags: dict = ABLATIONS) -> list[dict]:
+    """Per QCRD student kind (``tags``: tag → label): :data:`DIAGNOSTICS` averaged over the second half
+    of training (its ``history.json``) and over seeds."""
     rows = []
-    for label, tag in (("QCRD", None), ("w/o ED", "woED"), ("w/o QJ", "woQJ")):
+    for tag, label in tags.items():
         part = [s for s in students if s["method"] == "qcrd" and (s.get("tag") or None) == tag]
         values: dict[str, list[float]] = {k: [] for k in DIAGNOSTICS}
         for s in part:
@@ -94,9 +99,11 @@ def _table(header: list[str], rows: list[list]) -> str:
     return pd.DataFrame(rows, columns=header).to_markdown(index=False, disable_numparse=True)
 
 
-def results_markdown(run_dir: Path, runs: list[dict], command: str) -> str:
+def results_markdown(run_dir: Path, runs: list[dict], command: str, *, date: str | None = None,
+                     commit: str | None = None, machine: str | None = None) -> str:
     """The benchmark's markdown from a run directory holding its students (and ``runs``: the
-    measured ``qcrd run`` commands)."""
+    measured ``qcrd run`` commands; ``date``, ``commit`` and ``machine`` of the measurement,
+    default now, HEAD and this machine)."""
     from qcrdkit import analysis
     from qcrdkit.rundir import collect_students
 
@@ -135,26 +142,32 @@ def results_markdown(run_dir: Path, runs: list[dict], command: str) -> str:
 
     report = json.loads((run_dir / "report" / "summary.json").read_text()) if (run_dir / "report" / "summary.json").exists() else {}
     judge = json.loads((run_dir / "discriminator" / "metrics.json").read_text())
+    teacher = json.loads((run_dir / "teacher" / "config.json").read_text())
+    teacher_stats = json.loads((run_dir / "teacher" / "stats.json").read_text())["by_split"]["train"]
     wall = sum(r["wall_seconds"] for r in runs)
     cold = all(r.get("cold") for r in runs)
     lines = [
-        "# Method benchmark: QCRD against the baselines on `arith`",
+        f"# Method benchmark: QCRD against the baselines on `{task['task']}`",
         "",
-        f"Measured {datetime.date.today().isoformat()} on {machine_description()}; "
-        f"commit {_git_commit()}.",
+        f"Measured {date or datetime.date.today().isoformat()} on {machine or machine_description()}; "
+        f"commit {commit or _git_commit()}.",
         "",
         f"Command: `{command}` — {wall / 60:.1f} min wall in all"
         + ("" if cold else " (**not a cold run**: some students were reused or resumed)")
         + f" (target ≤ {TARGET_SECONDS // 60} min); "
         + "; ".join(f"`{r['command']}` {r['wall_seconds'] / 60:.1f} min, peak {r['peak_rss_gb']} GB" for r in runs) + ".",
         "",
-        f"Set-up: task `arith` with {json.dumps(task.get('task_options', {}))}; teacher: the synthetic endpoint, "
-        f"k = 5 samples per question at T = 0.7, self-consistency split; every method: student "
+        f"Set-up: task `{task['task']}` with {json.dumps(task.get('task_options', {}))}; teacher `{teacher['teacher']['model']}` "
+        f"({teacher['source']} endpoint), k = {teacher['teacher']['k']} samples per question at T = "
+        f"{teacher['teacher']['temperature']:g}, positives by self-consistency (`{teacher['split_mode']}`): a sample's answer is right "
+        f"{100 * teacher_stats['teacher_accuracy']:.1f} % of the time, the self-consistency vote "
+        f"{100 * teacher_stats['sc_accuracy']:.1f} %; every method: student "
         f"`{main[0]['student']}` from scratch, {config['max_steps']} steps of {config['per_device_train_batch_size']} "
         f"questions, learning rate {config['learning_rate']:g}, seeds {', '.join(map(str, seeds))}; the checkpoint with "
         f"the best valid accuracy (every {config['eval_steps']:g} steps) is kept and the test split "
         f"({main[0]['n_test']} questions) evaluated once. No method was tuned: all share these settings, and "
-        "every method-specific hyper-parameter is the paper's default (QCRD's iteration length scaled to the budget).",
+        "every method-specific hyper-parameter is the paper's default (QCRD's iteration length scaled to the budget). "
+        "How the difficulty and budget were chosen, what the numbers mean and what was investigated: `bench/README.md`.",
         "",
         "## Test accuracy (%)",
         "",
@@ -183,7 +196,7 @@ def results_markdown(run_dir: Path, runs: list[dict], command: str) -> str:
         f"{next((s['config'] for s in main if s['method'] == 'qcrd'), {}).get('delta', 3.0):g}):",
         "",
         _table(["student"] + list(DIAGNOSTICS.values()),
-               [[r["student"]] + [r[k] for k in DIAGNOSTICS] for r in _qcrd_diagnostics(run_dir, students)]),
+               [[r["student"]] + [r[k] for k in DIAGNOSTICS] for r in qcrd_diagnostics(run_dir, students)]),
     ]
     scores = report.get("quality_scores")
     if scores:
@@ -196,11 +209,15 @@ def results_markdown(run_dir: Path, runs: list[dict], command: str) -> str:
 
 
 def _git_commit() -> str:
+    """HEAD's short hash, with "+ local changes" when tracked files differ from it."""
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
                               check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                               capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+    return head + (" + local changes" if dirty else "")
 
 
 def main() -> int:
@@ -219,14 +236,17 @@ def main() -> int:
         if not timings.exists():
             raise SystemExit(f"{timings} not found: run python bench/methods.py first")
         saved = json.loads(timings.read_text())
-        runs, command = saved["runs"], saved["command"]
     else:
         if args.fresh and out.exists():
             shutil.rmtree(out)
         cold = not (out / "runs" / "bench").exists()
-        runs = [{**r, "cold": cold} for r in run_benchmark(out, args.set)]
-        timings.write_text(json.dumps({"runs": runs, "command": command}, indent=1))
-    text = results_markdown(out / "runs" / "bench", runs, command)
+        saved = {"date": datetime.date.today().isoformat(), "commit": _git_commit(), "machine": machine_description(),
+                 "command": command}
+        saved["runs"] = [{**r, "cold": cold} for r in run_benchmark(out, args.set)]
+        timings.write_text(json.dumps(saved, indent=1))
+    runs = saved["runs"]
+    text = results_markdown(out / "runs" / "bench", runs, saved["command"], date=saved.get("date"),
+                            commit=saved.get("commit"), machine=saved.get("machine"))
     print(text)
     if args.results != "-":
         (REPO / args.results).write_text(text)
