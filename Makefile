@@ -41,7 +41,7 @@ test: setup
 bench: setup
 	$(PY) bench/teacher_throughput.py
 
-# All five methods x 3 seeds and the QCRD ablations on arith (about 45 min on 2 cores): bench/RESULTS.md
+# All five methods x 3 seeds and the QCRD ablations on arith (about 35 min on 2 cores): bench/RESULTS.md
 bench-methods: setup
 	$(PY) bench/methods.py --fresh
 

@@ -41,8 +41,6 @@ RUNS = (["--params", "params/bench.yaml"], ["--params", "params/sweep-ablation.y
 TARGET_SECONDS = 60 * 60
 BASELINE = "dss"
 #: QCRD's logged training terms shown as diagnostics (means over the second half of training)
-#: (CE: the student's mean token cross-entropy of a rationale; MinMax picks the positive with the lowest
-#: and the negative with the highest CE; a negative adds to the loss only while its CE is below δ)
 DIAGNOSTICS = {"loss_pred": "label CE", "loss_cl": "contrastive loss", "ce_pos": "CE of the picked positive",
                "ce_neg": "CE of the picked negative", "neg_active": "share of negatives with CE < δ",
                "score_pos": "judge score, positives", "score_neg": "judge score, negatives"}
@@ -93,19 +91,19 @@ def qcrd_diagnostics(run_dir: Path, students: list[dict], tags: dict = ABLATIONS
     return rows
 
 
-def _table(header: list[str], rows: list[list]) -> str:
-    import pandas as pd
-
-    return pd.DataFrame(rows, columns=header).to_markdown(index=False, disable_numparse=True)
-
-
 def results_markdown(run_dir: Path, runs: list[dict], command: str, *, date: str | None = None,
                      commit: str | None = None, machine: str | None = None) -> str:
     """The benchmark's markdown from a run directory holding its students (and ``runs``: the
     measured ``qcrd run`` commands; ``date``, ``commit`` and ``machine`` of the measurement,
     default now, HEAD and this machine)."""
+    import pandas as pd
+
     from qcrdkit import analysis
+    from qcrdkit.report import markdown_table
     from qcrdkit.rundir import collect_students
+
+    def _table(header: list[str], rows: list[list]) -> str:
+        return markdown_table(pd.DataFrame(rows, columns=header))
 
     students, predictions = collect_students([run_dir])
     task = json.loads((run_dir / "task.json").read_text())

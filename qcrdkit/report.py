@@ -14,7 +14,9 @@ from pathlib import Path
 from .io import atomic_write_text, write_json
 
 
-def _markdown(table) -> str:
+def markdown_table(table) -> str:
+    """A DataFrame (or what makes one) as a markdown table, cells as written (no number reformatting);
+    the index is kept when it is named or not the default range."""
     import pandas as pd
 
     df = table if isinstance(table, pd.DataFrame) else pd.DataFrame(table)
@@ -32,7 +34,7 @@ class Report:
         self.summary: dict = {}
 
     def table(self, heading: str, table, note: str | None = None) -> None:
-        self.sections.append(f"## {heading}\n\n" + (f"{note}\n\n" if note else "") + _markdown(table))
+        self.sections.append(f"## {heading}\n\n" + (f"{note}\n\n" if note else "") + markdown_table(table))
         self.save()
 
     def text(self, heading: str, body: str) -> None:
