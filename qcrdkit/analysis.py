@@ -17,10 +17,12 @@ from .errors import ConfigError
 
 
 def accuracy_by_method(metrics: Sequence[dict], key: str = "test_accuracy") -> dict[tuple[str, str], dict]:
-    """``(task, method) → {"mean", "std", "n"}`` over seeds (std with ddof 1; 0 for one seed)."""
+    """``(task, method) → {"mean", "std", "n"}`` over seeds (std with ddof 1; 0 for one seed).
+    Students without ``key`` (``None``: e.g. rationale accuracy of a label-only method) are left out."""
     groups: dict[tuple[str, str], list[float]] = {}
     for m in metrics:
-        groups.setdefault((m["task"], m["method"]), []).append(float(m[key]))
+        if m.get(key) is not None:
+            groups.setdefault((m["task"], m["method"]), []).append(float(m[key]))
     return {k: {"mean": float(np.mean(v)), "std": float(np.std(v, ddof=1)) if len(v) > 1 else 0.0, "n": len(v)}
             for k, v in groups.items()}
 
@@ -81,17 +83,20 @@ def mean_std_text(values: Sequence[float], scale: float = 100.0, digits: int = 1
 
 
 def results_matrix(students: Sequence[dict], key: str = "test_accuracy"):
-    """Methods × tasks (the paper's Tables 1–2): ``key`` in percent, mean ± std over seeds; untagged students."""
+    """Methods × tasks (the paper's Tables 1–2): ``key`` in percent, mean ± std over seeds; untagged
+    students. A method without the metric (``None``: rationale accuracy of a label-only method) shows "–"."""
     import pandas as pd
 
     main = [s for s in students if not s.get("tag")]
     groups: dict[tuple[str, str], list[float]] = {}
     for s in main:
-        groups.setdefault((s["method"], s["task"]), []).append(float(s[key]))
+        values = groups.setdefault((s["method"], s["task"]), [])
+        if s.get(key) is not None:
+            values.append(float(s[key]))
     methods = sorted({m for m, _ in groups}, key=_method_rank)
     tasks = sorted({t for _, t in groups})
-    return pd.DataFrame({t: {METHOD_NAMES.get(m, m): mean_std_text(groups[(m, t)]) if (m, t) in groups else ""
-                             for m in methods} for t in tasks}).rename_axis("method")
+    return pd.DataFrame({t: {METHOD_NAMES.get(m, m): (mean_std_text(groups[(m, t)]) if groups[(m, t)] else "–")
+                             if (m, t) in groups else "" for m in methods} for t in tasks}).rename_axis("method")
 
 
 def paired_method_differences(students: Sequence[dict], predictions: dict[tuple[str, str], list[dict]], *,
@@ -235,3 +240,39 @@ def sweep_frame(table: dict):
 
     return pd.DataFrame([{"variant": r["value"], "test accuracy (%)": r["test"], "valid accuracy (%)": r["valid"],
                           "students": ", ".join(r["students"])} for r in table["rows"]]).set_index("variant")
+
+
+# --------------------------------------------------------------------------- does the judge rank?
+
+def agreement_scores(rows: Sequence[dict]) -> list[float]:
+    """A trivial quality scorer: the share of the *other* rationales of the same question (``question_id``)
+    that reach the same ``answer`` (self-consistency without a model). An unanswered rationale scores 0;
+    a question's only rationale scores 0.5."""
+    by_question: dict[str, list] = {}
+    for r in rows:
+        by_question.setdefault(r["question_id"], []).append(r.get("answer"))
+    out = []
+    for r in rows:
+        others = list(by_question[r["question_id"]])
+        others.remove(r.get("answer"))
+        if r.get("answer") is None:
+            out.append(0.0)
+        else:
+            out.append(sum(a == r["answer"] for a in others) / len(others) if others else 0.5)
+    return out
+
+
+def ranking_aucs(rows: Sequence[dict]) -> dict:
+    """ROC-AUC of the judge and of two trivial scorers on the same items (label 1 = good rationale).
+
+    ``rows``: ``label`` (1/0), ``score`` (the judge's), ``rationale``, ``question_id``, ``answer``.
+    ``judge``: the judge's scores; ``shorter_first``: minus the rationale's length in characters;
+    ``agreement``: :func:`agreement_scores`. A judge that does not beat ``shorter_first`` clearly has
+    not learned quality. ``n_good`` / ``n_bad``: the counts (an AUC needs both; else ``None``)."""
+    from .discriminator import roc_auc
+
+    labels = [int(r["label"]) for r in rows]
+    return {"judge": roc_auc(labels, [r["score"] for r in rows]),
+            "shorter_first": roc_auc(labels, [-len(r["rationale"]) for r in rows]),
+            "agreement": roc_auc(labels, agreement_scores(rows)),
+            "n_good": sum(labels), "n_bad": len(labels) - sum(labels)}

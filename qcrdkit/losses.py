@@ -2,7 +2,9 @@
 
 Notation of the paper: ``CE(f(x), r)`` is the mean token cross-entropy of rationale ``r`` given
 the explain input of question ``x`` (:func:`sequence_cross_entropy`); ``s`` are discriminator
-quality scores in [0, 1].
+quality scores in [0, 1]. Every rationale term of every method (DSS's and MI's ``L_expl``,
+Single-Task's one target, QCRD's ``L_cl``) averages these per-sequence CEs over the batch
+(:func:`mean_sequence_cross_entropy`); label terms are the token mean (the Trainer's loss).
 
 * DSS (Hsieh et al. 2023):  ``α · L_pred + (1 − α) · L_expl``                    (:func:`dss_loss`)
 * MI (Chen et al. 2024):    DSS + ``w · CE(maxpool softmax(expl), maxpool softmax(pred).detach())``
@@ -40,6 +42,16 @@ def sequence_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, ignore_in
     token = F.cross_entropy(logits.float().transpose(1, 2), labels, ignore_index=ignore_index, reduction="none")
     mask = labels != ignore_index
     return (token * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1)
+
+
+def mean_sequence_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, ignore_index: int = -100) -> torch.Tensor:
+    """The rationale terms' normalisation, the same for every method: each sequence's mean token CE
+    (:func:`sequence_cross_entropy`, the paper's ``CE(f(x), r)``), averaged over the sequences that
+    have tokens. A long rationale weighs as much as a short one (the Trainer's default, one token
+    mean over the whole batch, would weigh rationales by their length)."""
+    per_sequence = sequence_cross_entropy(logits, labels, ignore_index)
+    has_tokens = (labels != ignore_index).any(dim=1)
+    return per_sequence[has_tokens].mean() if has_tokens.any() else per_sequence.sum() * 0.0
 
 
 def dss_loss(pred_loss: torch.Tensor, expl_loss: torch.Tensor, alpha: float = 0.5) -> torch.Tensor:

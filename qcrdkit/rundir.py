@@ -3,6 +3,7 @@
 ```
 <run>/task.json                 which task and options the run uses (written by stage 01)
 <run>/teacher/samples.jsonl     stage 01: one record per teacher sample (see teacher/records.py)
+<run>/teacher/greedy.jsonl      stage 01: one greedy (τ = 0) sample per question, the baselines' rationale
 <run>/teacher/stats.json        stage 01: self-consistency statistics (consistency.py)
 <run>/teacher/config.json       stage 01: what produced the samples (never an API key)
 <run>/discriminator/            stage 02: the judge (save_pretrained folder: config, weights, tokenizer)
@@ -41,9 +42,17 @@ def teacher_samples_path(run_dir: str | Path) -> Path:
     return Path(run_dir) / "teacher" / "samples.jsonl"
 
 
-def write_teacher_artifacts(run_dir: str | Path, records: list[dict], stats: dict, config: dict) -> Path:
+def teacher_greedy_path(run_dir: str | Path) -> Path:
+    return Path(run_dir) / "teacher" / "greedy.jsonl"
+
+
+def write_teacher_artifacts(run_dir: str | Path, records: list[dict], stats: dict, config: dict,
+                            greedy: list[dict] | None = None) -> Path:
+    """``samples.jsonl``, ``stats.json``, ``config.json`` and, when given, ``greedy.jsonl``."""
     out = Path(run_dir) / "teacher"
     write_jsonl(out / "samples.jsonl", records)
+    if greedy is not None:
+        write_jsonl(out / "greedy.jsonl", greedy)
     write_json(out / "stats.json", stats)
     write_json(out / "config.json", config)
     return out
@@ -54,6 +63,12 @@ def read_teacher_samples(run_dir: str | Path) -> list[dict]:
     if not path.exists():
         raise ConfigError(f"{path}: not found; run stage 01 (teacher sampling) for this run_dir first")
     return read_jsonl(path)
+
+
+def read_teacher_greedy(run_dir: str | Path) -> list[dict] | None:
+    """Stage 01's greedy samples (``teacher/greedy.jsonl``), or ``None`` when it did not take them."""
+    path = teacher_greedy_path(run_dir)
+    return read_jsonl(path) if path.exists() else None
 
 
 def discriminator_dir(run_dir: str | Path) -> Path:

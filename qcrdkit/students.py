@@ -38,11 +38,13 @@ STUDENT_PRESETS = {
     "scratch-small": dict(d_model=128, d_ff=512, d_kv=32, num_layers=2, num_decoder_layers=2, num_heads=4,
                           dropout_rate=0.0),
 }
-TOKENIZERS = ("corpus", "byte")
+TOKENIZERS = ("corpus", "corpus-numbers", "byte")
 
 
-def train_corpus_tokenizer(texts: Iterable[str], vocab_size: int = 2000) -> PreTrainedTokenizerFast:
-    """A BPE tokenizer trained on ``texts``: exact round trip, digits one token each, ``</s>`` appended.
+def train_corpus_tokenizer(texts: Iterable[str], vocab_size: int = 2000, split_digits: bool = True
+                           ) -> PreTrainedTokenizerFast:
+    """A BPE tokenizer trained on ``texts``: exact round trip, ``</s>`` appended; digits one token
+    each (``split_digits``), or numbers merged like words (a frequent number is one token).
 
     Every printable ASCII character is in the vocabulary, so text unseen in ``texts`` still round-trips.
     BPE rather than Unigram: the ``tokenizers`` Unigram trainer is not deterministic (the same corpus
@@ -51,8 +53,8 @@ def train_corpus_tokenizer(texts: Iterable[str], vocab_size: int = 2000) -> PreT
 
     specials = ["<pad>", "</s>", "<unk>", PREDICT, EXPLAIN]
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Metaspace(),
-                                                 pre_tokenizers.Digits(individual_digits=True)])
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Metaspace()] +
+                                                ([pre_tokenizers.Digits(individual_digits=True)] if split_digits else []))
     tok.decoder = decoders.Metaspace()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials,
                                   initial_alphabet=list(string.printable.strip()), show_progress=False)
@@ -66,10 +68,10 @@ def train_corpus_tokenizer(texts: Iterable[str], vocab_size: int = 2000) -> PreT
 def preset_tokenizer(corpus: Iterable[str] | None, tokenizer: str = "corpus", vocab_size: int = 2000,
                      name: str = "preset"):
     """The tokenizer of an offline preset: trained on ``corpus`` or byte-level."""
-    if tokenizer == "corpus":
+    if tokenizer in ("corpus", "corpus-numbers"):
         if corpus is None:
-            raise ConfigError(f"student preset {name!r} with tokenizer 'corpus' needs the task's texts (corpus=...)")
-        return train_corpus_tokenizer(corpus, vocab_size)
+            raise ConfigError(f"student preset {name!r} with tokenizer {tokenizer!r} needs the task's texts (corpus=...)")
+        return train_corpus_tokenizer(corpus, vocab_size, split_digits=tokenizer == "corpus")
     if tokenizer == "byte":
         return ByT5Tokenizer(extra_ids=0, additional_special_tokens=[PREDICT, EXPLAIN])
     raise ConfigError(f"student tokenizer must be one of {TOKENIZERS}, got {tokenizer!r}")
@@ -106,7 +108,7 @@ def load_or_train_tokenizer(path: str | Path, name: str, corpus: Iterable[str], 
         return None
     import json
 
-    path, spec = Path(path), {"tokenizer": tokenizer, "vocab_size": vocab_size if tokenizer == "corpus" else None}
+    path, spec = Path(path), {"tokenizer": tokenizer, "vocab_size": None if tokenizer == "byte" else vocab_size}
     marker = path / "qcrd_tokenizer.json"
     if marker.exists():
         saved = json.loads(marker.read_text())

@@ -112,10 +112,13 @@ def plot_learning_curves(histories: dict[str, list[dict]], parts: tuple[str, ...
                 ax2.plot(*zip(*points), color=color, linestyle=style, label=f"{name} {part.removeprefix('loss_')}")
         acc = [(h["step"], h["eval_accuracy"]) for h in history if "eval_accuracy" in h]
         if acc:
-            ax3.plot(*zip(*acc), color=color, marker="o", label=name)
+            ax3.plot(*zip(*acc), color=color, marker="o", label=f"{name} label")
+        racc = [(h["step"], h["eval_rationale_accuracy"]) for h in history if "eval_rationale_accuracy" in h]
+        if racc:
+            ax3.plot(*zip(*racc), color=color, marker="x", linestyle="--", label=f"{name} rationale")
     ax1.set(xlabel="step", ylabel="training loss (method's own)")
     ax2.set(xlabel="step", ylabel="loss parts")
-    ax3.set(xlabel="step", ylabel="valid accuracy", ylim=(0, 1))
+    ax3.set(xlabel="step", ylabel="valid accuracy (label o, rationale x)", ylim=(0, 1))
     for ax in (ax1, ax2, ax3):
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
@@ -124,10 +127,37 @@ def plot_learning_curves(histories: dict[str, list[dict]], parts: tuple[str, ...
     return fig
 
 
+def plot_negative_term(histories: dict[str, list[dict]], delta: float):
+    """Is QCRD's negative term on? Per logged step: the picked negatives' mean CE against the margin
+    δ (the term acts only on negatives with CE < δ), the share inside the margin, and the judge's mean
+    score of negatives and positives. ``histories``: Trainer log histories of QCRD students by name."""
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(13, 3.4))
+    for i, (name, history) in enumerate(histories.items()):
+        color = f"C{i}"
+        for ax, key, style in ((ax1, "ce_neg", "-"), (ax1, "ce_pos", ":"), (ax2, "neg_active", "-"),
+                               (ax3, "score_neg", "-"), (ax3, "score_pos", ":")):
+            points = [(h["step"], h[key]) for h in history if key in h and "step" in h]
+            if points:
+                ax.plot(*zip(*points), color=color, linestyle=style, label=f"{name} {key}")
+    ax1.axhline(delta, color="grey", linestyle="--", linewidth=1, label=f"δ = {delta:g}")
+    ax1.set(xlabel="step", ylabel="CE (negatives solid, positives dotted)")
+    ax2.set(xlabel="step", ylabel="share of negatives with CE < δ", ylim=(0, 1.02))
+    ax3.set(xlabel="step", ylabel="judge score (neg solid, pos dotted)", ylim=(0, 1))
+    for ax in (ax1, ax2, ax3):
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    fig.suptitle("Is the negative term on?")
+    fig.tight_layout()
+    return fig
+
+
 def results_table(metrics: list[dict]) -> pd.DataFrame:
     """One row per trained student: valid / test accuracy, steps and timing (``metrics.json`` rows)."""
-    cols = ("name", "method", "seed", "valid_accuracy", "test_accuracy", "steps", "best_checkpoint_step",
-            "train_seconds", "seconds_per_step")
+    cols = ("name", "method", "seed", "valid_accuracy", "test_accuracy", "valid_rationale_accuracy",
+            "test_rationale_accuracy", "negatives_inside_margin", "steps", "best_checkpoint_step", "train_seconds",
+            "seconds_per_step")
     return pd.DataFrame([{c: m.get(c) for c in cols} for m in metrics]).set_index("name")
 
 

@@ -38,11 +38,12 @@ QCRD_DEFAULT = {"scheme": "minmax", "num_positives": 5, "num_negatives": 1, "neg
                 "use_judge": True, "train_fraction": 1.0, "max_steps": 100}
 
 
-def student(name, method="qcrd", seed=0, test=0.5, valid=0.4, run="r", task="arith", tag=None, sps=0.2, **config):
+def student(name, method="qcrd", seed=0, test=0.5, valid=0.4, run="r", task="arith", tag=None, sps=0.2,
+            test_rationale_accuracy=None, **config):
     base = dict(QCRD_DEFAULT) if method == "qcrd" else {"alpha": 0.5, "train_fraction": 1.0, "max_steps": 100}
     return {"name": name, "method": method, "seed": seed, "test_accuracy": test, "valid_accuracy": valid, "run": run,
             "task": task, "tag": tag, "seconds_per_step": sps, "train_seconds": sps * 100, "steps": 100,
-            "config": {**base, **config, "seed": seed}}
+            "test_rationale_accuracy": test_rationale_accuracy, "config": {**base, **config, "seed": seed}}
 
 
 def test_results_matrix_and_timing():
@@ -56,6 +57,13 @@ def test_results_matrix_and_timing():
     assert list(m.index) == ["DSS", "QCRD"] and list(m.columns) == ["arith", "svamp"]
     assert m.loc["DSS", "arith"] == "20.0 ± 14.1 (n=2)" and m.loc["QCRD", "arith"] == "25.0 (n=1)"   # tagged left out
     assert m.loc["DSS", "svamp"] == ""
+    rationale = results_matrix(students + [student("finetune", "finetune", test=0.2, test_rationale_accuracy=None)],
+                               key="test_rationale_accuracy")
+    assert rationale.loc["Finetune", "arith"] == "–" and rationale.loc["DSS", "arith"] == "–"   # not measured
+    students[0]["test_rationale_accuracy"], students[1]["test_rationale_accuracy"] = 0.6, 0.4
+    assert results_matrix(students, key="test_rationale_accuracy").loc["DSS", "arith"] == "50.0 ± 14.1 (n=2)"
+    assert accuracy_by_method(students, "test_rationale_accuracy") == {("arith", "dss"): {"mean": 0.5,
+                                                                                          "std": pytest.approx(0.1414, abs=1e-4), "n": 2}}
     t = timing_table(students).set_index(["task", "student"])
     assert t.loc[("arith", "QCRD"), "× DSS"] == 3.0 and t.loc[("arith", "QCRD (mean)"), "seconds / step"] == 0.3
     assert t.loc[("arith", "DSS"), "runs"] == 2 and pd.isna(t.loc[("svamp", "QCRD"), "× DSS"])
@@ -141,3 +149,24 @@ def test_report_writes_tables_summary_and_figures(tmp_path):
     assert text.startswith("# R\n\n## Accuracy\n\nn\n\n| method   | arith   |") and "| DSS      | 1.0     |" in text, text
     assert "![a line](f.png)" in text and (tmp_path / "report" / "f.png").stat().st_size > 1000
     assert (tmp_path / "report" / "summary.json").read_text().strip().startswith("{")
+
+
+def test_ranking_aucs_of_the_judge_and_the_trivial_scorers():
+    from qcrdkit.analysis import agreement_scores, ranking_aucs
+
+    rows = [  # question a: two agree on 5 (good), one says 6; question b: one good, one unanswered
+        {"question_id": "a", "answer": 5, "rationale": "x" * 30, "label": 1, "score": 0.9},
+        {"question_id": "a", "answer": 5, "rationale": "x" * 10, "label": 1, "score": 0.4},
+        {"question_id": "a", "answer": 6, "rationale": "x" * 20, "label": 0, "score": 0.5},
+        {"question_id": "b", "answer": 7, "rationale": "x" * 40, "label": 1, "score": 0.8},
+        {"question_id": "b", "answer": None, "rationale": "x" * 5, "label": 0, "score": 0.1}]
+    assert agreement_scores(rows) == [0.5, 0.5, 0.0, 0.0, 0.0]
+    aucs = ranking_aucs(rows)
+    # judge: good scores 0.9, 0.4, 0.8 vs bad 0.5, 0.1 -> 5 of 6 pairs ordered
+    assert aucs["judge"] == pytest.approx(5 / 6)
+    # shorter first: good lengths 30, 10, 40 vs bad 20, 5 -> only (10 < 20) is ordered the "short" way
+    assert aucs["shorter_first"] == pytest.approx(1 / 6)
+    # agreement: good 0.5, 0.5, 0.0 vs bad 0.0, 0.0 -> 4 wins, 2 ties (half each)
+    assert aucs["agreement"] == pytest.approx(5 / 6)
+    assert (aucs["n_good"], aucs["n_bad"]) == (3, 2)
+    assert ranking_aucs([r for r in rows if r["label"] == 1])["judge"] is None

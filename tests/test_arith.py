@@ -25,6 +25,15 @@ def test_gold_equation_rationale_and_answer_agree():
         assert ex.rationale.split("=")[-1].strip(" .") == str(int(ex.answer))
 
 
+def test_label_is_the_answer_or_the_equation():
+    answer, equation = (get_task("arith", n_train=20, label=form).load("train") for form in ("answer", "equation"))
+    assert [ex.input for ex in answer] == [ex.input for ex in equation]           # the same problems
+    assert all(ex.label == str(int(ex.answer)) for ex in answer)                    # the number the student computes
+    assert all(ex.label.startswith("(") and safe_eval(ex.label) == ex.answer for ex in equation)
+    with pytest.raises(ConfigError, match="label must be one of"):
+        get_task("arith", label="sum")
+
+
 def test_knobs_change_difficulty():
     steps = Counter(len(p.steps) for _, p in generate_problems(300, min_steps=3, max_steps=3))
     assert steps == {3: 300}

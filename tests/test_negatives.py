@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from qcrdkit.negatives import SnapshotRing, load_generator
+from qcrdkit.negatives import SnapshotRing, generator_age, generator_snapshot, load_generator
 
 
 def weights(value: float) -> dict:
@@ -13,14 +13,23 @@ def test_returns_the_snapshot_j_iterations_back():
     ring = SnapshotRing(j=3)
     with pytest.raises(LookupError):
         ring.generator_weights()
-    ring.push(0, weights(0.0))                                  # the initial model
-    assert ring.generator_weights()[0] == 0
-    for it in range(1, 8):
+    for it in range(1, 9):                                      # snapshots at the ends of iterations 1, 2, ...
         ring.push(it, weights(float(it)))
-        expected = max(0, it - 3)
+        expected = max(1, it - 3)                               # never the random initialisation
         got_it, got = ring.generator_weights()
         assert got_it == expected and got["w"][0, 0].item() == expected
+        assert got_it == generator_snapshot(it * 10, 10, 3)     # the ring follows the formula
     assert len(ring) == 4                                       # j + 1 copies kept
+
+
+def test_generator_snapshot_and_age_at_several_steps():
+    S, j = 50, 3                                                # iterations of 50 steps, 3 back
+    assert [generator_snapshot(t, S, j) for t in (0, 49)] == [None, None]     # first iteration: no negatives
+    assert [generator_snapshot(t, S, j) for t in (50, 99, 100, 199, 200, 249, 250, 999)] == [1, 1, 1, 1, 1, 1, 2, 16]
+    assert generator_age(0, S, j) is None
+    assert [generator_age(t, S, j) for t in (50, 120, 199, 200, 249, 250, 999)] == [0, 70, 149, 150, 199, 150, 199]
+    # once j iterations have passed the age is between j·S and (j + 1)·S − 1 steps
+    assert all(j * S <= generator_age(t, S, j) < (j + 1) * S for t in range(j * S + S, 2000))
 
 
 def test_snapshots_are_copies_and_resume_round_trips():

@@ -23,7 +23,17 @@ def test_corpus_tokenizer_round_trips_and_splits_digits():
     assert tok.convert_ids_to_tokens(tok(explain_input("x"))["input_ids"])[0] == EXPLAIN
 
 
-@pytest.mark.parametrize("tokenizer", ["corpus", "byte"])
+def test_corpus_numbers_tokenizer_keeps_frequent_numbers_whole():
+    tok = train_corpus_tokenizer(CORPUS + ["12 + 3 = 15"] * 50, vocab_size=500, split_digits=False)
+    text = "Sam has 12 apples. He gets 3 more, so 12 + 3 = 15. Then 987 left."
+    ids = tok(text)["input_ids"]
+    assert tok.decode(ids, skip_special_tokens=True) == text                     # still an exact round trip
+    pieces = tok.convert_ids_to_tokens(ids)
+    assert "▁12" in pieces and "▁15" in pieces                                  # one token per frequent number
+    assert "▁987" not in pieces                                                 # an unseen number falls back to pieces
+
+
+@pytest.mark.parametrize("tokenizer", ["corpus", "corpus-numbers", "byte"])
 def test_presets_build_a_t5_that_trains_and_saves(tmp_path, tokenizer):
     model, tok = build_student("scratch-tiny", corpus=CORPUS, tokenizer=tokenizer, vocab_size=500)
     batch = tok([predict_input(CORPUS[0])], return_tensors="pt")

@@ -39,6 +39,13 @@ def make_records(task) -> list[dict]:
     return records
 
 
+def make_greedy(task) -> list[dict]:
+    """Stage 01's greedy samples: the gold rationale reworded, one per question."""
+    return [{"id": ex.id, "split": "train", "question": ex.input, "sample_index": 0, "temperature": 0.0,
+             "rationale": "Greedy: " + ex.rationale, "answer": ex.answer, "gold": ex.answer, "correct": True}
+            for ex in task.load("train")]
+
+
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     """A run of stages 01-02 made by hand: gold rationales as positives, a changed number as the
@@ -49,6 +56,7 @@ def run_dir(tmp_path_factory):
     run = tmp_path_factory.mktemp("run")
     save_task_spec(run, "arith", None, TASK_OPTIONS)
     write_jsonl(run / "teacher" / "samples.jsonl", make_records(get_task("arith", **TASK_OPTIONS)))
+    write_jsonl(run / "teacher" / "greedy.jsonl", make_greedy(get_task("arith", **TASK_OPTIONS)))
     judge, tok = preset_judge(run, "scratch-tiny", vocab_size=400)
     save_discriminator(judge, tok, run / "discriminator")
     return run
@@ -62,22 +70,29 @@ QCRD_FAST = dict(steps_per_iteration=2, iterations_back=2, judge_update_every=2,
 def test_train_rows_and_their_errors():
     task = get_task("arith", **TASK_OPTIONS)
     examples, records = task.load("train"), make_records(task)
-    rows, counts = train_rows(task, examples, records)
+    rows, counts = train_rows(task, examples, records, rationale="first")
     assert counts == {"questions": 24, "no_samples": 0, "with_positive": 24, "mean_positives": 2.0,
                       "mean_teacher_negatives": 1.0}
     assert rows[0]["rationale"] == records[0]["rationale"] and rows[0]["label"] == examples[0].label
     assert len(rows[0]["positives"]) == 2 and rows[0]["teacher_negatives"] == [records[2]["rationale"]]
-    first, _ = train_rows(task, examples, records, positives="first")          # w/o ED
+    first, _ = train_rows(task, examples, records, positives="first", rationale="first")   # w/o ED
     assert first[0]["positives"] == [records[0]["rationale"]] and first[0]["teacher_negatives"] == []
     shuffled = [dict(r, positive=not r["positive"]) for r in records]
     picked, _ = train_rows(task, examples, shuffled, rationale="first_positive")
     assert picked[0]["rationale"] == records[2]["rationale"]
-    some, counts = train_rows(task, examples, records[:3])
+    greedy_rows, _ = train_rows(task, examples, records, greedy=make_greedy(task))       # the default: greedy
+    assert greedy_rows[0]["rationale"] == "Greedy: " + examples[0].rationale
+    assert greedy_rows[0]["positives"] == rows[0]["positives"]                 # QCRD's positives do not change
+    with pytest.raises(ConfigError, match="greedy.jsonl: not found; rationale='greedy' needs stage 01"):
+        train_rows(task, examples, records)
+    with pytest.raises(ConfigError, match="no greedy sample for question 'arith-train-0'"):
+        train_rows(task, examples, records, greedy=make_greedy(task)[1:])
+    some, counts = train_rows(task, examples, records[:3], rationale="first")
     assert len(some) == 1 and counts["no_samples"] == 23
     with pytest.raises(ConfigError, match="samples.jsonl: no teacher samples"):
-        train_rows(task, examples, [dict(r, id="other") for r in records], source="samples.jsonl")
+        train_rows(task, examples, [dict(r, id="other") for r in records], source="samples.jsonl", rationale="first")
     with pytest.raises(ConfigError, match="no self-consistency split"):
-        train_rows(task, examples, [{k: v for k, v in r.items() if k != "positive"} for r in records])
+        train_rows(task, examples, [{k: v for k, v in r.items() if k != "positive"} for r in records], rationale="first")
     with pytest.raises(ConfigError, match="rationale must be one of"):
         train_rows(task, examples, records, rationale="best")
 
@@ -86,7 +101,7 @@ def test_collator_formats():
     from qcrdkit.students import train_corpus_tokenizer
 
     task = get_task("arith", **TASK_OPTIONS)
-    rows, _ = train_rows(task, task.load("train"), make_records(task))
+    rows, _ = train_rows(task, task.load("train"), make_records(task), rationale="first")
     tok = train_corpus_tokenizer([r["question"] for r in rows] + [r["rationale"] for r in rows], 300)
     multi = StudentCollator(tok, "multitask")(rows[:3])
     assert {"input_ids", "attention_mask", "labels", "expl_input_ids", "expl_labels", "id", "positives"} <= set(multi)
@@ -107,6 +122,7 @@ def test_method_configs_have_paper_defaults_and_reject_unknown_parameters(tmp_pa
     q = method_config("qcrd", output_dir=str(tmp_path), alpha=0.3)           # alpha is DSS's: ignored here
     assert (q.alpha_pred, q.alpha_cl, q.alpha_judge, q.alpha_judge_decay, q.beta, q.delta) == (0.5, 0.5, 0.5, 0.9, 0.2, 3.0)
     assert (q.scheme, q.num_negatives, q.iterations_back, q.negative_temperature) == ("minmax", 1, 5, 1.5)
+    assert (q.negative_top_k, q.negative_top_p) == (20, 1.0)       # top-k: the kit's choice (bench/README.md)
     assert (q.per_device_train_batch_size, q.learning_rate, q.max_steps) == (8, 1e-5, 10000)
     assert method_config("dss", output_dir=str(tmp_path), alpha=0.3).alpha == 0.3
     assert method_config("mi", output_dir=str(tmp_path)).mi_weight == 0.1
@@ -177,10 +193,11 @@ def test_qcrd_samples_negatives_ahead_and_uses_each_once(run_dir, tmp_path, monk
         original(self, *a, **kw)
         made["trainer"] = self
     monkeypatch.setattr(QCRDTrainer, "__init__", keep)
-    train_student("qcrd", run_dir, out_dir=tmp_path / "q", max_steps=12, **FAST, use_judge=False,
-                  steps_per_iteration=100, negative_prefetch_steps=6, num_negatives=2)
+    train_student("qcrd", run_dir, out_dir=tmp_path / "q", max_steps=18, **FAST, use_judge=False,
+                  steps_per_iteration=6, iterations_back=5, negative_prefetch_steps=3, num_negatives=2)
     trainer = made["trainer"]
-    assert trainer.negative_fills == 2                      # steps 0-5 and 6-11, one call each
+    # steps 0-5: no snapshot yet, no negatives; steps 6-17: the snapshot of iteration 1, in windows of 3 steps
+    assert trainer.negative_fills == 4
     assert trainer.negatives_sampled == 12 * 4              # 12 steps x 4 questions, nothing sampled twice
     assert not trainer.negative_cache
 
@@ -231,14 +248,14 @@ def test_qcrd_resume_restores_the_snapshot_ring_and_the_judge(run_dir, tmp_path)
     common = dict(max_steps=8, **{**FAST, "save_steps": 4, "eval_steps": 4}, **QCRD_FAST, keep_checkpoints=True)
     train_student("qcrd", run_dir, out_dir=tmp_path / "full", **common)
     saved = torch.load(tmp_path / "full" / "checkpoints" / "checkpoint-4" / STATE_FILE, weights_only=True)
-    assert [i for i, _ in saved["ring"]["snapshots"]] == [0, 1, 2]            # steps 0, 2, 4 (j = 2 keeps 3)
-    assert saved["judge"]["updates"] == 2                                     # steps 2 and 4 (every 2)
+    assert [i for i, _ in saved["ring"]["snapshots"]] == [1, 2]               # steps 2, 4 (never the initial model)
+    assert saved["judge"]["updates"] == 1            # step 4 (every 2; at step 2 no negatives yet: nothing to contrast)
     shutil.copytree(tmp_path / "full" / "checkpoints" / "checkpoint-4", tmp_path / "cut" / "checkpoints" / "checkpoint-4")
     resumed = train_student("qcrd", run_dir, out_dir=tmp_path / "cut", **common)
     assert resumed["resumed_from"].endswith("checkpoint-4") and resumed["steps"] == 8
     final = torch.load(tmp_path / "cut" / "checkpoints" / "checkpoint-8" / STATE_FILE, weights_only=True)
     assert [i for i, _ in final["ring"]["snapshots"]] == [2, 3, 4]
-    assert final["judge"]["updates"] == 4                                     # continued from 2, not from 0
+    assert final["judge"]["updates"] == 3                                     # continued from 1, not from 0
     history = read_json(tmp_path / "cut" / "history.json")
     assert [h["step"] for h in history if "loss" in h] == list(range(1, 9))   # steps 1-4 restored, not redone
     os.remove(tmp_path / "cut" / "checkpoints" / "checkpoint-8" / STATE_FILE)
@@ -291,3 +308,103 @@ def test_complete_config_fills_fields_an_older_version_did_not_record():
     assert config["scheme"] == "mean" and config["train_fraction"] == 1.0 and config["negative_temperature"] == 1.5
     assert "alpha" not in config and complete_config("dss", {})["alpha"] == 0.5
     assert complete_config("nosuch", old) == old
+
+
+def test_every_method_sees_the_same_question_order_per_seed(run_dir, tmp_path):
+    """Finetune, Single-Task, DSS, MI and QCRD draw their batches from one seeded question order."""
+    from qcrdkit.trainers.run import build_trainer
+
+    def order(method, seed):
+        trainer = build_trainer(method, run_dir, output_dir=tmp_path / f"{method}{seed}", seed=seed, **FAST).trainer
+        loader = trainer.get_train_dataloader()                        # batches come from trainer.train_sampler
+        first = next(iter(loader))["input_ids"].shape[0]
+        return first, [[trainer.train_dataset[i]["id"] for i in b] for b in list(trainer.train_sampler)[:4]]
+
+    orders = {m: order(m, 0) for m in METHODS}
+    assert all(o == orders["dss"] for o in orders.values()), orders
+    assert orders["dss"][0] == 4 and order("dss", 1)[1] != orders["dss"][1]      # another seed, another order
+
+
+def test_rationale_accuracy_on_hand_made_outputs():
+    from qcrdkit.trainers.base import rationale_accuracy, rationale_outcomes
+
+    task = get_task("arith", **TASK_OPTIONS)
+    ex = task.load("test")[:4]
+    texts = [ex[0].rationale,                                            # gold: its last result is the answer
+             ex[1].rationale + f" The answer is {ex[1].answer + 1:g}.",   # a stated answer wins over the last result
+             "Tom starts with many apples.",                             # no calculation, no answer
+             f"So {ex[3].answer:g} - 0 = {ex[3].answer:g}."]
+    outcomes = rationale_outcomes(task, texts, ex)
+    assert [o["rationale_correct"] for o in outcomes] == [True, False, False, True]
+    assert outcomes[1]["rationale_answer"] == ex[1].answer + 1 and outcomes[2]["rationale_answer"] is None
+    assert rationale_accuracy(outcomes) == 0.5 and rationale_accuracy([]) == 0.0
+
+
+def test_rationale_accuracy_is_reported_for_methods_that_learn_rationales(run_dir, tmp_path):
+    for method in ("finetune", "single_task", "dss"):
+        metrics = train_student(method, run_dir, out_dir=tmp_path / method, max_steps=2, **FAST)
+        predictions = [json.loads(x) for x in (tmp_path / method / "test_predictions.jsonl").read_text().splitlines()]
+        if method == "finetune":
+            assert metrics["test_rationale_accuracy"] is None and "rationale" not in predictions[0]
+            continue
+        assert metrics["test_rationale_accuracy"] == pytest.approx(
+            sum(p["rationale_correct"] for p in predictions) / len(predictions))
+        assert metrics["valid_rationale_accuracy"] is not None
+        assert {"rationale", "rationale_answer", "rationale_correct"} <= set(predictions[0])
+
+
+def qcrd_trainer_and_batch(run_dir, tmp_path, **params):
+    from qcrdkit.trainers.run import build_trainer
+
+    trainer = build_trainer("qcrd", run_dir, output_dir=tmp_path / "q", **{**FAST, **QCRD_FAST, "judge_update_every": 0,
+                                                                         "negative_source": "teacher", **params}).trainer
+    batch = next(iter(trainer.get_train_dataloader()))
+    return trainer, batch
+
+
+@pytest.mark.parametrize("scheme", ["minmax", "mean"])
+def test_qcrd_compute_loss_equals_the_loss_functions_on_the_same_ces(run_dir, tmp_path, scheme):
+    """compute_loss end to end = α1 · L_pred + α2 · contrastive_loss on CEs and judge scores computed
+    here independently (full decoder passes, one per rationale)."""
+    from qcrdkit.losses import contrastive_loss, sequence_cross_entropy
+    from qcrdkit.trainers.qcrd import pad_labels
+
+    trainer, batch = qcrd_trainer_and_batch(run_dir, tmp_path, scheme=scheme, num_positives=2)
+    model, a = trainer.model, trainer.args
+    pos = [p[:a.num_positives] for p in batch["positives"]]
+    neg = [t[:a.num_negatives] for t in batch["teacher_negatives"]]
+
+    def ce(i, text):
+        labels = pad_labels(trainer.target_ids([text]), "cpu")
+        out = model(input_ids=batch["expl_input_ids"][i:i + 1], attention_mask=batch["expl_attention_mask"][i:i + 1],
+                    labels=labels)
+        return sequence_cross_entropy(out.logits, labels)[0]
+
+    with torch.no_grad():
+        pos_ce = torch.stack([torch.stack([ce(i, t) for t in p]) for i, p in enumerate(pos)])
+        neg_ce = torch.stack([torch.stack([ce(i, t) for t in n]) for i, n in enumerate(neg)])
+        q = batch["question"]
+        pos_s = torch.stack([trainer.judge.score([q[i]] * len(p), p) for i, p in enumerate(pos)])
+        neg_s = torch.stack([trainer.judge.score([q[i]] * len(n), n) for i, n in enumerate(neg)])
+        pred = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]).loss
+        expected = a.alpha_pred * pred + a.alpha_cl * contrastive_loss(pos_ce, neg_ce, pos_s, neg_s, scheme=scheme,
+                                                                       beta=a.beta, delta=a.delta)
+        got = trainer.compute_loss(model, batch)
+    assert got.item() == pytest.approx(expected.item(), rel=1e-4, abs=1e-5)
+
+
+def test_the_judge_reads_question_and_rationale_inside_the_trainer(run_dir, tmp_path):
+    trainer, batch = qcrd_trainer_and_batch(run_dir, tmp_path)
+    seen = []
+    original = trainer.judge.score
+
+    def spy(questions, rationales, **kw):
+        seen.extend(zip(questions, rationales))
+        return original(questions, rationales, **kw)
+    trainer.judge.score = spy
+    with torch.no_grad():
+        trainer.compute_loss(trainer.model, batch)
+    by_question = {q: set(p[:2]) | set(n[:1]) for q, p, n in zip(batch["question"], batch["positives"],
+                                                                  batch["teacher_negatives"])}
+    assert len(seen) == 2 * len(batch["question"])                 # the picked positive and negative of each question
+    assert all(r in by_question[q] for q, r in seen), seen           # each rationale with its own question

@@ -13,7 +13,10 @@ Knobs (``ArithTask(...)`` options, also ``task_options`` in the notebooks):
 ``n_train``, ``n_valid``, ``n_test`` (sizes), ``min_steps``/``max_steps`` (1–3),
 ``max_operand`` (largest number drawn), ``ops`` (subset of ``"+-*/"``),
 ``distractor_prob`` (chance of each of up to two distractor sentences),
-``question_first_prob`` (chance the question comes first), ``seed``.
+``question_first_prob`` (chance the question comes first), ``seed``, ``label`` — what the
+student's ``<Predict>`` task outputs: ``"answer"`` (the number, default: the student must compute
+it, so a rationale that computes step by step can help) or ``"equation"`` (SVAMP's form, e.g.
+``( ( 5.0 + 3.0 ) * 2.0 )``, evaluated when scored: no arithmetic needed).
 """
 from __future__ import annotations
 
@@ -226,9 +229,14 @@ def generate_problems(n: int, *, seed: int = 0, min_steps: int = 1, max_steps: i
 class Arith(NumericTask):
     """The embedded task. ``load(split)`` generates; ``data_dir`` is ignored."""
 
+    LABELS = ("answer", "equation")
+
     def __init__(self, n_train: int = 2000, n_valid: int = 200, n_test: int = 500, min_steps: int = 1,
                  max_steps: int = 2, max_operand: int = 20, ops: str = "+-*/", distractor_prob: float = 0.3,
-                 question_first_prob: float = 0.15, seed: int = 0):
+                 question_first_prob: float = 0.15, seed: int = 0, label: str = "answer"):
+        if label not in self.LABELS:
+            raise ConfigError(f"arith: label must be one of {self.LABELS}, got {label!r}")
+        self.label = label
         self.sizes = {"train": n_train, "valid": n_valid, "test": n_test}
         self.knobs = dict(min_steps=min_steps, max_steps=max_steps, max_operand=max_operand, ops=ops,
                           distractor_prob=distractor_prob, question_first_prob=question_first_prob)
@@ -236,7 +244,7 @@ class Arith(NumericTask):
         self._cache: dict[str, list[Example]] | None = None
 
     def options(self) -> dict:
-        return {**{f"n_{k}": v for k, v in self.sizes.items()}, **self.knobs, "seed": self.seed}
+        return {**{f"n_{k}": v for k, v in self.sizes.items()}, **self.knobs, "seed": self.seed, "label": self.label}
 
     def load(self, split: str, data_dir=None, source: str = "auto") -> list[Example]:
         if split not in self.sizes:
@@ -247,7 +255,8 @@ class Arith(NumericTask):
             self._cache, start = {}, 0
             for name, size in self.sizes.items():
                 self._cache[name] = [
-                    Example(id=f"arith-{name}-{i}", input=text, label=p.equation(), answer=p.answer,
+                    Example(id=f"arith-{name}-{i}", input=text, label=p.equation() if self.label == "equation" else format_number(p.answer),
+                            answer=p.answer,
                             rationale=p.gold_rationale(), meta={"steps": len(p.steps), "distractors": len(p.distractors)})
                     for i, (text, p) in enumerate(problems[start:start + size])]
                 start += size

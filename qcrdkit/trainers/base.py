@@ -17,8 +17,25 @@ import torch
 from transformers import Seq2SeqTrainer, Seq2SeqTrainingArguments, TrainerCallback
 from transformers.trainer_callback import ExportableState
 
-from ..tasks import Task, split_answer
+from ..students import explain_input, generate_texts
+from ..tasks import Example, Task, split_answer
 from .data import StudentCollator, single_task_target
+
+
+def rationale_outcomes(task: Task, texts: list[str], examples: list[Example]) -> list[dict]:
+    """Per generated rationale: the answer it reaches (``task.rationale_answer``: a stated answer,
+    else for numeric tasks the result of its last calculation) and whether that answer is right."""
+    out = []
+    for text, ex in zip(texts, examples):
+        answer = task.rationale_answer(text, ex)
+        out.append({"rationale": text, "rationale_answer": answer, "rationale_correct": bool(task.is_correct(answer, ex))
+                    if answer is not None else False})
+    return out
+
+
+def rationale_accuracy(outcomes: list[dict]) -> float:
+    """The share of rationales whose own answer is right (0 for none)."""
+    return float(np.mean([o["rationale_correct"] for o in outcomes])) if outcomes else 0.0
 
 
 @dataclass
@@ -45,6 +62,9 @@ class StudentConfig(Seq2SeqTrainingArguments):
     load_best_model_at_end: bool = True
     metric_for_best_model: str | None = "accuracy"
     greater_is_better: bool | None = True
+    eval_rationales: bool = field(default=True, metadata={
+        "help": "methods that learn rationales also decode a greedy rationale per evaluated question and log "
+                "rationale_accuracy: the share whose own answer is right"})
     predict_with_generate: bool = True
     generation_max_length: int | None = None
     report_to: str | list[str] | None = "none"
@@ -95,6 +115,10 @@ class StudentTrainer(Seq2SeqTrainer):
 
     input_format = "label"
 
+    @property
+    def learns_rationales(self) -> bool:
+        return self.input_format in ("single", "multitask")
+
     def __init__(self, *, task: Task, processing_class, args: StudentConfig, **kwargs):
         kwargs.setdefault("data_collator", StudentCollator(processing_class, self.input_format, args.max_input_length,
                                                            args.max_target_length))
@@ -106,11 +130,22 @@ class StudentTrainer(Seq2SeqTrainer):
         self._parts: dict[str, list[float]] = defaultdict(list)
         self._scored_rows: list[dict] = []
         self.last_predictions: list[dict] = []
+        self.rationale_max_new_tokens = args.max_target_length
 
     @property
     def step_timer(self) -> StepTimer:
         """The step timer (a resumed run replaces the instance with the restored one)."""
         return next(cb for cb in self.callback_handler.callbacks if isinstance(cb, StepTimer))
+
+    # ---- data order --------------------------------------------------------------------------
+    def get_train_dataloader(self):
+        """Batches from a seeded per-epoch question order (:class:`~qcrdkit.discriminator.QuestionBatchSampler`,
+        ``seed + epoch``): every method trained with the same seed sees the same questions in the same
+        order, and QCRD knows the questions of the coming steps (to sample their negatives together)."""
+        from ..discriminator import question_loader
+
+        loader, self.train_sampler = question_loader(self, self.train_dataset, self._train_batch_size, shuffle=True)
+        return loader
 
     # ---- loss ------------------------------------------------------------------------------
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
@@ -131,8 +166,38 @@ class StudentTrainer(Seq2SeqTrainer):
 
     # ---- evaluation ------------------------------------------------------------------------
     def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval", **gen_kwargs):
+        """Label accuracy (the Trainer's generate-and-score loop); for methods that learn
+        rationales also ``<prefix>_rationale_accuracy`` (logged, and in the returned metrics)."""
         self._scored_rows = list(self.eval_dataset if eval_dataset is None else eval_dataset)
-        return super().evaluate(eval_dataset, ignore_keys=ignore_keys, metric_key_prefix=metric_key_prefix, **gen_kwargs)
+        metrics = super().evaluate(eval_dataset, ignore_keys=ignore_keys, metric_key_prefix=metric_key_prefix,
+                                   **gen_kwargs)
+        if self.learns_rationales and self.args.eval_rationales:
+            outcomes = self.rationale_predictions(self._scored_rows)
+            extra = {f"{metric_key_prefix}_rationale_accuracy": rationale_accuracy(outcomes)}
+            by_id = {o["id"]: o for o in outcomes}
+            self.last_predictions = [{**p, **{k: v for k, v in by_id[p["id"]].items() if k != "id"}}
+                                     for p in self.last_predictions]
+            metrics.update(extra)
+            self.log(extra)
+        return metrics
+
+    def rationale_predictions(self, rows: list[dict]) -> list[dict]:
+        """The greedy rationale of each row's question (``<Explain> x`` for the multitask methods; the
+        part of Single-Task's output before "So the answer is"), its answer and correctness."""
+        model = self.accelerator.unwrap_model(self.model)
+        if self.input_format == "multitask":
+            inputs = [explain_input(r["question"]) for r in rows]
+            budget = self.rationale_max_new_tokens
+        else:
+            inputs = [r["question"] for r in rows]
+            budget = self.args.generation_max_length or self.args.max_target_length
+        texts = [t[0] for t in generate_texts(model, self.processing_class, inputs, max_new_tokens=budget,
+                                              batch_size=self.args.per_device_eval_batch_size,
+                                              max_input_length=self.args.max_input_length)]
+        if self.input_format == "single":
+            texts = [split_answer(t)[0] for t in texts]
+        outcomes = rationale_outcomes(self.task, texts, [r["example"] for r in rows])
+        return [{"id": r["id"], **o} for r, o in zip(rows, outcomes)]
 
     def parse_prediction(self, text: str, example):
         if self.input_format == "single":
@@ -165,3 +230,12 @@ def generation_length(collator: StudentCollator, rows, input_format: str) -> int
         texts = [r["label"] for r in rows]
     longest = max(len(collator.tokenizer(text_target=t)["input_ids"]) for t in texts)
     return min(collator.max_target_length, longest + 8)
+
+
+def rationale_generation_length(tokenizer, rows, max_target_length: int) -> int:
+    """A budget for decoding rationales: the longest training rationale (in tokens) plus slack."""
+    texts = [t for r in rows if r.get("train") for t in [r["rationale"], *r.get("positives", [])]]
+    if not texts:
+        return max_target_length
+    longest = max(len(ids) for ids in tokenizer(text_target=texts)["input_ids"])
+    return min(max_target_length, longest + 8)

@@ -4,6 +4,7 @@ overrides only what differs.
 ==============  ========================================================================
 Finetune        question → gold label; the Trainer's own loss
 Single-Task     question → ``rationale So the answer is label`` as one target (Hsieh et al.)
+(all)           rationale terms: per-sequence mean CE averaged over the batch (``losses.mean_sequence_cross_entropy``)
 DSS             multitask: ``α · L_pred + (1 − α) · L_expl``, α = 0.5 (Hsieh et al. 2023)
 MI              DSS + 0.1 · the max-pooled distribution cross-entropy (Chen et al. 2024)
 ==============  ========================================================================
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..losses import dss_loss, mi_loss
+from ..losses import dss_loss, mean_sequence_cross_entropy, mi_loss
 from .base import StudentConfig, StudentTrainer
 
 
@@ -29,11 +30,18 @@ class FinetuneTrainer(StudentTrainer):
 class SingleTaskConfig(StudentConfig):
     """Rationale and label as one target sequence; the answer is read after "So the answer is"."""
 
-    rationale: str = field(default="first", metadata={"help": "which teacher rationale: first | first_positive"})
+    rationale: str = field(default="greedy", metadata={"help": "which teacher rationale: greedy (τ = 0 sample, as "
+                                                                "DSS used) | first (first τ sample) | first_positive"})
 
 
 class SingleTaskTrainer(StudentTrainer):
     input_format = "single"
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        """The one target holds the rationale: per-sequence mean CE, like every rationale term."""
+        outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], labels=inputs["labels"])
+        loss = mean_sequence_cross_entropy(outputs.logits, inputs["labels"])
+        return (loss, outputs) if return_outputs else loss
 
 
 @dataclass
@@ -41,7 +49,8 @@ class DSSConfig(StudentConfig):
     """Distilling step-by-step: one teacher rationale per question, two tasks."""
 
     alpha: float = field(default=0.5, metadata={"help": "weight of the label task; 1 − α on the rationale task"})
-    rationale: str = field(default="first", metadata={"help": "which teacher rationale: first | first_positive"})
+    rationale: str = field(default="greedy", metadata={"help": "which teacher rationale: greedy (τ = 0 sample, as "
+                                                                "DSS used) | first (first τ sample) | first_positive"})
 
 
 class DSSTrainer(StudentTrainer):
@@ -53,10 +62,16 @@ class DSSTrainer(StudentTrainer):
                      labels=inputs["expl_labels"])
         return pred, expl
 
+    @staticmethod
+    def explain_loss(expl, inputs):
+        """``L_expl``: per-sequence mean CE of the rationale (the normalisation of every rationale term)."""
+        return mean_sequence_cross_entropy(expl.logits, inputs["expl_labels"])
+
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         pred, expl = self.task_outputs(model, inputs)
-        loss = dss_loss(pred.loss, expl.loss, self.args.alpha)
-        self.record(loss_pred=pred.loss.detach(), loss_expl=expl.loss.detach())
+        l_expl = self.explain_loss(expl, inputs)
+        loss = dss_loss(pred.loss, l_expl, self.args.alpha)
+        self.record(loss_pred=pred.loss.detach(), loss_expl=l_expl.detach())
         return (loss, pred) if return_outputs else loss
 
 
@@ -71,6 +86,7 @@ class MITrainer(DSSTrainer):
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         pred, expl = self.task_outputs(model, inputs)
         mi = mi_loss(pred.logits, expl.logits, inputs["labels"] != -100, inputs["expl_labels"] != -100)
-        loss = dss_loss(pred.loss, expl.loss, self.args.alpha) + self.args.mi_weight * mi
-        self.record(loss_pred=pred.loss.detach(), loss_expl=expl.loss.detach(), loss_mi=mi.detach())
+        l_expl = self.explain_loss(expl, inputs)
+        loss = dss_loss(pred.loss, l_expl, self.args.alpha) + self.args.mi_weight * mi
+        self.record(loss_pred=pred.loss.detach(), loss_expl=l_expl.detach(), loss_mi=mi.detach())
         return (loss, pred) if return_outputs else loss

@@ -7,9 +7,11 @@ One **row** per question:
 ``id``, ``question``   the example
 ``label``              the ``<Predict>`` target: the task's label (SVAMP/arith: the equation)
 ``example``            the :class:`~qcrdkit.tasks.Example` (accuracy is the task's scoring)
-``rationale``          the one teacher rationale DSS, MI and Single-Task learn (``"first"``:
-                       the first sample, as a single CoT call would give; ``"first_positive"``:
-                       the first self-consistency positive)
+``rationale``          the one teacher rationale DSS, MI and Single-Task learn, chosen without
+                       hindsight: ``"greedy"`` (default): the teacher's greedy (τ = 0) sample,
+                       as Distilling Step-by-Step used; ``"first"``: the first τ sample, as a
+                       single sampled CoT call would give; ``"first_positive"``: the first
+                       self-consistency positive (uses the K samples' vote)
 ``positives``          QCRD's positive set: the self-consistency positives in sample order
                        (``"sc"``), or the first sample alone (``"first"``: ablation w/o ED)
 ``teacher_negatives``  the self-consistency negatives (a negative source for the ablations)
@@ -36,7 +38,7 @@ from ..students import explain_input, predict_input
 from ..tasks import Example, Task
 
 INPUT_FORMATS = ("label", "single", "multitask")
-RATIONALE_CHOICES = ("first", "first_positive")
+RATIONALE_CHOICES = ("greedy", "first", "first_positive")
 POSITIVE_SOURCES = ("sc", "first")
 ANSWER_SENTENCE = "So the answer is"
 
@@ -52,16 +54,22 @@ def eval_rows(task: Task, examples: Sequence[Example]) -> list[dict]:
             for ex in examples]
 
 
-def train_rows(task: Task, examples: Sequence[Example], records: Sequence[dict], *, rationale: str = "first",
-               positives: str = "sc", source: str = "samples.jsonl") -> tuple[list[dict], dict]:
+def train_rows(task: Task, examples: Sequence[Example], records: Sequence[dict], *, rationale: str = "greedy",
+               positives: str = "sc", source: str = "samples.jsonl", greedy: Sequence[dict] | None = None,
+               greedy_source: str = "greedy.jsonl") -> tuple[list[dict], dict]:
     """Training rows joined with the teacher samples; ``(rows, counts)``.
 
     Questions without teacher samples are left out (counted in ``counts["no_samples"]``); having
     none at all is an error naming ``source``. ``records`` need the self-consistency split
-    (``positive``), as stage 01 writes them.
+    (``positive``), as stage 01 writes them. ``greedy``: stage 01's greedy samples, needed for
+    ``rationale="greedy"`` (a question without one is an error naming ``greedy_source``).
     """
     if rationale not in RATIONALE_CHOICES:
         raise ConfigError(f"rationale must be one of {RATIONALE_CHOICES}, got {rationale!r}")
+    greedy_by_id = {r["id"]: r["rationale"] for r in greedy or []}
+    if rationale == "greedy" and greedy is None:
+        raise ConfigError(f"{greedy_source}: not found; rationale='greedy' needs stage 01 with greedy_rationale=True "
+                          "(an endpoint teacher), or set rationale='first' (the first sampled rationale)")
     if positives not in POSITIVE_SOURCES:
         raise ConfigError(f"positives must be one of {POSITIVE_SOURCES}, got {positives!r}")
     missing = [r.get("id") for r in records if "positive" not in r][:3]
@@ -76,7 +84,12 @@ def train_rows(task: Task, examples: Sequence[Example], records: Sequence[dict],
             continue
         pos = [r["rationale"] for r in group if r["positive"]]
         neg = [r["rationale"] for r in group if not r["positive"]]
-        one = group[0]["rationale"] if rationale == "first" or not pos else pos[0]
+        if rationale == "greedy":
+            if ex.id not in greedy_by_id:
+                raise ConfigError(f"{greedy_source}: no greedy sample for question {ex.id!r}; rerun stage 01")
+            one = greedy_by_id[ex.id]
+        else:
+            one = group[0]["rationale"] if rationale == "first" or not pos else pos[0]
         rows.append({"id": ex.id, "question": ex.input, "label": task.label_target(ex), "example": ex, "train": True,
                      "rationale": one, "positives": pos if positives == "sc" else [group[0]["rationale"]],
                      "teacher_negatives": neg if positives == "sc" else []})

@@ -44,7 +44,6 @@ from transformers import AutoModelForSeq2SeqLM, TrainerCallback
 from transformers.modeling_outputs import BaseModelOutput
 from transformers.trainer_utils import get_last_checkpoint
 
-from ..discriminator import question_loader
 from ..errors import ConfigError
 from ..losses import SCHEMES, contrastive_loss, select_rationales, sequence_cross_entropy
 from ..negatives import SnapshotRing, load_generator
@@ -73,6 +72,12 @@ class QCRDConfig(StudentConfig):
     steps_per_iteration: int = field(default=100, metadata={"help": "optimizer steps per iteration"})
     negative_temperature: float = field(default=1.5, metadata={"help": "τ_neg: sampling temperature of negatives "
                                                                        "(0: greedy)"})
+    negative_top_k: int = field(default=20, metadata={
+        "help": "negatives sample from the top k tokens only (0: all). Not in the paper, whose T5-base stays near its "
+                "own distribution at τ 1.5; a small student from scratch sampled untruncated at τ 1.5 writes noise "
+                "(CE ≈ 6 ≫ δ: the negative term is off). Measured on the demo: top-k 0 / 20 / 5 put 0.5 / 68 / 95 % "
+                "of the negatives inside the margin (bench/README.md)"})
+    negative_top_p: float = field(default=1.0, metadata={"help": "negatives sample from the nucleus of mass p (1: all)"})
     negative_max_new_tokens: int | None = field(
         default=None, metadata={"help": "cap on a sampled negative's length; always at most the batch's longest "
                                         "positive + 8 tokens (None: max_target_length)"})
@@ -97,6 +102,9 @@ class QCRDConfig(StudentConfig):
             raise ConfigError("num_positives ≥ 1, num_negatives ≥ 0 and steps_per_iteration ≥ 1 are required")
         if self.negative_temperature < 0:
             raise ConfigError(f"negative_temperature must be >= 0 (0: greedy), got {self.negative_temperature}")
+        if self.negative_top_k < 0 or not 0 < self.negative_top_p <= 1:
+            raise ConfigError(f"negative_top_k must be >= 0 and negative_top_p in (0, 1], got "
+                              f"{self.negative_top_k}, {self.negative_top_p}")
         super().__post_init__()
 
 
@@ -129,11 +137,6 @@ class QCRDCallback(TrainerCallback):
 
     def __init__(self, trainer: "QCRDTrainer"):
         self.trainer = trainer
-
-    def on_train_begin(self, args, state, control, **kwargs):
-        ring = self.trainer.ring
-        if ring is not None and len(ring) == 0:
-            ring.push(state.global_step // args.steps_per_iteration, self.trainer.model.state_dict())
 
     def on_step_end(self, args, state, control, **kwargs):
         ring = self.trainer.ring
@@ -178,6 +181,8 @@ class QCRDTrainer(StudentTrainer):
         self.negative_cache_iteration, self.negatives_sampled, self.negative_fills = None, 0, 0
         self.selection_rng = torch.Generator(device=a.device).manual_seed(a.seed)
         self.last_judge_step = -1
+        # negatives with CE < δ / all negatives, over the second half of training (the negative term's reach)
+        self.margin_counts = [0, 0]
         self.add_callback(QCRDCallback(self))
 
     def _load_fixed_generator(self, path: str):
@@ -194,7 +199,8 @@ class QCRDTrainer(StudentTrainer):
     def qcrd_state(self) -> dict:
         return {"ring": None if self.ring is None else self.ring.state_dict(),
                 "judge": None if self.judge is None else self.judge.state_dict(),
-                "selection_rng": self.selection_rng.get_state(), "last_judge_step": self.last_judge_step}
+                "selection_rng": self.selection_rng.get_state(), "last_judge_step": self.last_judge_step,
+                "margin_counts": list(self.margin_counts)}
 
     def load_qcrd_state(self, checkpoint: str | Path) -> None:
         path = Path(checkpoint) / STATE_FILE
@@ -207,6 +213,7 @@ class QCRDTrainer(StudentTrainer):
             self.judge.load_state_dict(state["judge"])
         self.selection_rng.set_state(state["selection_rng"])
         self.last_judge_step = state["last_judge_step"]
+        self.margin_counts = list(state.get("margin_counts", [0, 0]))
         self.generator_iteration = None
 
     def train(self, resume_from_checkpoint=None, **kwargs):
@@ -215,6 +222,12 @@ class QCRDTrainer(StudentTrainer):
         if resume_from_checkpoint:
             self.load_qcrd_state(resume_from_checkpoint)
         return super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)
+
+    @property
+    def negatives_inside_margin(self) -> float | None:
+        """Share of negatives with CE < δ over the second half of training (``None``: no negatives)."""
+        inside, total = self.margin_counts
+        return inside / total if total else None
 
     # ---- pieces of the step -----------------------------------------------------------------
     @property
@@ -226,7 +239,10 @@ class QCRDTrainer(StudentTrainer):
         return self.args.alpha_judge * self.args.alpha_judge_decay ** self.iteration
 
     def current_generator(self):
+        """The negative generator; ``None`` for ``negative_source="self"`` before the first snapshot."""
         if self.ring is not None:
+            if len(self.ring) == 0:
+                return None
             iteration, weights = self.ring.generator_weights()
             if iteration != self.generator_iteration:
                 load_generator(self.generator, weights)
@@ -238,12 +254,6 @@ class QCRDTrainer(StudentTrainer):
         return [torch.tensor(ids) for ids in enc["input_ids"]]
 
     # ---- negatives ---------------------------------------------------------------------------
-    def get_train_dataloader(self):
-        """Batches from a seeded per-epoch order (:class:`QuestionBatchSampler`), so the questions
-        of the coming steps are known and their negatives can be sampled together."""
-        loader, self.train_sampler = question_loader(self, self.train_dataset, self._train_batch_size, shuffle=True)
-        return loader
-
     def upcoming_questions(self, start: int, steps: int) -> list[str]:
         """Question ids this process should train on in steps ``[start, start + steps)``.
 
@@ -278,8 +288,8 @@ class QCRDTrainer(StudentTrainer):
             budget = min(a.negative_max_new_tokens or a.max_target_length,
                          max(self.positive_length[q] for q in chunk) + 8)
             # τ_neg = 0 (A.4's "no sampling"): greedy decoding
-            sampling = dict(do_sample=True, temperature=a.negative_temperature, top_k=0, top_p=1.0) \
-                if a.negative_temperature > 0 else dict(do_sample=False)
+            sampling = dict(do_sample=True, temperature=a.negative_temperature, top_k=a.negative_top_k,
+                            top_p=a.negative_top_p) if a.negative_temperature > 0 else dict(do_sample=False)
             out = generator.generate(**enc, **sampling, num_return_sequences=k, max_new_tokens=budget, use_cache=True,
                                      pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
             ids = generated_labels(out[:, 1:], tok.eos_token_id)
@@ -293,7 +303,8 @@ class QCRDTrainer(StudentTrainer):
         """``(texts, token ids)`` of each question's negatives, from ``negative_source``."""
         a = self.args
         n = len(inputs["question"])
-        if a.negative_source == "none" or a.num_negatives == 0:
+        if a.negative_source == "none" or a.num_negatives == 0 or \
+                (a.negative_source == "self" and self.current_generator() is None):    # first iteration: none yet
             return [[] for _ in range(n)], [[] for _ in range(n)]
         if a.negative_source == "teacher":
             texts = [negs[:a.num_negatives] for negs in inputs["teacher_negatives"]]
@@ -400,13 +411,18 @@ class QCRDTrainer(StudentTrainer):
 
         if model.training:
             self.update_judge(used, questions, text_of)
+            if nm.any() and self.state.global_step >= (self.state.max_steps or 0) // 2:
+                self.margin_counts[0] += int((nce[nm] < a.delta).sum())
+                self.margin_counts[1] += int(nm.sum())
         self.record(loss_pred=pred.loss.detach(), loss_cl=l_cl.detach(),
                     ce_pos=pce[pm].mean().detach() if pm.any() else None,
                     ce_neg=nce[nm].mean().detach() if nm.any() else None,
                     neg_active=(nce[nm] < a.delta).float().mean() if nm.any() else None,
                     score_pos=ps[pm].mean() if pm.any() else None, score_neg=ns[nm].mean() if nm.any() else None,
                     alpha_judge=self.alpha_judge if self.judge is not None else None,
-                    generator_iteration=self.generator_iteration)
+                    generator_iteration=self.generator_iteration if nm.any() else None,
+                    generator_age=self.state.global_step - self.generator_iteration * a.steps_per_iteration
+                    if nm.any() and self.ring is not None else None)
         return (loss, pred) if return_outputs else loss
 
     def update_judge(self, used, questions, text_of) -> None:

@@ -8,9 +8,10 @@ valid accuracy; evaluates the test split once; and writes
 ```
 <run>/students/tokenizer/              the run's student tokenizer (offline presets; shared by methods)
 <run>/students/<name>/                 the selected model and tokenizer (save_pretrained)
-<run>/students/<name>/metrics.json     valid and test accuracy, steps, train seconds, seconds per step, config
+<run>/students/<name>/metrics.json     valid and test accuracy (label and rationale), steps, train seconds, seconds per step, config
 <run>/students/<name>/history.json     the Trainer's log history (losses, valid accuracy)
-<run>/students/<name>/test_predictions.jsonl   per test question: id, prediction, answer, correct
+<run>/students/<name>/test_predictions.jsonl   per test question: id, prediction, answer, correct (and for
+                                       methods that learn rationales: rationale, rationale_answer, rationale_correct)
 <run>/students/summary.json            every trained method of the run (write_summary)
 ```
 ``<name>`` is ``<method>[-<tag>][-seed<k>]`` (see :func:`run_name`; no suffix for seed 0). Parameters are the fields of
@@ -31,11 +32,11 @@ from transformers.trainer_utils import get_last_checkpoint
 from ..casestudy import pick_questions
 from ..errors import ConfigError
 from ..io import read_json, write_json, write_jsonl
-from ..rundir import load_task, read_teacher_samples
+from ..rundir import load_task, read_teacher_greedy, read_teacher_samples, teacher_greedy_path
 from ..students import STUDENT_PRESETS, build_student, load_or_train_tokenizer
 from .baselines import (DSSConfig, DSSTrainer, FinetuneConfig, FinetuneTrainer, MIConfig, MITrainer,
                         SingleTaskConfig, SingleTaskTrainer)
-from .base import generation_length
+from .base import generation_length, rationale_generation_length
 from .data import StudentCollator, eval_rows, train_rows
 from .qcrd import QCRDConfig, QCRDTrainer
 
@@ -88,7 +89,7 @@ def run_student_tokenizer(run_dir: str | Path, student: str = "scratch-small", t
         return None
     if corpus is None:
         task, spec = load_task(run_dir)
-        records = [r for r in read_teacher_samples(run_dir) if r["split"] == "train"]
+        records = [r for r in read_teacher_samples(run_dir) + (read_teacher_greedy(run_dir) or []) if r["split"] == "train"]
         corpus = student_corpus({"train": task.load("train", data_dir=spec.get("data_dir"))}, records, task)
     return load_or_train_tokenizer(Path(run_dir) / "students" / "tokenizer", student, corpus, tokenizer, vocab_size)
 
@@ -134,12 +135,16 @@ def build_trainer(method: str, run_dir: str | Path, *, output_dir: str | Path, s
     task, spec = load_task(run_dir)
     examples = {split: task.load(split, data_dir=spec.get("data_dir")) for split in ("train", "valid", "test")}
     records = [r for r in read_teacher_samples(run_dir) if r["split"] == "train"]
+    greedy = read_teacher_greedy(run_dir)
+    greedy = None if greedy is None else [r for r in greedy if r["split"] == "train"]
     # the subset depends on the fraction only (not on method or seed): methods compare on the same questions
     train_examples = pick_questions(examples["train"], max(1, round(args.train_fraction * len(examples["train"]))))
     rows, counts = train_rows(task, train_examples, records, rationale=getattr(args, "rationale", "first"),
-                              positives=getattr(args, "positives", "sc"), source=str(run_dir / "teacher" / "samples.jsonl"))
+                              positives=getattr(args, "positives", "sc"), source=str(run_dir / "teacher" / "samples.jsonl"),
+                              greedy=greedy, greedy_source=str(teacher_greedy_path(run_dir)))
     with args.main_process_first(desc="student tokenizer"):
-        tok = run_student_tokenizer(run_dir, student, tokenizer, vocab_size, student_corpus(examples, records, task))
+        tok = run_student_tokenizer(run_dir, student, tokenizer, vocab_size,
+                                    student_corpus(examples, records + (greedy or []), task))
     set_seed(seed)
     model, tok = build_student(student, tokenizer=tok if tok is not None else tokenizer)
 
@@ -152,6 +157,7 @@ def build_trainer(method: str, run_dir: str | Path, *, output_dir: str | Path, s
         extra["judge"] = load_online_judge(run_dir, args)
     trainer = trainer_cls(model=model, args=args, train_dataset=rows, eval_dataset=eval_rows(task, examples["valid"]),
                           task=task, processing_class=tok, **extra)
+    trainer.rationale_max_new_tokens = rationale_generation_length(tok, rows, args.max_target_length)
     return StudentSetup(trainer, task, spec, examples, counts, tok)
 
 
@@ -185,6 +191,11 @@ def train_student(method: str, run_dir: str | Path, *, out_dir: str | Path | Non
     metrics = {
         "method": method, "name": out.name, "tag": name_tag(out.name, method), "seed": seed, "task": spec["task"], "student": student,
         "valid_accuracy": valid["valid_accuracy"], "test_accuracy": test["test_accuracy"],
+        # the answer reached by the greedy rationale (None: the method learns no rationale)
+        "valid_rationale_accuracy": valid.get("valid_rationale_accuracy"),
+        "test_rationale_accuracy": test.get("test_rationale_accuracy"),
+        # QCRD: share of negatives inside the margin (CE < δ) over the second half of training
+        "negatives_inside_margin": getattr(trainer, "negatives_inside_margin", None),
         "n_valid": len(examples["valid"]), "n_test": len(examples["test"]),
         "steps": trainer.state.global_step, "best_checkpoint_step": _checkpoint_step(trainer.state.best_model_checkpoint),
         "train_seconds": round(timer.seconds, 2), "seconds_per_step": round(timer.seconds / max(timer.steps, 1), 4),
