@@ -116,8 +116,10 @@ def results_markdown(run_dir: Path, runs: list[dict], command: str, *, date: str
     accuracy_rows = []
     for m in methods:
         part = sorted((s for s in main if s["method"] == m), key=lambda s: s["seed"])
+        rationale = [s.get("test_rationale_accuracy") for s in part]
         accuracy_rows.append([analysis.METHOD_NAMES[m], analysis.mean_std_text([s["test_accuracy"] for s in part]),
                               ", ".join(f"{100 * s['test_accuracy']:.1f}" for s in part),
+                              "–" if None in rationale else analysis.mean_std_text(rationale),
                               analysis.mean_std_text([s["valid_accuracy"] for s in part]),
                               ", ".join(str(s["best_checkpoint_step"]) for s in part),
                               f"{sps[m]:.4f}", f"{sps[m] / sps[BASELINE]:.2f}",
@@ -169,7 +171,8 @@ def results_markdown(run_dir: Path, runs: list[dict], command: str, *, date: str
         "",
         "## Test accuracy (%)",
         "",
-        _table(["method", "test (mean ± std)", "test per seed", "valid (mean ± std)", "selected step per seed",
+        _table(["method", "test (mean ± std)", "test per seed", "rationale test (mean ± std)", "valid (mean ± std)",
+                "selected step per seed",
                 "s / step", "× DSS", "train s"], accuracy_rows),
         "",
         "## Paired difference to DSS (accuracy points)",

@@ -6,11 +6,15 @@ discriminator would see few negatives. As in the paper, negatives are made from 
 * ``mask``     — a fraction of the words is replaced by a mask token,
 * ``replace``  — a fraction of the words is replaced by random words of the task's rationales
   (the paper picks replacements with StanfordNLP; a corpus word is the offline stand-in),
+* ``repeat``   — one sentence is written twice (a small student's loops),
+* ``drop``     — one sentence other than the first is left out (a skipped step),
 * ``number``   — arithmetic tasks only: one number in the rationale is changed,
-* ``operator`` — arithmetic tasks only: one arithmetic operator (+ - * / × ÷) is swapped.
+* ``operator`` — arithmetic tasks only: one arithmetic operator (+ - * / × ÷) is swapped,
+* ``result``   — arithmetic tasks only: the result of one calculation (``x op y = z``) is changed.
 
-The last two make the hard negatives an arithmetic judge needs: text that reads like a good
-rationale with one wrong step. Each augmented negative applies one operation picked at random
+The arithmetic ones make the hard negatives an arithmetic judge needs: text that reads like a good
+rationale with one wrong step; ``repeat`` and ``drop`` the structural failures of a student's own
+samples, which a judge trained only on the teacher's mistakes scores as good (issue 13). Each augmented negative applies one operation picked at random
 among those that change its source text.
 
 Per question, as many negatives are added as it lacks to match its positives
@@ -30,13 +34,17 @@ from collections import Counter, defaultdict
 from typing import Sequence
 
 AUGMENTED = "augmented negative"
-TEXT_OPS = ("mask", "replace")
-ARITHMETIC_OPS = ("number", "operator")
+TEXT_OPS = ("mask", "replace", "repeat", "drop")
+ARITHMETIC_OPS = ("number", "operator", "result")
 ALL_OPS = TEXT_OPS + ARITHMETIC_OPS
+#: the default: the structural ops and ``result`` did not raise the demo judge's AUC (README, stage 02)
+DEFAULT_OPS = ("mask", "replace", "number", "operator")
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z']*")
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.]\d)")
 _OPERATOR = re.compile(r"(?<=[\d)])(\s*)([+\-*/×÷])(\s*)(?=[\d(])")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_RESULT = re.compile(r"(=\s*)(-?\d+(?:\.\d+)?)")
 _OPERATOR_SWAPS = {"+": "-*/", "-": "+*/", "*": "+-/", "/": "+-*", "×": "+-÷", "÷": "+-×"}
 
 
@@ -99,6 +107,41 @@ def swap_operator(text: str, rng: random.Random) -> str:
     return text[:m.start(2)] + new_op + text[m.end(2):]
 
 
+def _sentences(text: str) -> list[str]:
+    """Sentences split at ``. `` / ``! `` / ``? `` (a decimal point is not followed by a space)."""
+    return [p for p in _SENTENCE_END.split(text.strip()) if p]
+
+
+def repeat_sentence(text: str, rng: random.Random) -> str:
+    """Write one sentence twice in a row."""
+    parts = _sentences(text)
+    if not parts:
+        return text
+    i = rng.randrange(len(parts))
+    return " ".join(parts[:i + 1] + parts[i:])
+
+
+def drop_sentence(text: str, rng: random.Random) -> str:
+    """Leave out one sentence other than the first (unchanged when there is only one)."""
+    parts = _sentences(text)
+    if len(parts) < 2:
+        return text
+    i = rng.randrange(1, len(parts))
+    return " ".join(parts[:i] + parts[i + 1:])
+
+
+def change_result(text: str, rng: random.Random) -> str:
+    """Change the result ``z`` of one calculation ``... = z`` by a small step."""
+    results = list(_RESULT.finditer(text))
+    if not results:
+        return text
+    m = rng.choice(results)
+    value = float(m.group(2))
+    new = value + rng.choice([-2, -1, 1, 2, 10]) if value >= 2 else value + rng.choice([1, 2, 10])
+    new_text = str(int(new)) if "." not in m.group(2) else f"{new:.{len(m.group(2).split('.')[1])}f}"
+    return text[:m.start(2)] + new_text + text[m.end(2):]
+
+
 def corpus_vocabulary(texts: Sequence[str]) -> list[str]:
     """Sorted distinct words of ``texts`` (the replacement pool for ``replace``)."""
     return sorted({w for t in texts for w in _WORD.findall(t)})
@@ -114,16 +157,22 @@ def augment_text(text: str, op: str, rng: random.Random, *, vocabulary: Sequence
         return perturb_number(text, rng)
     if op == "operator":
         return swap_operator(text, rng)
+    if op == "repeat":
+        return repeat_sentence(text, rng)
+    if op == "drop":
+        return drop_sentence(text, rng)
+    if op == "result":
+        return change_result(text, rng)
     raise ValueError(f"unknown augmentation {op!r}; known: {ALL_OPS}")
 
 
-def augment_negatives(items: Sequence[dict], *, seed: int = 0, ops: Sequence[str] = ALL_OPS,
+def augment_negatives(items: Sequence[dict], *, seed: int = 0, ops: Sequence[str] = DEFAULT_OPS,
                       arithmetic: bool = False, mask_token: str = "[MASK]", rate: float = 0.2,
                       vocabulary: Sequence[str] | None = None) -> list[dict]:
     """New negative items that balance each question's positives and negatives (see module doc).
 
-    ``ops`` lists the allowed operations; ``number`` and ``operator`` are used only when
-    ``arithmetic`` is true. Returns only the new items.
+    ``ops`` lists the allowed operations; ``number``, ``operator`` and ``result`` are used only
+    when ``arithmetic`` is true. Returns only the new items.
     """
     unknown = [op for op in ops if op not in ALL_OPS]
     if unknown:

@@ -57,6 +57,9 @@ def plot_score_kde(rows: list[dict], hue: str = "source", title: str = "Discrimi
     ax.set_xlim(0, 1)
     ax.set_xlabel("quality score s = D(x, r)")
     ax.set_ylabel("density")
+    if ax.get_ylim()[1] > 10:       # a source piled up at one score would flatten every other curve
+        ax.set_ylim(0, 10)
+        ax.set_ylabel("density (cut at 10)")
     ax.set_title(title)
     ax.legend(fontsize=8)
     fig.tight_layout()

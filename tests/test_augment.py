@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from qcrdkit.augment import (AUGMENTED, augment_negatives, augmentation_summary, corpus_vocabulary, mask_words,
+from qcrdkit.augment import (ALL_OPS, AUGMENTED, augment_negatives, augmentation_summary, corpus_vocabulary, mask_words,
                              perturb_number, replace_words, swap_operator)
 
 
@@ -32,7 +32,7 @@ def test_balances_each_question_from_its_positives():
     by_key = {it["key"]: it for it in ITEMS}
     for a in aug:
         src = by_key[a["key"].split("+")[0]]
-        assert a["label"] == 0 and a["source"] == AUGMENTED and a["augment"] in ("mask", "replace", "number", "operator")
+        assert a["label"] == 0 and a["source"] == AUGMENTED and a["augment"] in ALL_OPS
         assert src["label"] == 1 and a["rationale"] != src["rationale"] and a["question"] == src["question"]
     assert augmentation_summary(ITEMS, aug) == {
         "augmented": 3, "negatives_total": 6, "fraction_of_negatives": 0.5,
@@ -50,11 +50,13 @@ def test_reproducible_by_seed_and_independent_of_order():
 
 
 def test_arithmetic_operations_only_for_arithmetic_tasks():
-    many = [item(f"q{i}", 0, 1, f"Sam has {i + 2} cards and gets 3, so {i + 2} + 3 = {i + 5}.") for i in range(40)]
-    text_only = augment_negatives(many, seed=0, arithmetic=False)
-    assert {a["augment"] for a in text_only} <= {"mask", "replace"}
-    arith = augment_negatives(many, seed=0, arithmetic=True)
-    assert {"number", "operator"} <= {a["augment"] for a in arith}
+    many = [item(f"q{i}", 0, 1, f"Sam has {i + 2} cards. He gets 3, so {i + 2} + 3 = {i + 5}.") for i in range(60)]
+    text_only = augment_negatives(many, seed=0, arithmetic=False, ops=ALL_OPS)
+    assert {a["augment"] for a in text_only} == {"mask", "replace", "repeat", "drop"}
+    arith = augment_negatives(many, seed=0, arithmetic=True, ops=ALL_OPS)
+    assert {"number", "operator", "result"} <= {a["augment"] for a in arith}
+    default = augment_negatives(many, seed=0, arithmetic=True)
+    assert {a["augment"] for a in default} == {"mask", "replace", "number", "operator"}
     only_numbers = augment_negatives(many, seed=0, arithmetic=True, ops=["number"])
     assert {a["augment"] for a in only_numbers} == {"number"}
     with pytest.raises(ValueError, match="unknown augmentation"):
@@ -93,3 +95,21 @@ def test_mask_and_replace_touch_the_stated_fraction_of_words():
     replaced = replace_words(text, random.Random(0), ["alpha", "beta"], rate=0.2)
     assert sum(w in ("alpha", "beta") for w in replaced.split()) == 2
     assert mask_words("", random.Random(0)) == ""
+
+
+def test_structural_and_result_operations():
+    from qcrdkit.augment import change_result, drop_sentence, repeat_sentence
+
+    text = "He pays 2.5 dollars. So 3 * 2.5 = 7.5. Then 7.5 + 1 = 8.5."
+    for seed in range(10):
+        rng = random.Random(seed)
+        repeated = repeat_sentence(text, rng)
+        parts = re.split(r"(?<=\.) ", repeated)
+        assert len(parts) == 4 and any(a == b for a, b in zip(parts, parts[1:]))     # one sentence twice in a row
+        dropped = drop_sentence(text, rng)
+        assert dropped.startswith("He pays 2.5 dollars.") and len(re.split(r"(?<=\.) ", dropped)) == 2   # 2.5 kept
+        changed = change_result(text, rng)
+        results = re.findall(r"= (\S+?)\.?(?: |$)", changed)
+        assert sum(a != b for a, b in zip(results, ["7.5", "8.5"])) == 1 and changed.count("2.5") == 2
+    assert drop_sentence("One sentence only.", random.Random(0)) == "One sentence only."
+    assert change_result("no calculation", random.Random(0)) == "no calculation"

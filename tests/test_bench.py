@@ -27,6 +27,7 @@ def test_results_markdown_reports_the_students_files(smoke_run, methods_bench):
     row = next(line for line in lines if line.startswith("| DSS "))
     assert f"| {100 * dss['test_accuracy']:.1f} (n=1) " in row and f"| {dss['seconds_per_step']:.4f} " in row, row
     assert "| 1.00 " in row        # DSS against itself
+    assert f"| {100 * dss['test_rationale_accuracy']:.1f} (n=1) " in row, row        # rationale accuracy beside it
     qrow = next(line for line in lines if line.startswith("| QCRD "))
     assert f"| {qcrd['seconds_per_step'] / dss['seconds_per_step']:.2f} " in qrow, qrow
     # the paired difference from the per-question predictions

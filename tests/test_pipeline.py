@@ -162,3 +162,15 @@ def test_every_params_file_loads_and_its_notebooks_declare_its_parameters(path, 
         variants = sweep["variants"].values() if stage == sweep["stage"] else [{}]
         for variant in variants:
             stage_parameters(merge_params(params, {stage: variant}), stage, tmp_path, REPO, declared)
+
+
+@pytest.mark.parametrize("notebook", sorted((REPO / "notebooks").glob("*.ipynb")), ids=lambda p: p.stem)
+def test_every_parameter_line_of_a_notebook_is_one_papermill_reads(notebook):
+    """A parameter papermill cannot parse is invisible to `qcrd run`'s check (a --set of it fails)."""
+    import re
+
+    import papermill as pm
+
+    cell = next(c for c in json.loads(notebook.read_text())["cells"] if "parameters" in c["metadata"].get("tags", []))
+    assigned = [m.group(1) for line in "".join(cell["source"]).splitlines() if (m := re.match(r"(\w+)\s*=", line))]
+    assert sorted(pm.inspect_notebook(str(notebook))) == sorted(assigned)
