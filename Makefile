@@ -41,7 +41,8 @@ test: setup
 bench: setup
 	$(PY) bench/teacher_throughput.py
 
-# All five methods x 3 seeds and the QCRD ablations on arith (about 35 min on 2 cores): bench/RESULTS.md
+# All five methods x 3 seeds and the QCRD ablations on arith: bench/RESULTS.md (35 min before issue 13's
+# recalibration; params/bench.yaml now trains 1200 steps of 32 questions, not yet timed with every method)
 bench-methods: setup
 	$(PY) bench/methods.py --fresh
 
