@@ -4,9 +4,9 @@ Each optimizer step, for a batch of N questions:
 
 1. **Label task.** ``L_pred``: cross-entropy of the gold label given ``<Predict> x``.
 2. **Negatives** (§3.2.1, A.2, A.4). ``k`` per question, from ``negative_source``:
-   ``"self"`` — sampled at temperature τ_neg (1.5) from the student's own snapshot ``j``
-   iterations back (:class:`~qcrdkit.negatives.SnapshotRing`), in one batched ``generate`` call
-   with the KV cache; ``"fixed"`` — sampled from a fixed generator (e.g. a trained DSS student);
+   ``"self"`` — sampled at temperature τ_neg (1.5, top-k 20) from the student's own snapshot ``j``
+   iterations back (:class:`~qcrdkit.negatives.SnapshotRing`; none during the first iteration,
+   never the random initialisation), in one batched ``generate`` call with the KV cache; ``"fixed"`` — sampled from a fixed generator (e.g. a trained DSS student);
    ``"teacher"`` — the teacher's self-consistency negatives; ``"none"`` — ablation w/o NK.
    An **iteration** is ``steps_per_iteration`` optimizer steps: at the end of each the student's
    weights go into the ring, ``α3`` is multiplied by 0.9, and the generator moves one snapshot on.
