@@ -107,11 +107,11 @@ class TemperatureStudy:
             self._cache[(q, round(temperature, 4))] = []
         for (q, i, text), score in zip(pairs, scores):
             ex = self.examples[q]
-            answer = self.task.rationale_answer(text, ex)
+            answer, correct = self.task.rationale_outcome(text, ex)
             self._cache[(q, round(temperature, 4))].append({
                 "question_id": q, "temperature": temperature, "index": i, "rationale": text,
                 "answer": None if answer is None else self.task.answer_to_text(answer),
-                "correct": answer is not None and self.task.is_correct(answer, ex), "score": score})
+                "correct": correct, "score": score})
 
     def score_rows(self, temperatures: Sequence[float], question_ids: Sequence[str] | None = None) -> list[dict]:
         """KDE rows (``source`` = ``student τ=...``) for every question and temperature."""

@@ -204,6 +204,12 @@ class Task:
         usually stops before the answer): its stated answer; ``None`` when it states none."""
         return self.extract_answer(rationale, example)
 
+    def rationale_outcome(self, rationale: str, example: Example) -> tuple[Any, bool]:
+        """``(answer, correct)``: the answer a rationale reaches (:meth:`rationale_answer`) and
+        whether it is right — how a student's rationale is scored everywhere in the kit."""
+        answer = self.rationale_answer(rationale, example)
+        return answer, answer is not None and bool(self.is_correct(answer, example))
+
     # ---- the student's label task ------------------------------------------------------------
     def label_target(self, example: Example) -> str:
         """What a student's ``<Predict>`` task outputs: the gold label (SVAMP/arith: the equation)."""

@@ -27,9 +27,8 @@ def rationale_outcomes(task: Task, texts: list[str], examples: list[Example]) ->
     else for numeric tasks the result of its last calculation) and whether that answer is right."""
     out = []
     for text, ex in zip(texts, examples):
-        answer = task.rationale_answer(text, ex)
-        out.append({"rationale": text, "rationale_answer": answer, "rationale_correct": bool(task.is_correct(answer, ex))
-                    if answer is not None else False})
+        answer, correct = task.rationale_outcome(text, ex)
+        out.append({"rationale": text, "rationale_answer": answer, "rationale_correct": correct})
     return out
 
 
