@@ -34,10 +34,10 @@ def tree_rss(proc: psutil.Process) -> int:
     return total
 
 
-def run_measured(cmd: list[str], cwd: str | Path, *, echo: bool = False) -> Measured:
-    """Run ``cmd`` offline (``HF_HUB_OFFLINE=1``) in ``cwd``; output captured (and echoed line by
-    line with ``echo``)."""
-    env = {**os.environ, **OFFLINE_ENV}
+def run_measured(cmd: list[str], cwd: str | Path, *, echo: bool | str = False, env: dict | None = None) -> Measured:
+    """Run ``cmd`` offline (``HF_HUB_OFFLINE=1``, plus ``env``) in ``cwd``; output captured (and
+    echoed line by line with ``echo``; a string ``echo`` prefixes each echoed line)."""
+    env = {**os.environ, **OFFLINE_ENV, **(env or {})}
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     peak = 0
@@ -59,7 +59,7 @@ def run_measured(cmd: list[str], cwd: str | Path, *, echo: bool = False) -> Meas
     for line in proc.stdout:
         lines.append(line)
         if echo:
-            print(line, end="", flush=True)
+            print((echo if isinstance(echo, str) else "") + line, end="", flush=True)
     rc = proc.wait()
     wall = time.perf_counter() - t0
     done.set()

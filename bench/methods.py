@@ -1,13 +1,23 @@
-"""Method benchmark (issue 6): does QCRD beat DSS on the embedded task, and at what cost?
+"""Method benchmark (issues 6, 14): does QCRD beat DSS on the embedded task, and at what cost?
 
-Runs ``qcrd run --params params/bench.yaml`` (stages 01-03: the teacher, the judge, and all five
-methods with three seeds each, identical data, student preset, steps and hyper-parameters), then
-``qcrd run --params params/sweep-ablation.yaml --base params/bench.yaml`` (QCRD w/o ED, w/o NK,
-w/o QJ with the same seeds and budget, and the stage-04 report), measuring each (wall time, peak memory of the process tree). Then it
-writes the result as markdown: test accuracy mean ± std per method (checkpoints selected on valid,
-test evaluated once), every method's paired difference to DSS with a 95 % bootstrap interval over
-test questions, seconds per step and the ratio to DSS, the ablations, and QCRD's training
-diagnostics (its loss terms and the judge's scores of positives and negatives).
+Phases (``PHASES``; the runs of a phase go in parallel, one torch thread each):
+
+1. ``qcrd run --params params/bench.yaml`` stages 01-02: the teacher and the judge;
+2. stage 03 of the same file (Finetune, Single-Task, DSS, MI, QCRD; five seeds each, identical data
+   order per seed, student preset, steps and hyper-parameters) beside
+   ``qcrd run --params params/sweep-ablation.yaml --base params/bench.yaml`` (QCRD w/o ED, w/o NK,
+   w/o QJ, same seeds and budget);
+3. "where does QCRD help?": DSS and QCRD on a quarter and a half of the training questions, seeds
+   0-2 (``params/sweep-fraction.yaml``; timed apart, skip with ``--no-fraction``);
+4. stage 04: the report.
+
+Each run is measured (wall time, peak memory of its process tree). Then it writes the result as
+markdown: label and rationale test accuracy per student kind (mean ± std and per seed; checkpoints
+selected on valid, test evaluated once), the selected steps, seconds per step and the ratio to
+DSS; QCRD − X for every baseline and ablation paired by seed, with a two-level bootstrap (seeds,
+then questions) and a t interval over seeds, and the smallest difference the design can detect;
+the fraction sweep as a table and a plot (``bench/fraction_difference.png``); QCRD's training
+diagnostics.
 
 Resumable: everything lives under ``--out`` (default ``outputs/bench``); running again reuses
 finished students and resumes unfinished ones (then the timings are not a cold run, and the
@@ -15,10 +25,10 @@ result says so). ``--fresh`` deletes ``--out`` first.
 
 Usage::
 
-    python bench/methods.py [--out outputs/bench] [--fresh] [--results bench/RESULTS.md] [--set key=value ...]
+    python bench/methods.py [--out outputs/bench] [--fresh] [--no-fraction] [--results bench/RESULTS.md] [--set key=value ...]
     python bench/methods.py --report-only      # tables again from a finished --out
 
-Target: at most 60 minutes on the 2-core CI machine.
+Target: the benchmark (phases 1, 2 and 4) in at most 90 minutes on the 2-core CI machine.
 """
 from __future__ import annotations
 
@@ -28,6 +38,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -36,9 +47,22 @@ from _monitor import machine_description, run_measured
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-#: the ``qcrd run`` argument lists, in order
-RUNS = (["--params", "params/bench.yaml"], ["--params", "params/sweep-ablation.yaml", "--base", "params/bench.yaml"])
-TARGET_SECONDS = 60 * 60
+#: the ``qcrd run`` argument lists, phase by phase; the runs of one phase go in parallel, one torch
+#: thread each (two small students side by side use 2 cores better than one student on two threads)
+PHASES = (
+    [["--params", "params/bench.yaml", "--set", "stages=[01_teacher_sampling, 02_discriminator]"]],
+    [["--params", "params/bench.yaml", "--set", "stages=[03_training]"],
+     ["--params", "params/sweep-ablation.yaml", "--base", "params/bench.yaml", "--set", "stages=[03_training]"]],
+    [["--params", "params/bench.yaml", "--set", "stages=[04_analysis]"]],
+)
+#: "where does QCRD help?" (issue 14): DSS and QCRD on a quarter and a half of the training questions,
+#: seeds 0-2 (the full set is the benchmark's own students); one variant per parallel run
+FRACTION_SEEDS = [0, 1, 2]
+FRACTION_PHASE = [["--params", "params/sweep-fraction.yaml", "--base", "params/bench.yaml",
+                   "--set", "stages=[03_training]", "--set", f"03_training.seeds={FRACTION_SEEDS}",
+                   "--set", f"sweep.variants={{{name}: {{train_fraction: {fraction}}}}}"]
+                  for name, fraction in (("f025", 0.25), ("f05", 0.5))]
+TARGET_SECONDS = 90 * 60
 BASELINE = "dss"
 #: QCRD's logged training terms shown as diagnostics (means over the second half of training)
 DIAGNOSTICS = {"loss_pred": "label CE", "loss_cl": "contrastive loss", "ce_pos": "CE of the picked positive",
@@ -46,27 +70,55 @@ DIAGNOSTICS = {"loss_pred": "label CE", "loss_cl": "contrastive loss", "ce_pos":
                "score_pos": "judge score, positives", "score_neg": "judge score, negatives"}
 
 
-def run_benchmark(out: Path, overrides: list[str]) -> list[dict]:
-    runs = []
-    for run_args in RUNS:
+def _shown(run_args: list[str]) -> str:
+    return "qcrd run " + " ".join(a if " " not in a else repr(a) for a in run_args)
+
+
+def run_phase(out: Path, phase: list[list[str]], overrides: list[str]) -> list[dict]:
+    """The runs of one phase, in parallel when there are several (each on one torch thread), each
+    measured (wall time, peak memory of its process tree)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    env = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"} if len(phase) > 1 else None
+
+    def one(i_args):
+        i, run_args = i_args
+        time.sleep(2 * i)          # a sweep names its params file by the second it starts
         cmd = [sys.executable, "-m", "qcrdkit.cli", "run", *run_args, "--set", f"outputs_dir={out}",
                "--set", f"01_teacher_sampling.cache_dir={out / 'cache' / 'teacher'}",
                "--set", f"04_analysis.judge_cache_dir={out / 'cache' / 'judge'}"]
         for item in overrides:
             cmd += ["--set", item]
-        shown = "qcrd run " + " ".join(run_args)
+        shown = _shown(run_args)
         print(f"$ {shown} (outputs in {out}) ...", flush=True)
-        measured = run_measured(cmd, REPO, echo=True)
-        runs.append({"command": shown, "returncode": measured.returncode, "wall_seconds": round(measured.wall_seconds, 1),
-                     "peak_rss_gb": round(measured.peak_rss_bytes / 1024 ** 3, 2)})
+        measured = run_measured(cmd, REPO, echo=f"[{i}] " if len(phase) > 1 else True, env=env)
+        return shown, measured
+
+    with ThreadPoolExecutor(max_workers=len(phase)) as pool:
+        results = list(pool.map(one, enumerate(phase)))
+    runs = []
+    for shown, measured in results:
         if measured.returncode != 0:
             print(measured.output[-3000:])
             raise SystemExit(f"{shown} failed (exit {measured.returncode}); "
                              f"run again to resume from what is finished under {out}")
+        runs.append({"command": shown, "returncode": measured.returncode, "wall_seconds": round(measured.wall_seconds, 1),
+                     "peak_rss_gb": round(measured.peak_rss_bytes / 1024 ** 3, 2), "parallel": len(phase)})
     return runs
 
 
+def phase_wall(runs: list[dict]) -> float:
+    """Wall time of runs grouped in phases (parallel runs count once: their longest)."""
+    total, i = 0.0, 0
+    while i < len(runs):
+        n = runs[i].get("parallel", 1)
+        total += max(r["wall_seconds"] for r in runs[i:i + n])
+        i += n
+    return total
+
+
 ABLATIONS = {None: "QCRD", "woED": "w/o ED", "woQJ": "w/o QJ"}     # (w/o NK has no negatives)
+ABLATION_TAGS = {"woED": "w/o ED", "woNK": "w/o NK", "woQJ": "w/o QJ"}
 
 
 def qcrd_diagnostics(run_dir: Path, students: list[dict], tags: dict = ABLATIONS) -> list[dict]:
@@ -92,7 +144,8 @@ def qcrd_diagnostics(run_dir: Path, students: list[dict], tags: dict = ABLATIONS
 
 
 def results_markdown(run_dir: Path, runs: list[dict], command: str, *, date: str | None = None,
-                     commit: str | None = None, machine: str | None = None) -> str:
+                     commit: str | None = None, machine: str | None = None, fraction_runs: list[dict] = (),
+                     figure: Path | None = None) -> str:
     """The benchmark's markdown from a run directory holding its students (and ``runs``: the
     measured ``qcrd run`` commands; ``date``, ``commit`` and ``machine`` of the measurement,
     default now, HEAD and this machine)."""
@@ -113,38 +166,64 @@ def results_markdown(run_dir: Path, runs: list[dict], command: str, *, date: str
     config = next(s for s in main if s["method"] == BASELINE)["config"]
     sps = {m: float(np.mean([s["seconds_per_step"] for s in main if s["method"] == m])) for m in methods}
 
-    accuracy_rows = []
-    for m in methods:
-        part = sorted((s for s in main if s["method"] == m), key=lambda s: s["seed"])
+    def accuracy_row(label: str, part: list[dict]) -> list:
+        part = sorted(part, key=lambda s: s["seed"])
         rationale = [s.get("test_rationale_accuracy") for s in part]
-        accuracy_rows.append([analysis.METHOD_NAMES[m], analysis.mean_std_text([s["test_accuracy"] for s in part]),
-                              ", ".join(f"{100 * s['test_accuracy']:.1f}" for s in part),
-                              "–" if None in rationale else analysis.mean_std_text(rationale),
-                              analysis.mean_std_text([s["valid_accuracy"] for s in part]),
-                              ", ".join(str(s["best_checkpoint_step"]) for s in part),
-                              f"{sps[m]:.4f}", f"{sps[m] / sps[BASELINE]:.2f}",
-                              f"{np.mean([s['train_seconds'] for s in part]):.0f}"])
-    diff_rows = []
-    for m in methods:
-        if m == BASELINE:
-            continue
-        (d,) = analysis.paired_method_differences(students, predictions, a=m, b=BASELINE, resamples=10000, seed=0)
-        diff_rows.append([f"{analysis.METHOD_NAMES[m]} − DSS", f"{100 * d['difference']:+.1f}",
-                          f"[{100 * d['low']:+.1f}, {100 * d['high']:+.1f}]",
-                          ", ".join(f"{100 * x:+.1f}" for x in d["per_seed"]), f"{d['n']} × {d['seeds']}"])
-    ablation_rows = []
-    ablation = next((t for t in analysis.sweep_tables(students) if t["sweep"].startswith("Ablation")), None)
-    for row in (ablation or {}).get("rows", []):
-        names = row["students"]
-        part = [s for s in students if s["name"] in names]
         step = float(np.mean([s["seconds_per_step"] for s in part]))
-        ablation_rows.append([row["value"], row["test"], row["valid"], f"{step:.4f}", f"{step / sps[BASELINE]:.2f}"])
+        return [label, analysis.mean_std_text([s["test_accuracy"] for s in part]),
+                ", ".join(f"{100 * s['test_accuracy']:.1f}" for s in part),
+                "–" if None in rationale else analysis.mean_std_text(rationale),
+                "–" if None in rationale else ", ".join(f"{100 * r:.1f}" for r in rationale),
+                analysis.mean_std_text([s["valid_accuracy"] for s in part]),
+                ", ".join(str(s["best_checkpoint_step"]) for s in part),
+                f"{step:.4f}", f"{step / sps[BASELINE]:.2f}", f"{np.mean([s['train_seconds'] for s in part]):.0f}"]
 
+    accuracy_rows = [accuracy_row(analysis.METHOD_NAMES[m], [s for s in main if s["method"] == m]) for m in methods]
+    accuracy_rows += [accuracy_row(f"QCRD {label}", part) for tag, label in ABLATION_TAGS.items()
+                      if (part := [s for s in students if s.get("tag") == tag and s["method"] == "qcrd"])]
+    # QCRD − X for every baseline and ablation, paired by seed (same data order and initialisation)
+    relabelled = [{**s, "method": f"qcrd-{s['tag']}", "tag": None} if s.get("tag") in ABLATION_TAGS else s
+                  for s in students]
+    others = [m for m in methods if m != "qcrd"] + \
+        [f"qcrd-{t}" for t in ABLATION_TAGS if any(s["method"] == f"qcrd-{t}" for s in relabelled)]
+    diff_rows, diffs = [], {}
+    for m in others:
+        found = analysis.paired_method_differences(relabelled, predictions, a="qcrd", b=m, resamples=10000, seed=0)
+        if not found:
+            continue
+        d = diffs[m] = found[0]
+        name = analysis.METHOD_NAMES.get(m) or "QCRD " + ABLATION_TAGS[m.split("-", 1)[1]]
+        diff_rows.append([f"QCRD − {name}", f"{100 * d['difference']:+.1f}", analysis.interval_text(d),
+                          analysis.interval_text(d, "t"), "–" if d["p"] is None else f"{d['p']:.2f}",
+                          ", ".join(f"{100 * x:+.1f}" for x in d["per_seed"]),
+                          "–" if d["seed_std"] is None else f"{100 * d['seed_std']:.1f}",
+                          "–" if d["detectable"] is None else f"{100 * d['detectable']:.1f}", d["seeds"]])
+    dss = diffs.get(BASELINE)
+    detectable = ("" if not dss or dss["detectable"] is None else
+                  f"With {dss['seeds']} seeds and the spread of QCRD − DSS seen here (sd {100 * dss['seed_std']:.1f} "
+                  f"points over seeds), a paired t-test at the 5 % level finds a true difference of "
+                  f"{100 * dss['detectable']:.1f} points 80 % of the time: smaller differences between these methods "
+                  "are beyond what this design can tell.")
+    fraction_rows = []
+    fraction_diffs = analysis.factor_differences([s for s in students if s["seed"] in FRACTION_SEEDS], predictions,
+                                                 field="train_fraction", a="qcrd", b=BASELINE)
+    if len({d["value"] for d in fraction_diffs}) < 2:          # a sweep needs two shares at least
+        fraction_diffs = []
+    for d in fraction_diffs:
+        fraction_rows.append([f"{d['value']:g}", f"{100 * d['difference']:+.1f}", analysis.interval_text(d),
+                              analysis.interval_text(d, "t"), ", ".join(f"{100 * x:+.1f}" for x in d["per_seed"]),
+                              d["seeds"]])
+    if figure is not None and fraction_diffs:
+        import matplotlib
+        matplotlib.use("Agg")
+        from qcrdkit.viz import plot_factor_differences
+        plot_factor_differences(fraction_diffs, analysis.METHOD_NAMES, xlabel="share of training questions").savefig(
+            figure, dpi=120)
     report = json.loads((run_dir / "report" / "summary.json").read_text()) if (run_dir / "report" / "summary.json").exists() else {}
     judge = json.loads((run_dir / "discriminator" / "metrics.json").read_text())
     teacher = json.loads((run_dir / "teacher" / "config.json").read_text())
     teacher_stats = json.loads((run_dir / "teacher" / "stats.json").read_text())["by_split"]["train"]
-    wall = sum(r["wall_seconds"] for r in runs)
+    wall = phase_wall(runs)
     cold = all(r.get("cold") for r in runs)
     lines = [
         f"# Method benchmark: QCRD against the baselines on `{task['task']}`",
@@ -169,23 +248,40 @@ def results_markdown(run_dir: Path, runs: list[dict], command: str, *, date: str
         "every method-specific hyper-parameter is the paper's default (QCRD's iteration length scaled to the budget). "
         "How the difficulty and budget were chosen, what the numbers mean and what was investigated: `bench/README.md`.",
         "",
-        "## Test accuracy (%)",
+        "## Test accuracy (%), every student kind × seeds",
         "",
-        _table(["method", "test (mean ± std)", "test per seed", "rationale test (mean ± std)", "valid (mean ± std)",
-                "selected step per seed",
+        "Label: the answer of the greedy `<Predict>` output; rationale: the answer its greedy `<Explain>` "
+        "rationale reaches (– : the method learns no rationale). The ablations (Table 4) are QCRD w/o ED (one "
+        "teacher rationale, no self-consistency), w/o NK (no negatives), w/o QJ (no quality judge).",
+        "",
+        _table(["student", "label test (mean ± std)", "label per seed", "rationale test (mean ± std)",
+                "rationale per seed", "label valid (mean ± std)", "selected step per seed",
                 "s / step", "× DSS", "train s"], accuracy_rows),
         "",
-        "## Paired difference to DSS (accuracy points)",
+        "## QCRD against each baseline and ablation (test accuracy points, paired by seed)",
         "",
-        "95 % percentile bootstrap over test questions (10 000 resamples; a question's difference is "
-        "averaged over seeds); the per-seed differences show the spread over seeds.",
+        "Each seed gives both students the same question order and initialisation, so the unit of evidence is "
+        "the seed: a two-level percentile bootstrap (10 000 resamples of seeds, then of test questions within "
+        "each drawn seed) and Student's t over the per-seed differences (with 5 seeds the bootstrap over seeds "
+        "is the narrower; read the t interval). \"detectable\": the true difference a paired t-test over these "
+        "seeds finds with 80 % power, given the per-seed sd.",
         "",
-        _table(["comparison", "difference", "95 % CI", "per seed", "questions × seeds"], diff_rows),
+        _table(["comparison", "difference", "95 % CI (bootstrap)", "95 % t-interval", "p", "per seed",
+                "sd over seeds", "detectable", "seeds"], diff_rows),
         "",
-        "## QCRD ablations (Table 4)",
+        detectable,
         "",
-        _table(["variant", "test (%)", "valid (%)", "s / step", "× DSS"], ablation_rows) if ablation_rows
-        else "*No ablation students found.*",
+        "## Where does QCRD help? QCRD − DSS against the share of training questions (Fig. 4)",
+        "",
+        "The same seeds' students of both methods on a quarter, a half and all of the training questions "
+        "(the same subset for both; `params/sweep-fraction.yaml` on this run; the full set is the table above "
+        f"restricted to seeds {', '.join(map(str, FRACTION_SEEDS))}). Plot: `bench/fraction_difference.png`"
+        + ("" if not fraction_runs else "; the sweep took " + ", ".join(
+            f"`{r['command']}` {r['wall_seconds'] / 60:.1f} min" for r in fraction_runs)
+           + " (in parallel, one thread each; not part of the benchmark's wall time)") + ".",
+        "",
+        _table(["share of training questions", "QCRD − DSS", "95 % CI (bootstrap)", "95 % t-interval", "per seed",
+                "seeds"], fraction_rows) if fraction_rows else "*No fraction sweep found.*",
         "",
         "## Diagnostics",
         "",
@@ -228,6 +324,7 @@ def main() -> int:
     parser.add_argument("--results", default="bench/RESULTS.md", help="where the markdown goes ('-': print only)")
     parser.add_argument("--report-only", action="store_true", help="no training: tables from a finished --out")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="as for qcrd run")
+    parser.add_argument("--no-fraction", action="store_true", help="skip the training-set-fraction sweep")
     args = parser.parse_args()
     out = (REPO / args.out).resolve()
     timings = out / "bench_runs.json"
@@ -240,19 +337,32 @@ def main() -> int:
     else:
         if args.fresh and out.exists():
             shutil.rmtree(out)
-        cold = not (out / "runs" / "bench").exists()
-        saved = {"date": datetime.date.today().isoformat(), "commit": _git_commit(), "machine": machine_description(),
-                 "command": command}
-        saved["runs"] = [{**r, "cold": cold} for r in run_benchmark(out, args.set)]
+        run_dir = out / "runs" / "bench"
+        saved = json.loads(timings.read_text()) if timings.exists() else {}
+        saved.update({"date": datetime.date.today().isoformat(), "commit": _git_commit(),
+                      "machine": machine_description(), "command": command})
+        cold = not run_dir.exists()
+        runs = []
+        for i, phase in enumerate(PHASES):
+            if i == 0 and (run_dir / "discriminator" / "metrics.json").exists():
+                print("stages 01-02 finished before: reused", flush=True)
+                continue
+            if i == len(PHASES) - 1 and not args.no_fraction:      # the sweep's students join the report
+                cold_sweep = not any((run_dir / "students").glob("*-f025*"))
+                saved["fraction_runs"] = [{**r, "cold": cold_sweep} for r in run_phase(out, FRACTION_PHASE, args.set)]
+            runs += [{**r, "cold": cold} for r in run_phase(out, phase, args.set)]
+        saved["runs"] = runs
         timings.write_text(json.dumps(saved, indent=1))
     runs = saved["runs"]
     text = results_markdown(out / "runs" / "bench", runs, saved["command"], date=saved.get("date"),
-                            commit=saved.get("commit"), machine=saved.get("machine"))
+                            commit=saved.get("commit"), machine=saved.get("machine"),
+                            fraction_runs=saved.get("fraction_runs", []),
+                            figure=None if args.results == "-" else REPO / "bench" / "fraction_difference.png")
     print(text)
     if args.results != "-":
         (REPO / args.results).write_text(text)
         print(f"written to {args.results}")
-    wall = sum(r["wall_seconds"] for r in runs)
+    wall = phase_wall(runs)
     print(f"wall {wall / 60:.1f} min (target ≤ {TARGET_SECONDS // 60} min)")
     return 0 if wall <= TARGET_SECONDS else 1
 

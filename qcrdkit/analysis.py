@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
-from scipy.stats import bootstrap
 
 from .errors import ConfigError
 
@@ -27,39 +26,108 @@ def accuracy_by_method(metrics: Sequence[dict], key: str = "test_accuracy") -> d
             for k, v in groups.items()}
 
 
-def paired_difference(a: Sequence[dict], b: Sequence[dict], *, confidence: float = 0.95, resamples: int = 2000,
-                      seed: int = 0) -> dict:
-    """Accuracy of ``a`` minus ``b`` on the same questions, with a paired bootstrap interval.
+ONE_SEED_NOTE = "1 seed: no interval over seeds"
 
-    ``a`` / ``b``: per-question rows with ``id`` and ``correct`` (``test_predictions.jsonl``), and
-    optionally ``seed`` (rows of several seeds, paired by ``(seed, id)``). Questions are the
-    resampling unit: a question's difference is averaged over its seeds, then the percentile
-    bootstrap of the mean over questions gives the interval. (Treating every (seed, question) pair
-    as independent would narrow the interval: the same question is hard for every seed.)
-    Returns ``difference``, ``low``, ``high``, ``confidence``, ``n`` (questions), ``seeds`` and
-    ``per_seed`` (the difference for each seed, in seed order).
+
+def hierarchical_bootstrap_means(per_seed: Sequence[np.ndarray], *, resamples: int = 10000,
+                                 seed: int = 0) -> np.ndarray:
+    """Two-level bootstrap of a mean over seeds: each resample draws as many seeds as there are, with
+    replacement, then each drawn seed's questions with replacement, and averages the drawn seeds'
+    question means. ``per_seed``: one array of per-question values per seed. Returns ``resamples``
+    means.
+
+    A seed's resampled question mean is drawn exactly through its value counts (a multinomial over
+    its distinct values: paired correctness differences take only -1, 0 and +1), so 10 000 resamples
+    of 5 seeds × 500 questions take milliseconds."""
+    rng = np.random.default_rng(seed)
+    n_seeds = len(per_seed)
+    drawn = rng.integers(0, n_seeds, size=(resamples, n_seeds))        # resample the seeds
+    means = np.empty((resamples, n_seeds))
+    for s, values in enumerate(per_seed):
+        values = np.asarray(values, dtype=float)
+        support, counts = np.unique(values, return_counts=True)
+        where = drawn == s
+        draws = rng.multinomial(len(values), counts / len(values), size=int(where.sum()))   # resample its questions
+        means[where] = draws @ support / len(values)
+    return means.mean(axis=1)
+
+
+def seed_t_interval(per_seed: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
+    """Student's t interval of the mean of per-seed values (``(low, high, p)``; ``p``: two-sided
+    one-sample t-test against 0). Needs at least 2 seeds."""
+    from scipy.stats import t, ttest_1samp
+
+    x = np.asarray(per_seed, dtype=float)
+    half = t.ppf(0.5 + confidence / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
+    p = float(ttest_1samp(x, 0.0).pvalue) if x.std(ddof=1) > 0 else (1.0 if x.mean() == 0 else 0.0)
+    return float(x.mean() - half), float(x.mean() + half), p
+
+
+def detectable_difference(seed_std: float, seeds: int, *, confidence: float = 0.95, power: float = 0.8) -> float:
+    """The smallest true mean difference a paired t-test over ``seeds`` seeds detects with probability
+    ``power`` at level 1 − ``confidence``, when per-seed differences spread with ``seed_std``:
+    (t_{1−α/2} + t_{power}) · sd / √seeds, with seeds − 1 degrees of freedom."""
+    from scipy.stats import t
+
+    df = seeds - 1
+    return float((t.ppf(0.5 + confidence / 2, df) + t.ppf(power, df)) * seed_std / np.sqrt(seeds))
+
+
+def paired_difference(a: Sequence[dict], b: Sequence[dict], *, confidence: float = 0.95, resamples: int = 10000,
+                      seed: int = 0) -> dict:
+    """Accuracy of ``a`` minus ``b``, paired by seed and question, with intervals over **seeds**.
+
+    ``a`` / ``b``: per-question rows with ``id``, ``correct`` and ``seed`` (``test_predictions.jsonl``
+    of students trained with that seed; a missing ``seed`` counts as seed 0). Pairing by seed is
+    real: a seed gives both methods the same question order and initialisation.
+
+    The difference is the mean over seeds of each seed's mean over its questions. Two intervals:
+
+    * ``low``/``high`` — a two-level (hierarchical) percentile bootstrap: resample seeds, then
+      questions within each drawn seed (:func:`hierarchical_bootstrap_means`), so both the
+      between-seed spread and the question sampling widen it;
+    * ``t_low``/``t_high`` — Student's t over the per-seed differences (``p``: its two-sided test
+      against 0). With few seeds the bootstrap over seeds is too narrow (it sees only the seeds
+      drawn); read the wider of the two.
+
+    With one seed there is no interval over seeds: ``low``, ``high``, ``t_low``, ``t_high`` and ``p``
+    are ``None`` and ``note`` says so (an interval over one seed's questions is not evidence about a
+    method: another seed, or the same seed on another CPU, moves the difference by more).
+    Also returns ``confidence``, ``n`` (questions shared by every seed's pair, or the mean count),
+    ``seeds``, ``per_seed`` (seed order), ``seed_std`` and ``detectable`` (:func:`detectable_difference`).
     """
     correct_b = {(r.get("seed", 0), r["id"]): bool(r["correct"]) for r in b}
-    by_question: dict[str, list[float]] = {}
     by_seed: dict[int, list[float]] = {}
     for r in a:
         key = (r.get("seed", 0), r["id"])
         if key in correct_b:
-            d = float(bool(r["correct"])) - float(correct_b[key])
-            by_question.setdefault(r["id"], []).append(d)
-            by_seed.setdefault(key[0], []).append(d)
-    if len(by_question) < 2:
-        raise ConfigError(f"paired comparison needs at least 2 shared questions, got {len(by_question)}")
-    diff = np.array([np.mean(v) for v in by_question.values()])
-    if np.all(diff == diff[0]):        # no variation: the interval is the point
-        low = high = float(diff[0])
-    else:
-        res = bootstrap((diff,), np.mean, confidence_level=confidence, n_resamples=resamples, method="percentile",
-                        random_state=np.random.default_rng(seed))
-        low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
-    per_seed = [float(np.mean(by_seed[k])) for k in sorted(by_seed)]
-    return {"difference": float(np.mean([d for v in by_seed.values() for d in v])), "low": low, "high": high,
-            "confidence": confidence, "n": len(by_question), "seeds": len(by_seed), "per_seed": per_seed}
+            by_seed.setdefault(key[0], []).append(float(bool(r["correct"])) - float(correct_b[key]))
+    if not by_seed or min(len(v) for v in by_seed.values()) < 2:
+        raise ConfigError("paired comparison needs at least 2 shared questions per seed, got "
+                          f"{min((len(v) for v in by_seed.values()), default=0)}")
+    seeds = sorted(by_seed)
+    per_seed = [float(np.mean(by_seed[k])) for k in seeds]
+    out = {"difference": float(np.mean(per_seed)), "low": None, "high": None, "t_low": None, "t_high": None,
+           "p": None, "confidence": confidence, "n": round(float(np.mean([len(v) for v in by_seed.values()]))),
+           "seeds": len(seeds), "per_seed": per_seed, "seed_std": None, "detectable": None, "note": ONE_SEED_NOTE}
+    if len(seeds) == 1:
+        return out
+    means = hierarchical_bootstrap_means([np.array(by_seed[k]) for k in seeds], resamples=resamples, seed=seed)
+    low, high = np.quantile(means, [(1 - confidence) / 2, (1 + confidence) / 2])
+    t_low, t_high, p = seed_t_interval(per_seed, confidence)
+    std = float(np.std(per_seed, ddof=1))
+    out.update(low=float(low), high=float(high), t_low=t_low, t_high=t_high, p=p, seed_std=std,
+               detectable=detectable_difference(std, len(seeds), confidence=confidence), note=None)
+    return out
+
+
+def interval_text(d: dict, kind: str = "bootstrap") -> str:
+    """``"[+1.2, +3.4]"`` in accuracy points for a :func:`paired_difference` result (``kind``:
+    ``bootstrap`` or ``t``), or its one-seed note."""
+    low, high = (d["low"], d["high"]) if kind == "bootstrap" else (d["t_low"], d["t_high"])
+    if low is None:
+        return d.get("note") or ONE_SEED_NOTE
+    return f"[{100 * low:+.1f}, {100 * high:+.1f}]"
 
 
 # --------------------------------------------------------------------------- tables over students
@@ -100,11 +168,12 @@ def results_matrix(students: Sequence[dict], key: str = "test_accuracy"):
 
 
 def paired_method_differences(students: Sequence[dict], predictions: dict[tuple[str, str], list[dict]], *,
-                              a: str = "qcrd", b: str = "dss", **bootstrap_options) -> list[dict]:
-    """Per task: accuracy of method ``a`` minus ``b`` on the same test questions, with a paired bootstrap
-    interval (:func:`paired_difference`: questions resampled, seeds averaged per question). Untagged
-    students are paired by run and seed. ``predictions``: ``(run, name) → rows``."""
-    by_key = {(s["run"], s["task"], s["seed"], s["method"]): s for s in students if not s.get("tag")}
+                              a: str = "qcrd", b: str = "dss", tag: str | None = None, **bootstrap_options) -> list[dict]:
+    """Per task: accuracy of method ``a`` minus ``b`` on the same test questions, paired by run and
+    seed, with the seed-level intervals of :func:`paired_difference`. Students with ``tag`` (default:
+    untagged, the main ones; e.g. ``"f025"`` compares the two methods' students of one sweep
+    variant). ``predictions``: ``(run, name) → rows``."""
+    by_key = {(s["run"], s["task"], s["seed"], s["method"]): s for s in students if (s.get("tag") or None) == tag}
     pooled: dict[str, tuple[list, list]] = {}
     for (run, task, seed, method), s in sorted(by_key.items(), key=lambda kv: str(kv[0])):
         other = by_key.get((run, task, seed, b))
@@ -114,10 +183,30 @@ def paired_method_differences(students: Sequence[dict], predictions: dict[tuple[
         if not rows_a or not rows_b:
             continue
         pa, pb = pooled.setdefault(task, ([], []))
-        pa += [{"id": f"{run}|{r['id']}", "seed": seed, "correct": r["correct"]} for r in rows_a]
-        pb += [{"id": f"{run}|{r['id']}", "seed": seed, "correct": r["correct"]} for r in rows_b]
-    return [{"task": task, "a": a, "b": b, **paired_difference(pa, pb, **bootstrap_options)}
+        unit = seed if len({k[0] for k in by_key}) == 1 else f"{run}|{seed}"     # a seed of a run
+        pa += [{"id": r["id"], "seed": unit, "correct": r["correct"]} for r in rows_a]
+        pb += [{"id": r["id"], "seed": unit, "correct": r["correct"]} for r in rows_b]
+    return [{"task": task, "a": a, "b": b, **({"tag": tag} if tag else {}), **paired_difference(pa, pb, **bootstrap_options)}
             for task, (pa, pb) in sorted(pooled.items())]
+
+
+def factor_differences(students: Sequence[dict], predictions: dict[tuple[str, str], list[dict]], *,
+                       field: str = "train_fraction", default: float = 1.0, a: str = "qcrd", b: str = "dss") -> list[dict]:
+    """``a`` − ``b`` at each value of one training setting (``field`` of the students' configs, e.g.
+    the training-set fraction of ``params/sweep-fraction.yaml``): the run's main students at their
+    value plus the sweep students that changed ``field``, paired by seed, each point with the
+    seed-level intervals of :func:`paired_difference`. One entry per (value, task), sorted by value,
+    with ``value`` added."""
+    groups: dict[float, list[dict]] = {}
+    for s in students:
+        value = (s.get("config") or {}).get(field, default)
+        if s["method"] in (a, b) and (not s.get("tag") or value != default):
+            groups.setdefault(value, []).append({**s, "tag": None})
+    out = []
+    for value in sorted(groups):
+        out += [{**d, "field": field, "value": value}
+                for d in paired_method_differences(groups[value], predictions, a=a, b=b)]
+    return out
 
 
 def timing_table(students: Sequence[dict]):
@@ -224,13 +313,20 @@ def sweep_tables(students: Sequence[dict], sweeps: Sequence[Sweep] = SWEEPS) -> 
 
 
 def difference_table(differences: Sequence[dict], names: dict[str, str] = METHOD_NAMES):
-    """:func:`paired_method_differences` as a display table (points in accuracy percent)."""
+    """:func:`paired_method_differences` as a display table (points in accuracy percent): the
+    difference, the two-level bootstrap and t intervals over seeds (or the one-seed note), the
+    per-seed differences."""
     import pandas as pd
 
-    rows = [{"task": d["task"], f"{names.get(d['a'], d['a'])} − {names.get(d['b'], d['b'])}": f"{100 * d['difference']:+.1f}",
-             f"{round(100 * d['confidence'])}% CI (bootstrap over questions)": f"[{100 * d['low']:+.1f}, {100 * d['high']:+.1f}]",
-             "per seed": ", ".join(f"{100 * x:+.1f}" for x in d.get("per_seed", [])),
-             "questions": d["n"], "seeds": d.get("seeds", 1)} for d in differences]
+    rows = []
+    for d in differences:
+        conf = round(100 * d["confidence"])
+        rows.append({"task": d["task"], f"{names.get(d['a'], d['a'])} − {names.get(d['b'], d['b'])}": f"{100 * d['difference']:+.1f}",
+                     f"{conf}% CI (bootstrap: seeds, then questions)": interval_text(d),
+                     f"{conf}% t-interval over seeds": interval_text(d, "t"),
+                     "p (t-test over seeds)": "–" if d.get("p") is None else f"{d['p']:.2f}",
+                     "per seed": ", ".join(f"{100 * x:+.1f}" for x in d.get("per_seed", [])),
+                     "seeds": d.get("seeds", 1), "questions per seed": d["n"]})
     return pd.DataFrame(rows)
 
 

@@ -17,21 +17,64 @@ from .errors import QcrdError
 
 
 def _cmd_run(args) -> int:
+    import tempfile
+
     from .pipeline import StageFailed, load_params, run_pipeline
+    from .progress import PROGRESS_ENV, TerminalProgress
 
     if args.offline:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
     params = load_params(args.params, args.set or [], base=args.base)
+    stages = params["stages"]
     t0 = time.perf_counter()
-    try:
-        result = run_pipeline(params, kernel_name=args.kernel, log_output=args.verbose)
-    except StageFailed as exc:
-        print(f"qcrd run: {exc}", file=sys.stderr)
-        return 1
-    for stage, secs in result.seconds.items():
-        print(f"  {stage}: {secs} s")
-    print(f"qcrd run: done in {time.perf_counter() - t0:.1f} s -> {result.run_dir}")
+    bars = None
+
+    def on_stage(event: str, name: str, seconds: float | None) -> None:
+        bars.finish()
+        if event == "start":
+            print(f"qcrd run: {name} ...", flush=True)
+        else:
+            print(f"qcrd run: {name} done in {_duration(seconds)} ({_duration(time.perf_counter() - t0)} in all)",
+                  flush=True)
+
+    print(f"qcrd run: {args.params} -> stages {', '.join(stages)}" + ("" if args.quiet else
+          " (progress below; --quiet for plain lines, --verbose for the notebooks' output)"), flush=True)
+    with tempfile.TemporaryDirectory(prefix="qcrd-progress-") as tmp:
+        progress_file = os.path.join(tmp, "progress.jsonl")
+        os.environ[PROGRESS_ENV] = progress_file          # the kernels inherit it
+        try:
+            with TerminalProgress(progress_file, enabled=not args.quiet) as bars:
+                result = run_pipeline(params, kernel_name=args.kernel, log_output=args.verbose, on_stage=on_stage)
+        except StageFailed as exc:
+            print(f"qcrd run: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            os.environ.pop(PROGRESS_ENV, None)
+    print(f"qcrd run: done in {_duration(time.perf_counter() - t0)} -> {result.run_dir}")
+    for line in _where_things_are(result.run_dir):
+        print(f"  {line}")
     return 0
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 90 else f"{int(seconds // 60)} min {seconds % 60:02.0f} s"
+
+
+def _where_things_are(run_dir) -> list[str]:
+    """Where a finished run keeps what people look at: the report, its figures, the notebooks."""
+    from pathlib import Path
+
+    run_dir = Path(run_dir)
+    lines = []
+    report = run_dir / "report"
+    if (report / "tables.md").exists():
+        lines.append(f"report:  {report / 'tables.md'} (numbers: {report / 'summary.json'})")
+    figures = sorted(p for folder in ("report", "students", "discriminator", "teacher")
+                     for p in (run_dir / folder).glob("*.png"))
+    if figures:
+        lines.append(f"figures: {', '.join(str(p.relative_to(run_dir)) for p in figures)} (under {run_dir})")
+    lines.append(f"notebooks (executed): {run_dir / 'notebooks'}")
+    return lines
 
 
 def _cmd_train(args) -> int:
@@ -74,7 +117,9 @@ def main(argv=None) -> int:
                      help="start from this params file instead of the 'base' the params file names "
                           "(e.g. a sweep file on the benchmark's run: --base params/bench.yaml)")
     run.add_argument("--kernel", default="python3", help="Jupyter kernel (default: this interpreter)")
-    run.add_argument("--verbose", action="store_true", help="stream notebook output")
+    run.add_argument("--verbose", action="store_true", help="also stream the notebooks' own output")
+    run.add_argument("--quiet", action="store_true",
+                     help="no progress bars: one line when each stage starts and ends (CI logs)")
     run.add_argument("--online", dest="offline", action="store_false",
                      help="allow Hugging Face hub downloads (default: HF_HUB_OFFLINE=1 unless already set)")
     run.set_defaults(func=_cmd_run)

@@ -514,13 +514,16 @@ def pretrain_discriminator(model: Discriminator, tokenizer, train_items: Sequenc
     """
     from transformers.trainer_utils import get_last_checkpoint
 
+    from .progress import progress_callbacks
+
     check_training_items(train_items, args.objective)
     if not eval_items:
         args.eval_strategy = "no"
     trainer = DiscriminatorTrainer(model=model, args=args, train_dataset=list(train_items),
                                    eval_dataset=list(eval_items) if eval_items else None,
                                    data_collator=PairCollator(tokenizer, model.config.max_pair_length),
-                                   processing_class=tokenizer, compute_metrics=auc_metrics)
+                                   processing_class=tokenizer, compute_metrics=auc_metrics,
+                                   callbacks=progress_callbacks("judge (stage 02) pretraining"))
     last = get_last_checkpoint(args.output_dir) if resume and Path(args.output_dir).is_dir() else None
     trainer.train(resume_from_checkpoint=last)
     return trainer

@@ -22,3 +22,7 @@ def model_load_error(what: str, name: str, exc: Exception, offline_choices: str)
     """The error for a model or tokenizer that ``from_pretrained`` could not load (hub name or path)."""
     return ConfigError(f"{what} {name!r} could not be loaded ({exc.__class__.__name__}: {str(exc).splitlines()[0]}). "
                        f"Offline (HF_HUB_OFFLINE=1) only local folders, cached models and {offline_choices} load.")
+
+
+class DataLeakError(QcrdError, ValueError):
+    """Test questions would reach training (an imported dump overlaps the test split)."""

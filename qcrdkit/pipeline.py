@@ -37,6 +37,7 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass
+from typing import Callable
 from pathlib import Path
 
 import yaml
@@ -50,6 +51,11 @@ STAGES = ("01_teacher_sampling", "02_discriminator", "03_training", "04_analysis
 PATH_PARAMS = ("data_dir", "cache_dir", "import_path", "prompt_template", "judge_cache_dir", "extra_run_dirs")
 #: parameters that are a path or a name (a model on the hub, a preset): made absolute when the path exists
 MAYBE_PATH_PARAMS = ("backbone", "student", "fixed_generator")
+#: the kernel logs only errors: its "Kernel is running over TCP without encryption" warning (a local
+#: kernel on loopback) would otherwise be all `qcrd run` prints
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+#: task_options that are paths when such a file or folder exists (task jsonl)
+TASK_OPTION_PATHS = ("train", "valid", "test", "dataset")
 
 
 class StageFailed(Exception):
@@ -148,6 +154,11 @@ def stage_parameters(params: dict, stage: str, run_dir: Path, cwd: Path, declare
     for key in MAYBE_PATH_PARAMS:
         if isinstance(out.get(key), str) and (cwd / out[key]).exists():
             out[key] = str((cwd / out[key]).resolve())
+    options = out.get("task_options")
+    if isinstance(options, dict):           # task jsonl: its files, relative to where `qcrd run` starts
+        for key in TASK_OPTION_PATHS:
+            if isinstance(options.get(key), str) and (cwd / options[key]).exists():
+                options[key] = str((cwd / options[key]).resolve())
     out["run_dir"] = str(run_dir)
     return out
 
@@ -159,8 +170,11 @@ class RunResult:
 
 
 def run_pipeline(params: dict, *, cwd: str | Path | None = None, kernel_name: str = "python3",
-                 log_output: bool = False) -> RunResult:
-    """Run each stage's notebook into ``<outputs>/runs/<run_id>/notebooks/``; raise :class:`StageFailed`."""
+                 log_output: bool = False, on_stage: Callable[..., None] | None = None) -> RunResult:
+    """Run each stage's notebook into ``<outputs>/runs/<run_id>/notebooks/``; raise :class:`StageFailed`.
+
+    ``on_stage(event, name, seconds)``: told ``"start"`` before and ``"end"`` (with its seconds)
+    after each stage (or sweep variant) — how `qcrd run` prints where it is."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
@@ -189,12 +203,16 @@ def run_pipeline(params: dict, *, cwd: str | Path | None = None, kernel_name: st
         source = NOTEBOOK_DIR / f"{stage}.ipynb"
         target = run_dir / "notebooks" / f"{name}.ipynb"
         t0 = time.perf_counter()
+        if on_stage:
+            on_stage("start", name, None)
         try:
             pm.execute_notebook(str(source), str(target), parameters=parameters,
                                 kernel_name=kernel_name, cwd=str(NOTEBOOK_DIR), log_output=log_output,
-                                progress_bar=False)
+                                progress_bar=False, extra_arguments=KERNEL_ARGUMENTS)
         except PapermillExecutionError as exc:
             detail = f"cell {exc.cell_index} (execution count {exc.exec_count}): {exc.ename}: {exc.evalue}"
             raise StageFailed(name, target, detail) from None
         seconds[name] = round(time.perf_counter() - t0, 1)
+        if on_stage:
+            on_stage("end", name, seconds[name])
     return RunResult(run_dir=run_dir, seconds=seconds)

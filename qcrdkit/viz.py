@@ -179,6 +179,35 @@ def plot_fraction_curves(tables: list[dict]):
     return fig
 
 
+def plot_factor_differences(differences: list[dict], names: dict[str, str] | None = None, xlabel: str | None = None):
+    """``a`` − ``b`` (accuracy points) against a setting, one point per value (``analysis.factor_differences``):
+    thick bars the two-level bootstrap interval over seeds and questions, thin bars the t interval over
+    seeds, grey dots the per-seed differences; a one-seed point has no bars."""
+    import matplotlib.pyplot as plt
+
+    names = names or {}
+    fig, ax = plt.subplots(figsize=(5.2, 3.4))
+    ax.axhline(0, color="grey", lw=0.8)
+    for d in differences:
+        x, y = d["value"], 100 * d["difference"]
+        ax.scatter([x] * len(d["per_seed"]), [100 * v for v in d["per_seed"]], color="grey", s=10, zorder=2)
+        if d["low"] is not None:
+            ax.errorbar(x, y, yerr=[[y - 100 * d["t_low"]], [100 * d["t_high"] - y]], color="tab:blue", lw=0.8,
+                        capsize=3, zorder=3)
+            ax.errorbar(x, y, yerr=[[y - 100 * d["low"]], [100 * d["high"] - y]], color="tab:blue", lw=3, zorder=3)
+        ax.scatter([x], [y], color="tab:blue", s=30, zorder=4)
+        ax.annotate(f"{d['seeds']} seed{'s' if d['seeds'] > 1 else ''}", (x, y), textcoords="offset points",
+                    xytext=(6, 4), fontsize=7)
+    if differences:
+        a, b = (names.get(differences[0][k], differences[0][k]) for k in ("a", "b"))
+        ax.set_ylabel(f"{a} − {b} (test accuracy points)")
+        ax.set_xlabel(xlabel or differences[0]["field"])
+        ax.set_xticks(sorted({d["value"] for d in differences}))
+    ax.set_title("Difference with intervals over seeds", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def plot_judge_counts(counts: dict[str, dict[str, int]], a: str, b: str):
     """LLM-judge outcomes per student temperature as stacked bars (the paper's Table 7 as a figure)."""
     import matplotlib.pyplot as plt

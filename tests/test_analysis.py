@@ -1,7 +1,7 @@
 """Analysis functions: accuracy over seeds and the paired bootstrap difference."""
 import pytest
 
-from qcrdkit.analysis import accuracy_by_method, paired_difference
+from qcrdkit.analysis import ONE_SEED_NOTE, accuracy_by_method, interval_text, paired_difference
 from qcrdkit.errors import ConfigError
 
 
@@ -17,20 +17,82 @@ def rows(flags, prefix="q"):
     return [{"id": f"{prefix}{i}", "correct": c} for i, c in enumerate(flags)]
 
 
-def test_paired_difference_by_hand_and_interval():
+def seeded(flags_by_seed, prefix="q"):
+    return [{**r, "seed": s} for s, flags in enumerate(flags_by_seed) for r in rows(flags, prefix)]
+
+
+def test_paired_difference_one_seed_gives_no_interval():
     a = rows([True] * 60 + [False] * 40)
     b = rows([True] * 40 + [False] * 60)
     res = paired_difference(a, b)
     assert res["difference"] == pytest.approx(0.2) and res["n"] == 100
-    assert res["low"] < 0.2 < res["high"]            # per-question diffs: 20 ones, 80 zeros
-    assert 0.1 < res["low"] and res["high"] < 0.3    # binomial sd of the mean ≈ 0.04
     assert res["seeds"] == 1 and res["per_seed"] == [pytest.approx(0.2)]
-    same = paired_difference(a, a)
-    assert same == {"difference": 0.0, "low": 0.0, "high": 0.0, "confidence": 0.95, "n": 100, "seeds": 1,
-                    "per_seed": [0.0]}
+    # one seed: no interval at all, and the note the tables print instead
+    assert res["low"] is None and res["high"] is None and res["t_low"] is None and res["p"] is None
+    assert res["note"] == ONE_SEED_NOTE and interval_text(res) == ONE_SEED_NOTE
     assert paired_difference(a, b[:10])["n"] == 10   # only shared questions count
     with pytest.raises(ConfigError, match="at least 2 shared questions"):
         paired_difference(a, rows([True], prefix="x"))
+
+
+def test_paired_difference_by_hand_over_seeds():
+    # seed 0: +0.2 (60 vs 40 of 100), seed 1: +0.4, seed 2: 0.0
+    a = seeded([[True] * 60 + [False] * 40, [True] * 70 + [False] * 30, [True] * 50 + [False] * 50])
+    b = seeded([[True] * 40 + [False] * 60, [True] * 30 + [False] * 70, [True] * 50 + [False] * 50])
+    res = paired_difference(a, b)
+    assert res["per_seed"] == pytest.approx([0.2, 0.4, 0.0]) and res["difference"] == pytest.approx(0.2)
+    assert res["seeds"] == 3 and res["n"] == 100 and res["note"] is None
+    # t interval by hand: mean 0.2, sd 0.2, t(0.975, 2) = 4.303 -> half width 4.303 * 0.2 / sqrt(3) = 0.4969
+    assert res["t_low"] == pytest.approx(0.2 - 0.4969, abs=1e-3) and res["t_high"] == pytest.approx(0.2 + 0.4969, abs=1e-3)
+    assert res["seed_std"] == pytest.approx(0.2)
+    # the two-level bootstrap lies within the seeds' range widened by question noise
+    assert -0.1 < res["low"] < 0.2 < res["high"] < 0.5
+    assert interval_text(res, "t") == "[-29.7, +69.7]"
+
+
+def test_between_seed_variance_widens_the_interval():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    n = 400
+
+    def world(seed_effects):
+        a, b = [], []
+        for s, effect in enumerate(seed_effects):
+            base = rng.random(n) < 0.5
+            flip = rng.random(n) < abs(effect)            # a shifts effect·n questions relative to b
+            ca = np.where(flip, effect > 0, base)
+            a += [{"id": f"q{i}", "seed": s, "correct": bool(c)} for i, c in enumerate(ca)]
+            b += [{"id": f"q{i}", "seed": s, "correct": bool(c)} for i, c in enumerate(base)]
+        return paired_difference(a, b, resamples=4000)
+
+    calm = world([0.05] * 5)
+    noisy = world([0.25, -0.15, 0.2, -0.1, 0.05])          # about the same mean, large spread over seeds
+    width = lambda d, k="": d[f"{k}high"] - d[f"{k}low"]
+    assert width(noisy) > 2 * width(calm) and width(noisy, "t_") > 3 * width(calm, "t_")
+    assert noisy["low"] < 0 < noisy["high"] and calm["low"] > 0      # the noisy seeds cannot tell the sign
+    assert noisy["detectable"] > 3 * calm["detectable"]
+
+
+def test_hierarchical_bootstrap_resamples_seeds_then_questions():
+    import numpy as np
+
+    from qcrdkit.analysis import hierarchical_bootstrap_means
+
+    # no question noise: only seed resampling moves the mean; the values stay within the seeds' range
+    means = hierarchical_bootstrap_means([np.full(50, 0.1), np.full(50, 0.3)], resamples=2000)
+    assert set(np.round(means, 6)) == {0.1, 0.2, 0.3}
+    assert np.mean(means == 0.2) == pytest.approx(0.5, abs=0.05)          # {0,1} and {1,0} draws
+    # one seed: only question resampling; a seed's resampled mean has the binomial spread
+    one = hierarchical_bootstrap_means([np.array([1.0] * 30 + [0.0] * 70)], resamples=5000, seed=1)
+    assert one.mean() == pytest.approx(0.3, abs=0.01) and one.std() == pytest.approx(np.sqrt(0.21 / 100), rel=0.1)
+
+
+def test_detectable_difference_by_hand():
+    from qcrdkit.analysis import detectable_difference
+
+    # 5 seeds, sd 2 points: (t(0.975, 4) 2.776 + t(0.8, 4) 0.941) * 2 / sqrt(5) = 3.325
+    assert detectable_difference(0.02, 5) == pytest.approx(0.03325, abs=2e-4)
 
 
 QCRD_DEFAULT = {"scheme": "minmax", "num_positives": 5, "num_negatives": 1, "negative_source": "self",
@@ -98,22 +160,6 @@ def test_sweep_tables_find_one_factor_groups():
     assert sweep_tables([student("qcrd")]) == []
 
 
-def test_paired_difference_resamples_questions_not_seeds():
-    a = rows([True] * 60 + [False] * 40)
-    b = rows([True] * 40 + [False] * 60)
-    one = paired_difference(a, b)
-    # the same results under three seeds: three times the rows, but the same 100 questions, so the same interval
-    three = paired_difference([{**r, "seed": s} for s in range(3) for r in a],
-                              [{**r, "seed": s} for s in range(3) for r in b])
-    assert three["n"] == 100 and three["seeds"] == 3 and three["per_seed"] == [pytest.approx(0.2)] * 3
-    assert (three["low"], three["high"]) == (one["low"], one["high"])
-    # seeds that disagree: per question the mean over seeds, per seed its own difference
-    mixed = paired_difference([{"id": "q0", "seed": 0, "correct": True}, {"id": "q1", "seed": 0, "correct": True},
-                               {"id": "q0", "seed": 1, "correct": False}, {"id": "q1", "seed": 1, "correct": True}],
-                              [{"id": q, "seed": s, "correct": False} for s in (0, 1) for q in ("q0", "q1")])
-    assert mixed["difference"] == pytest.approx(0.75) and mixed["per_seed"] == [1.0, 0.5] and mixed["n"] == 2
-
-
 def test_paired_method_differences_pair_by_run_and_seed():
     from qcrdkit.analysis import difference_table, paired_method_differences
 
@@ -125,10 +171,14 @@ def test_paired_method_differences_pair_by_run_and_seed():
     (d,) = paired_method_differences(students, predictions, resamples=500)
     # seed 0 diffs [0, 1, 0, 0], seed 1 [1, 1, 1, 0]; seed 2 has no DSS
     assert d["task"] == "arith" and d["n"] == 4 and d["seeds"] == 2 and d["difference"] == pytest.approx(4 / 8)
-    assert d["per_seed"] == [0.25, 0.75] and d["low"] <= 0.5 <= d["high"]
+    assert d["per_seed"] == [0.25, 0.75] and d["low"] <= 0.5 <= d["high"] and d["t_low"] < d["low"]
     table = difference_table([d])
     row = table.iloc[0]
-    assert row["QCRD − DSS"] == "+50.0" and row["questions"] == 4 and row["seeds"] == 2 and row["per seed"] == "+25.0, +75.0"
+    assert row["QCRD − DSS"] == "+50.0" and row["questions per seed"] == 4 and row["seeds"] == 2
+    assert row["per seed"] == "+25.0, +75.0" and row["95% t-interval over seeds"] == interval_text(d, "t")
+    # one seed: the table says so instead of an interval
+    (one,) = paired_method_differences(students[:2], predictions)
+    assert difference_table([one]).iloc[0]["95% CI (bootstrap: seeds, then questions)"] == ONE_SEED_NOTE
 
 
 def test_report_writes_tables_summary_and_figures(tmp_path):
@@ -170,3 +220,29 @@ def test_ranking_aucs_of_the_judge_and_the_trivial_scorers():
     assert aucs["agreement"] == pytest.approx(5 / 6)
     assert (aucs["n_good"], aucs["n_bad"]) == (3, 2)
     assert ranking_aucs([r for r in rows if r["label"] == 1])["judge"] is None
+
+
+def test_factor_differences_pair_each_value_by_seed():
+    import matplotlib
+    matplotlib.use("Agg")
+
+    from qcrdkit.analysis import factor_differences
+    from qcrdkit.viz import plot_factor_differences
+
+    def st(name, method, seed, tag=None, fraction=None):
+        s = student(name, method, seed, tag=tag)
+        s["config"] = {} if fraction is None else {"train_fraction": fraction}
+        return s
+
+    students = [st(f"{m}-seed{i}", m, i) for m in ("dss", "qcrd") for i in (0, 1)] + \
+               [st(f"{m}-f05-seed{i}", m, i, "f05", 0.5) for m in ("dss", "qcrd") for i in (0, 1)] + \
+               [st("qcrd-woNK", "qcrd", 0, "woNK")]          # another sweep: not part of this factor
+    predictions = {("r", s["name"]): rows([True, True, False, False]) for s in students}
+    predictions[("r", "qcrd-f05-seed0")] = rows([True, True, True, False])      # +25 at seed 0 of f05
+    predictions[("r", "qcrd-f05-seed1")] = rows([True, True, True, True])       # +50 at seed 1
+    diffs = factor_differences(students, predictions)
+    assert [d["value"] for d in diffs] == [0.5, 1.0]
+    assert diffs[0]["per_seed"] == [0.25, 0.5] and diffs[0]["seeds"] == 2 and diffs[0]["difference"] == 0.375
+    assert diffs[1]["per_seed"] == [0.0, 0.0] and diffs[1]["low"] == diffs[1]["high"] == 0.0
+    fig = plot_factor_differences(diffs, xlabel="share of training questions")
+    assert fig.axes[0].get_xlabel() == "share of training questions"

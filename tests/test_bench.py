@@ -36,9 +36,13 @@ def test_results_markdown_reports_the_students_files(smoke_run, methods_bench):
     q = [json.loads(x) for x in (smoke_run / "students" / "qcrd" / "test_predictions.jsonl").read_text().splitlines()]
     diff = 100 * sum(int(r["correct"]) - int(rows[r["id"]]) for r in q) / len(q)
     drow = next(line for line in lines if line.startswith("| QCRD − DSS "))
-    assert f"| {diff:+.1f} " in drow and f"| {len(q)} × 1 " in drow, drow
-    assert "*No ablation students found.*" in text and "not a cold run" not in text
+    assert f"| {diff:+.1f} " in drow and "| 1 seed: no interval over seeds |" in drow and drow.replace(" ", "").endswith("|1|"), drow
+    assert "*No fraction sweep found.*" in text and "not a cold run" not in text
+    assert not any(line.startswith("| QCRD w/o") for line in lines)          # the smoke run has no ablations
     assert "1.5 min wall in all" in text and "held-out AUC" in text
     assert any(line.startswith("| QCRD ") and "label CE" not in line for line in lines[lines.index("## Diagnostics"):])
+    # parallel runs count once in the wall time: their longest
+    assert methods_bench.phase_wall([{"wall_seconds": 10, "parallel": 1}, {"wall_seconds": 50, "parallel": 2},
+                                     {"wall_seconds": 70, "parallel": 2}, {"wall_seconds": 5}]) == 85
     warm = methods_bench.results_markdown(smoke_run, [{**runs[0], "cold": False}], "x")
     assert "not a cold run" in warm

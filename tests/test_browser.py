@@ -1,4 +1,4 @@
-"""The temperature widget in a real browser: notebook 04, parametrized by papermill for the smoke
+"""The temperature widget and the rationale explorer in a real browser: notebook 04, parametrized by papermill for the smoke
 run, served by Voilà on 127.0.0.1 and driven in Debian's chromium by Playwright.
 
 Needs /usr/bin/chromium (`.ci/run` installs Debian's package); a missing browser fails the test.
@@ -30,11 +30,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture()
-def voila_page(smoke_run, tmp_path):
-    """Notebook 04 with the smoke run's parameters injected (papermill, not executed), served by Voilà."""
+@pytest.fixture(scope="module")
+def voila_page(smoke_run, tmp_path_factory):
+    """Notebook 04 with the smoke run's parameters injected (papermill, not executed), served by Voilà
+    (once for this module's tests)."""
     import papermill as pm
 
+    tmp_path = tmp_path_factory.mktemp("voila")
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium), as .ci/run does")
     run = tmp_path / "run"                      # a copy: notebook 04 writes its report into the run
@@ -92,5 +94,38 @@ def test_slider_resamples_the_rationale_in_chromium(voila_page, tmp_path):
             after = case.locator(".qcrd-rationale").all_inner_texts()
             assert after != before                   # re-sampled at the new temperature
             page.screenshot(path=str(tmp_path / "after.png"))
+        finally:
+            browser.close()
+
+
+def test_explorer_filter_and_question_in_chromium(voila_page, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    from qcrdkit.widgets import RationaleExplorer as RationaleFilter
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(voila_page, timeout=60_000)
+            count = page.locator(".qcrd-count")
+            expect(count).to_contain_text("rationales selected", timeout=180_000)    # the kernel ran notebook 04
+            total = int(count.inner_text().split()[0])
+            before = count.inner_text()
+            deadline = time.time() + 90
+            while count.inner_text() == before:          # a filter (again, if the kernel was not listening yet)
+                assert time.time() < deadline, "the explorer's count never changed after the filter"
+                page.locator(".qcrd-correct select").select_option(label=RationaleFilter.ALL)
+                page.locator(".qcrd-correct select").select_option(label="wrong")
+                page.wait_for_timeout(2000)
+            wrong = int(count.inner_text().split()[0])
+            assert 0 < wrong < total
+            options = page.locator(".qcrd-open-question select option")
+            target = options.nth(min(1, options.count() - 1)).get_attribute("value")
+            label = options.nth(min(1, options.count() - 1)).inner_text()
+            page.locator(".qcrd-open-question select").select_option(label=label)  # open a question
+            expect(page.locator(".qcrd-question")).to_have_attribute("data-question", label.split(":")[0], timeout=60_000)
+            assert page.locator(".qcrd-question .qcrd-card").count() >= 1 and target is not None
+            page.screenshot(path=str(tmp_path / "explorer.png"), full_page=True)
         finally:
             browser.close()

@@ -48,12 +48,76 @@ def test_generic_jsonl_import(tmp_path):
         json.dumps({"input": exs[1].input, "rationale": f"So the answer is {gold[1]}."}),
         json.dumps({"id": exs[1].id, "text": "no idea"}),
     ]) + "\n")
-    records = import_jsonl(task, path, "train", exs, model="my-llm")
+    records, report = import_jsonl(task, path, {"train": exs}, model="my-llm")
     assert [(r["id"], r["sample_index"], r["correct"]) for r in records] == [
         (exs[0].id, 0, True), (exs[0].id, 1, False), (exs[1].id, 0, True), (exs[1].id, 1, False)]
-    path.write_text(json.dumps({"id": "nope", "rationales": ["a"]}) + "\n")
-    with pytest.raises(DataFormatError, match=r"dump\.jsonl:1: no question"):
-        import_jsonl(task, path, "train", exs)
+    assert report["by_split"]["train"] == {"lines": 3, "questions": 2, "rationales": 4, "of_questions": 3}
+    # a line matching no question: counted, or with strict an error naming file and line
+    path.write_text(json.dumps({"id": exs[0].id, "rationale": "1"}) + "\n" + json.dumps({"id": "nope", "rationales": ["a"]}) + "\n")
+    assert import_jsonl(task, path, {"train": exs})[1]["unmatched"] == {"?": 1}
+    with pytest.raises(DataFormatError, match=r"dump\.jsonl:2: no question"):
+        import_jsonl(task, path, {"train": exs}, strict=True)
+    path.write_text(json.dumps({"id": exs[0].id}) + "\n")
+    with pytest.raises(DataFormatError, match=r"dump\.jsonl:1: needs 'rationales'"):
+        import_jsonl(task, path, {"train": exs})
+
+
+def svamp_dump_line(ex, split, rationale):
+    """A line as a public GPT-3.5 dump writes it: body and question joined by a space, 10 rationales
+    ending with "= N more ..." instead of "The answer is N"."""
+    return json.dumps({"question": " ".join(ex.input.split("\n")), "split": split, "rationales": [rationale] * 10})
+
+
+def test_real_style_dump_matches_routes_splits_and_refuses_test_leakage(tmp_path, dss_dir):
+    from qcrdkit.errors import DataLeakError
+    from qcrdkit.tasks.numeric import format_number
+
+    task = get_task("svamp")
+    train, valid, test = (task.load(s, data_dir=dss_dir) for s in ("train", "valid", "test"))
+    assert "\n" in train[0].input            # the kit's data: body newline question
+
+    def natural(ex):
+        return f"First we work it out: {format_number(ex.answer)} + 0 = {format_number(ex.answer)} more wrappers"
+
+    lines = [svamp_dump_line(ex, "train", natural(ex)) for ex in train[:30]] + \
+            [svamp_dump_line(ex, "train", natural(ex)) for ex in valid[:5]] + \
+            [svamp_dump_line(ex, "test", natural(ex)) for ex in test[:4]] + \
+            [json.dumps({"question": "A question from elsewhere?", "split": "train", "rationales": ["= 3"]})]
+    path = tmp_path / "gpt35.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    # one file, several splits: each line goes to the split its question is in; "= N more" parses
+    records, report = import_jsonl(task, path, {"train": train, "valid": valid}, other_examples={"test": test})
+    assert report["by_split"]["train"]["questions"] == 30 and report["by_split"]["valid"]["questions"] == 5
+    assert report["by_split"]["train"]["rationales"] == 300 and report["unmatched"] == {"train": 1}
+    assert report["other_splits"] == 4 and not report["test_overlap"]          # test lines, test not imported
+    assert all(r["answer"] is not None and r["correct"] for r in records)
+    # the dump files test questions under train: refused, with the count; or routed to test for analysis
+    leaky = lines + [svamp_dump_line(ex, "train", natural(ex)) for ex in test[4:10]]
+    path.write_text("\n".join(leaky) + "\n")
+    with pytest.raises(DataLeakError, match=r"gpt35\.jsonl: 6 line\(s\) would put rationales of the kit's test"):
+        import_jsonl(task, path, {"train": train}, other_examples={"test": test})
+    records, report = import_jsonl(task, path, {"train": train, "test": test}, allow_test_overlap=True)
+    assert len(report["test_overlap"]) == 6 and report["by_split"]["test"]["questions"] == 10
+    assert {r["split"] for r in records if r.get("analysis_only")} == {"test"}
+    assert not any(r["split"] == "train" and r["id"] in {ex.id for ex in test} for r in records)
+
+
+def test_unparseable_share_warns_loudly(capsys):
+    from qcrdkit.teacher.stage import warn_unparseable
+
+    rows = [{"split": "train", "answer": None if i < 2 else 1.0, "raw": f"r{i}"} for i in range(10)] + \
+           [{"split": "test", "answer": 1.0, "raw": "x"}]
+    with pytest.warns(UserWarning, match=r"20\.0 % of the train samples"):
+        shares = warn_unparseable(rows, "jsonl_import")
+    assert shares == {"test": 0.0, "train": 0.2} and "WARNING" in capsys.readouterr().out
+
+
+def test_numeric_fallback_answer_without_marker():
+    task = get_task("svamp")
+    assert task.parse_completion("He had 12 - 4 = 8. Then 8 * 4 = 32 more wrappers")[1] == 32.0
+    assert task.parse_completion("So the answer is 7. Earlier 3 = 3")[1] == 7.0      # a marker wins
+    assert task.parse_completion("no numbers at all")[1] is None
+    assert get_task("cqa").parse_completion("no marker here")[1] is None            # not numeric: no fallback
 
 
 def test_batch_export_then_import_fills_the_cache(tmp_path):

@@ -1,5 +1,6 @@
 """`qcrd run` with papermill: the smoke params, sweeps, failures that name the stage and cell, no secrets."""
 import json
+from pathlib import Path
 import shutil
 
 import pytest
@@ -56,7 +57,7 @@ def test_smoke_run_writes_every_stage_contract(smoke_run):
     summary = json.loads((report / "summary.json").read_text())
     assert [s["name"] for s in summary["students"]] == ["dss", "qcrd"]
     diff = summary["paired_difference"][0]
-    assert diff["task"] == "arith" and diff["n"] == 10 and diff["low"] <= diff["difference"] <= diff["high"]
+    assert diff["task"] == "arith" and diff["n"] == 10 and diff["seeds"] == 1 and diff["low"] is None  # one seed: no interval
     by_source = {r["source"]: r for r in summary["quality_scores"]}
     assert {"teacher positive", "student τ=0.7", "student τ=1.5"} <= set(by_source)
     assert by_source["student τ=0.7"]["n"] == 4 * 2 and 0 <= by_source["student τ=1.5"]["mean_score"] <= 1
@@ -118,7 +119,7 @@ def test_params_base_file_and_sweep_checks(tmp_path):
     # --base: the same sweep file on another run's settings
     on_bench = load_params(REPO / "params" / "sweep-temperature.yaml", base=REPO / "params" / "bench.yaml")
     on_demo = load_params(REPO / "params" / "sweep-temperature.yaml")
-    assert on_bench["run_id"] == "bench" and on_bench["03_training"]["seeds"] == [0, 1, 2]
+    assert on_bench["run_id"] == "bench" and on_bench["03_training"]["seeds"] == [0, 1, 2, 3, 4]
     assert on_bench["03_training"]["methods"] == ["qcrd"] and on_bench["stages"] == ["03_training", "04_analysis"]
     assert on_demo["run_id"] == "demo" and on_demo["sweep"] == on_bench["sweep"]
     with pytest.raises(ConfigError, match="nothere.yaml not found"):
@@ -174,3 +175,56 @@ def test_every_parameter_line_of_a_notebook_is_one_papermill_reads(notebook):
     cell = next(c for c in json.loads(notebook.read_text())["cells"] if "parameters" in c["metadata"].get("tags", []))
     assigned = [m.group(1) for line in "".join(cell["source"]).splitlines() if (m := re.match(r"(\w+)\s*=", line))]
     assert sorted(pm.inspect_notebook(str(notebook))) == sorted(assigned)
+
+
+def test_own_jsonl_data_runs_stages_01_02_and_bad_records_stop_before_writing(tmp_path):
+    """README "Your own data": params/own-jsonl.yaml on the shipped example (a few judge steps here)."""
+    res = qcrd("run", "--params", "params/own-jsonl.yaml", "--set", f"outputs_dir={tmp_path}",
+                   "--set", "02_discriminator.steps=4", "--set", "02_discriminator.eval_every=2",
+                   "--set", "02_discriminator.save_every=2")
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    # progress you can see: stage lines, the judge's steps as a bar, no kernel transport warnings
+    assert "qcrd run: 01_teacher_sampling ..." in res.stdout and "qcrd run: 02_discriminator done in" in res.stdout
+    assert "judge (stage 02) pretraining" in res.stderr and "4/4" in res.stderr
+    assert "without encryption" not in res.stdout + res.stderr and "figures: discriminator/curve.png" in res.stdout
+    run = tmp_path / "runs" / "own-jsonl"
+    spec = json.loads((run / "task.json").read_text())
+    assert spec["task"] == "jsonl" and Path(spec["task_options"]["train"]).is_absolute()      # resolved for later stages
+    provenance = json.loads((run / "teacher" / "config.json").read_text())
+    imported = provenance["import"]
+    assert imported["by_split"]["train"]["questions"] == 54 and imported["by_split"]["test"]["questions"] == 20
+    assert imported["other_splits"] == 6 and imported["unmatched"] == {} and provenance["unparseable"]["train"] < 0.1
+    samples = [json.loads(x) for x in (run / "teacher" / "samples.jsonl").read_text().splitlines()]
+    assert {r["split"] for r in samples if r.get("analysis_only")} == {"test"}
+    assert json.loads((run / "discriminator" / "metrics.json").read_text())["auc"] is not None
+    # a bad record: the run stops naming file and line, and writes nothing into the run
+    bad = tmp_path / "bad.jsonl"
+    lines = (REPO / "tests" / "data" / "own_task" / "questions_train.jsonl").read_text().splitlines()
+    bad.write_text("\n".join(lines[:3] + ['{"qid": "x", "question": "no answer?"}']) + "\n")
+    res = qcrd("run", "--params", "params/own-jsonl.yaml", "--set", f"outputs_dir={tmp_path}",
+                   "--set", "run_id=bad", "--set", f"common.task_options.train={bad}", "--quiet")
+    assert "%|" not in res.stderr                                             # --quiet: no bars
+    assert res.returncode != 0 and "bad.jsonl:4: missing field 'answer'" in res.stdout + res.stderr
+    assert not (tmp_path / "runs" / "bad" / "task.json").exists() and not (tmp_path / "runs" / "bad" / "teacher").exists()
+
+
+def test_progress_file_reports_and_terminal_bars(tmp_path, monkeypatch, capsys):
+    from qcrdkit import progress
+
+    path = tmp_path / "progress.jsonl"
+    monkeypatch.setenv(progress.PROGRESS_ENV, str(path))
+    progress._last.clear()
+    for step in range(0, 11):
+        progress.report("student dss", step, 10, every=3600)        # throttled: first and last only
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    assert lines == [{"task": "student dss", "done": 0, "total": 10}, {"task": "student dss", "done": 10, "total": 10}]
+    bars = progress.TerminalProgress(tmp_path / "p2.jsonl")
+    bars.update({"task": "teacher arith/train", "done": 3, "total": 8})
+    bars.update({"task": "teacher arith/train", "done": 8, "total": 8})
+    bars.update({"task": "teacher arith/train", "done": 1, "total": 8})    # the same loop again: a new bar
+    bars.finish()
+    err = capsys.readouterr().err
+    assert "8/8" in err and err.count("teacher arith/train") >= 2
+    monkeypatch.delenv(progress.PROGRESS_ENV)
+    progress.report("x", 1, 2)                                             # no variable: nothing written
+    assert not (tmp_path / "x").exists()

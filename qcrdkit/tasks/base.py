@@ -73,6 +73,13 @@ def split_answer(text: str) -> tuple[str, str | None]:
     return text[: last.start()].strip(), text[last.end():].strip()
 
 
+def question_key(text: str) -> str:
+    """A question's text with all whitespace runs made one space and the ends stripped: how rationale
+    dumps written elsewhere are matched to the kit's questions (one dump joins SVAMP's body and
+    question with a space where the kit's data has a newline)."""
+    return " ".join(text.split())
+
+
 def cut_at_next_example(text: str, stops: tuple[str, ...]) -> str:
     """Cut a few-shot completion where it starts writing the next example (``Q:``, ``Premise:``)."""
     cut = len(text)
@@ -90,7 +97,11 @@ _REGISTRY: dict[str, Callable[..., "Task"]] = {}
 
 
 def register_task(name: str):
+    """Class decorator: register a task under ``name``; a second task with the same name is an error."""
     def deco(cls):
+        if name in _REGISTRY and _REGISTRY[name] is not cls:
+            raise ConfigError(f"task {name!r} is already registered (by {_REGISTRY[name].__module__}."
+                              f"{_REGISTRY[name].__qualname__}); pick another name")
         cls.name = name
         _REGISTRY[name] = cls
         return cls
@@ -176,11 +187,21 @@ class Task:
 
     # ---- answers -----------------------------------------------------------------------
     def parse_completion(self, text: str, example: Example | None = None) -> tuple[str, Any]:
-        """``(rationale, answer)`` of a raw completion; ``answer`` is ``None`` when unparseable."""
+        """``(rationale, answer)`` of a raw completion; ``answer`` is ``None`` when unparseable.
+
+        The answer after the last answer marker ("So the answer is ..."); a completion without one
+        gets the task's :meth:`fallback_answer` (natural rationales often end "... = 32 more
+        wrappers"), for sampled and imported rationales alike."""
         text = cut_at_next_example(text, self.example_stops)
         rationale, answer_text = split_answer(text)
-        answer = None if answer_text is None else self.parse_answer_text(answer_text, example)
-        return rationale, answer
+        if answer_text is None:
+            return rationale, self.fallback_answer(rationale, example)
+        return rationale, self.parse_answer_text(answer_text, example)
+
+    def fallback_answer(self, text: str, example: Example | None = None) -> Any:
+        """The answer a completion without an answer marker commits to (``None``: none; numeric
+        tasks: the result of its last calculation)."""
+        return None
 
     def extract_answer(self, text: str, example: Example | None = None) -> Any:
         return self.parse_completion(text, example)[1]

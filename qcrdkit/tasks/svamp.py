@@ -28,12 +28,9 @@ class NumericTask(Task):
     def answer_to_text(self, answer: Any) -> str:
         return format_number(answer)
 
-    def rationale_answer(self, rationale: str, example: Example | None = None) -> float | None:
-        """A stated answer, else the result of the rationale's last calculation (``... = 8``)."""
-        stated = self.extract_answer(rationale, example)
-        if stated is not None:
-            return stated
-        results = _LAST_RESULT.findall(rationale)
+    def fallback_answer(self, text: str, example: Example | None = None) -> float | None:
+        """The result of the text's last calculation (``... = 32 more wrappers`` -> 32)."""
+        results = _LAST_RESULT.findall(text.replace(",", ""))
         return float(results[-1]) if results else None
 
     def parse_label(self, text: str, example: Example | None = None) -> float | None:

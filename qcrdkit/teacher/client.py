@@ -151,6 +151,8 @@ class TeacherClient:
         from openai import AsyncOpenAI
         from tqdm.auto import tqdm
 
+        from ..progress import report
+
         cfg = self.config
         stats = self.last_stats = SampleStats(prompts=len(prompts))
         t0 = time.perf_counter()
@@ -158,8 +160,9 @@ class TeacherClient:
                              max_retries=cfg.max_retries)
         semaphore = asyncio.Semaphore(cfg.concurrency)
         results: dict[str, list[dict]] = {}
-        bar = tqdm(total=len(prompts), desc=desc or f"teacher {cfg.model}", disable=not self.progress,
-                   unit="q", mininterval=0.5)
+        label = desc or f"teacher {cfg.model}"
+        finished: list[str] = []
+        bar = tqdm(total=len(prompts), desc=label, disable=not self.progress, unit="q", mininterval=0.5)
 
         async def one(pid: str, messages: list[dict]):
             try:
@@ -168,6 +171,8 @@ class TeacherClient:
                 stats.failures[pid] = f"{type(exc).__name__}: {exc}"
             finally:
                 bar.update(1)
+                finished.append(pid)
+                report(label, len(finished), len(prompts))
 
         try:
             await asyncio.gather(*(one(pid, msgs) for pid, msgs in prompts.items()))

@@ -7,7 +7,9 @@
 * :func:`import_jsonl` — a generic JSON Lines dump with several rationales per question:
   ``{"id": ..., "rationales": ["...", ...]}`` (``outputs`` / ``completions`` also accepted), or one
   rationale per line ``{"id": ..., "rationale": "...", "sample_index": 0}`` (``text`` also
-  accepted). Lines may carry ``input``/``question`` instead of an ``id`` known to the task.
+  accepted). Lines may carry ``input``/``question`` instead of an ``id`` known to the task, and a
+  ``split`` (train / valid / test, as the dump files them). One file may cover several splits: it is
+  read once and each line goes to the kit split its question belongs to.
 """
 from __future__ import annotations
 
@@ -15,9 +17,9 @@ import json
 import re
 from pathlib import Path
 
-from ..errors import DataFormatError
+from ..errors import DataFormatError, DataLeakError
 from ..io import iter_jsonl
-from ..tasks.base import Example, Task
+from ..tasks.base import Example, Task, question_key
 from .records import make_record
 
 
@@ -59,37 +61,114 @@ def import_dss_llm(task: Task, data_dir: str | Path, split: str, examples: list[
                         source="dss_import") for ex in examples]
 
 
-def import_jsonl(task: Task, path: str | Path, split: str, examples: list[Example],
-                 model: str = "imported", temperature: float | None = None) -> list[dict]:
-    """Sample records from a generic JSONL dump (see module doc for the accepted layouts)."""
-    by_id = {ex.id: ex for ex in examples}
-    by_input = {ex.input.strip(): ex for ex in examples}
-    next_index: dict[str, int] = {}
+SPLIT_NAMES = {"train": "train", "valid": "valid", "validation": "valid", "dev": "valid", "val": "valid",
+               "test": "test"}
+
+
+def import_jsonl(task: Task, path: str | Path, examples: dict[str, list[Example]], *, model: str = "imported",
+                 temperature: float | None = None, other_examples: dict[str, list[Example]] | None = None,
+                 strict: bool = False,
+                 allow_test_overlap: bool = False) -> tuple[list[dict], dict]:
+    """Sample records from a generic JSONL dump (layouts in the module doc), read once for all splits.
+
+    Each line is routed to the kit's split whose question it is: by ``id``, else by its
+    ``input``/``question`` text with whitespace normalised (:func:`~qcrdkit.tasks.base.question_key`).
+    A line whose question is in a kit split not imported (``other_examples``: the task's other
+    splits) is counted as ``other_splits``; a line matching no question at all as unmatched
+    (``strict``: an error naming the line) — a dump may well cover questions the kit does not have.
+
+    **Leakage check.** A line that the dump files under train or valid (its ``split`` field) but
+    whose question is one of the kit's test questions (``examples["test"]`` or ``other_examples["test"]``),
+    or a question that is in the kit's train/valid *and* test splits, would put a test question's
+    rationale into training: refused with the overlap counted, unless ``allow_test_overlap``, in
+    which case such lines go to the test split only. Test-split records are for analysis only
+    (``"analysis_only": true``); stages 02 and 03 train on train records alone.
+
+    Returns ``(records, report)``: ``report["by_split"]`` has matched lines, questions and
+    rationales per kit split; ``report["unmatched"]`` the lines matched nowhere, per the dump's
+    own split (``"?"`` when it names none); ``report["test_overlap"]`` the refused or rerouted lines.
+    """
+    index: dict[str, dict[str, Example]] = {}          # question key -> split -> example
+    by_id: dict[str, tuple[str, Example]] = {}
+    reference = {**(other_examples or {}), **examples}
+    for split, exs in reference.items():
+        for ex in exs:
+            index.setdefault(question_key(ex.input), {})[split] = ex
+            by_id[ex.id] = (split, ex)
+    report = {"path": str(path), "lines": 0, "by_split": {s: {"lines": 0, "questions": 0, "rationales": 0} for s in examples},
+              "unmatched": {}, "other_splits": 0, "test_overlap": []}
+    next_index: dict[tuple[str, str], int] = {}
+    questions: dict[str, set] = {s: set() for s in examples}
     records = []
     for lineno, line in iter_jsonl(path):
-        ex = by_id.get(str(line.get("id"))) if "id" in line else None
-        if ex is None:
-            text = line.get("input") or line.get("question")
-            ex = by_input.get(text.strip()) if isinstance(text, str) else None
-        if ex is None:
-            raise DataFormatError(path, lineno, f"no question of {task.name}/{split} with id {line.get('id')!r} "
-                                  "(or matching input/question text)")
-        texts = line.get("rationales") or line.get("outputs") or line.get("completions")
-        if texts is None:
-            single = line.get("rationale", line.get("text"))
-            if not isinstance(single, str):
-                raise DataFormatError(path, lineno, "needs 'rationales' (a list) or 'rationale'/'text' (a string)")
-            texts = [single]
-            start = int(line.get("sample_index", next_index.get(ex.id, 0)))
+        report["lines"] += 1
+        declared = SPLIT_NAMES.get(str(line.get("split", "")).lower()) if line.get("split") is not None else None
+        texts = _line_rationales(path, lineno, line)
+        text = line.get("input") or line.get("question")
+        if "id" in line and str(line["id"]) in by_id:
+            split, ex = by_id[str(line["id"])]
+            found = {split: ex}
+            if isinstance(text, str):
+                found.update(index.get(question_key(text), {}))
+        elif isinstance(text, str):
+            found = index.get(question_key(text), {})
+        elif "id" in line:
+            found = {}
         else:
-            if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
-                raise DataFormatError(path, lineno, "'rationales' must be a list of strings")
-            start = next_index.get(ex.id, 0)
-        for offset, text in enumerate(texts):
-            records.append(make_record(task, ex, split=split, sample_index=start + offset, raw=text,
-                                       temperature=line.get("temperature", temperature), model=line.get("model", model),
-                                       source="jsonl_import"))
-        next_index[ex.id] = start + len(texts)
+            raise DataFormatError(path, lineno, "needs 'id' (a question id of the task) or 'input'/'question' (its text)")
+        if not found:
+            if strict:
+                raise DataFormatError(path, lineno, f"no question of {task.name} ({', '.join(reference)}) with id "
+                                      f"{line.get('id')!r} or this input/question text (whitespace normalised)")
+            report["unmatched"][declared or "?"] = report["unmatched"].get(declared or "?", 0) + 1
+            continue
+        training = [s for s in found if s in ("train", "valid")]
+        if "test" in found and (training or declared in ("train", "valid")):
+            report["test_overlap"].append({"line": lineno, "declared_split": declared, "kit_splits": sorted(found),
+                                           "question": found["test"].input[:80]})
+            found = {"test": found["test"]}
+        split = declared if declared in found else next(s for s in ("train", "valid", "test") if s in found)
+        if split not in examples:
+            report["other_splits"] += 1
+            continue
+        ex = found[split]
+        start = int(line["sample_index"]) if "sample_index" in line and len(texts) == 1 else next_index.get((split, ex.id), 0)
+        for offset, rationale in enumerate(texts):
+            record = make_record(task, ex, split=split, sample_index=start + offset, raw=rationale,
+                                 temperature=line.get("temperature", temperature), model=line.get("model", model),
+                                 source="jsonl_import")
+            if split == "test":
+                record["analysis_only"] = True
+            records.append(record)
+        next_index[(split, ex.id)] = start + len(texts)
+        report["by_split"][split]["lines"] += 1
+        report["by_split"][split]["rationales"] += len(texts)
+        questions[split].add(ex.id)
+    for split, ids in questions.items():
+        report["by_split"][split]["questions"] = len(ids)
+        report["by_split"][split]["of_questions"] = len(examples[split])
+    overlap = report["test_overlap"]
+    if overlap and not allow_test_overlap:
+        first = overlap[0]
+        raise DataLeakError(
+            f"{path}: {len(overlap)} line(s) would put rationales of the kit's test questions into training "
+            f"(the dump files them under train/valid, or the question is in both the kit's train/valid and test "
+            f"splits); first at line {first['line']}: {first['question']!r}. Refusing: a test question's rationale "
+            "must never reach the student or the judge. Remove those lines, or pass allow_test_overlap=True to "
+            "route them to the test split (analysis only).")
     if not records:
-        raise DataFormatError(path, None, "no rationales in file")
-    return records
+        raise DataFormatError(path, None, f"no rationale matched a question of {', '.join(examples)} "
+                              f"({report['lines']} lines; unmatched per the dump's split: {report['unmatched']})")
+    return records, report
+
+
+def _line_rationales(path, lineno: int, line: dict) -> list[str]:
+    texts = line.get("rationales") or line.get("outputs") or line.get("completions")
+    if texts is None:
+        single = line.get("rationale", line.get("text"))
+        if not isinstance(single, str):
+            raise DataFormatError(path, lineno, "needs 'rationales' (a list) or 'rationale'/'text' (a string)")
+        return [single]
+    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+        raise DataFormatError(path, lineno, "'rationales' must be a list of strings")
+    return texts

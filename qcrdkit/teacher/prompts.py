@@ -10,7 +10,8 @@ from pathlib import Path
 from ..errors import ConfigError
 
 PROMPT_DIR = Path(__file__).parent / "prompts"
-TEMPLATE_FOR_TASK = {"svamp": "math.txt", "arith": "math.txt", "cqa": "cqa.txt", "anli1": "nli.txt", "esnli": "nli.txt"}
+TEMPLATE_FOR_TASK = {"svamp": "math.txt", "arith": "math.txt", "cqa": "cqa.txt", "anli1": "nli.txt", "esnli": "nli.txt",
+                     "jsonl": "generic.txt"}
 #: where a completion model would start writing the next few-shot example
 STOP_SEQUENCES = ["\n\nQ:", "\n\nPremise:"]
 

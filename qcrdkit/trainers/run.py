@@ -30,6 +30,7 @@ from transformers import set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
 from ..casestudy import pick_questions
+from ..progress import progress_callbacks
 from ..errors import ConfigError
 from ..io import read_json, write_json, write_jsonl
 from ..rundir import load_task, read_teacher_greedy, read_teacher_samples, teacher_greedy_path
@@ -156,7 +157,8 @@ def build_trainer(method: str, run_dir: str | Path, *, output_dir: str | Path, s
     if method == "qcrd" and args.use_judge:
         extra["judge"] = load_online_judge(run_dir, args)
     trainer = trainer_cls(model=model, args=args, train_dataset=rows, eval_dataset=eval_rows(task, examples["valid"]),
-                          task=task, processing_class=tok, **extra)
+                          task=task, processing_class=tok,
+                          callbacks=progress_callbacks(f"student {Path(output_dir).name}"), **extra)
     trainer.rationale_max_new_tokens = rationale_generation_length(tok, rows, args.max_target_length)
     return StudentSetup(trainer, task, spec, examples, counts, tok)
 
