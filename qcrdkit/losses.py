@@ -144,3 +144,16 @@ def contrastive_loss(pos_ce: torch.Tensor, neg_ce: torch.Tensor, pos_scores: tor
         neg_term = (1 - neg_scores[rows, jn]) * margin[rows, jn]
     per_question = pos_term * has_pos - beta * neg_term * has_neg
     return per_question.mean()
+
+
+def qcrd_objective(loss_pred: torch.Tensor, loss_cl: torch.Tensor, alpha_pred: float, alpha_cl: float) -> torch.Tensor:
+    """Eq. 8, the student's part: ``α1 · L_pred + α2 · L_cl``. (Its third term ``α3 · L_D`` trains
+    only the judge's weights, so the judge takes it as a separate step, weighted by
+    :func:`alpha3_schedule`.)"""
+    return alpha_pred * loss_pred + alpha_cl * loss_cl
+
+
+def alpha3_schedule(alpha3: float, decay: float, iteration: int) -> float:
+    """The judge's loss weight in iteration ``t`` (steps ``t·S … (t+1)·S − 1``): ``α3 · decay^t``
+    (the paper: α3 = 0.5, decayed by 0.9 per iteration)."""
+    return alpha3 * decay ** iteration

@@ -107,3 +107,17 @@ def test_dss_and_mi_by_hand():
     pred_g = pred.clone().requires_grad_(True)
     mi_loss(pred_g, expl_g, None, expl_mask).backward()
     assert pred_g.grad is None and expl_g.grad.abs().sum() > 0        # the predict pass is detached
+
+
+def test_eq8_student_terms_and_alpha3_schedule_by_hand():
+    import torch
+
+    from qcrdkit.losses import alpha3_schedule, qcrd_objective
+
+    # α1 = 0.5, α2 = 2: 0.5 · 1.2 + 2 · 0.3 = 1.2
+    assert float(qcrd_objective(torch.tensor(1.2), torch.tensor(0.3), 0.5, 2.0)) == pytest.approx(1.2)
+    assert float(qcrd_objective(torch.tensor(1.2), torch.tensor(0.3), 0.5, 0.5)) == pytest.approx(0.75)   # the defaults
+    # the paper's α3 = 0.5 decayed by 0.9 per iteration: 0.5, 0.45, 0.405, ..., 0.5 · 0.9^10 = 0.17434
+    assert [alpha3_schedule(0.5, 0.9, t) for t in range(3)] == pytest.approx([0.5, 0.45, 0.405])
+    assert alpha3_schedule(0.5, 0.9, 10) == pytest.approx(0.174339, abs=1e-6)
+    assert alpha3_schedule(0.5, 1.0, 7) == 0.5

@@ -45,7 +45,8 @@ from transformers.modeling_outputs import BaseModelOutput
 from transformers.trainer_utils import get_last_checkpoint
 
 from ..errors import ConfigError
-from ..losses import SCHEMES, contrastive_loss, select_rationales, sequence_cross_entropy
+from ..losses import (SCHEMES, alpha3_schedule, contrastive_loss, qcrd_objective, select_rationales,
+                      sequence_cross_entropy)
 from ..negatives import SnapshotRing, load_generator
 from ..students import explain_input
 from .base import StudentConfig, StudentTrainer
@@ -130,6 +131,53 @@ def scatter_rows(values: torch.Tensor, cells: list[int], n: int, width: int) -> 
     if cells:
         flat = flat.index_put((torch.tensor(cells, device=values.device),), values)
     return flat.view(n, width)
+
+
+#: a candidate rationale: (question row, "pos" or "neg", its index among that question's candidates)
+Slot = tuple
+
+
+@dataclass
+class Candidates:
+    """One batch's candidate rationales: per question its positives and negatives (texts, token ids)."""
+
+    questions: list[str]
+    pos_texts: list[list[str]]
+    pos_ids: list[list[torch.Tensor]]
+    neg_texts: list[list[str]]
+    neg_ids: list[list[torch.Tensor]]
+
+    @property
+    def n(self) -> int:
+        return len(self.questions)
+
+    @property
+    def m(self) -> int:
+        """Width of the positives' matrix (at least 1)."""
+        return max(1, max((len(p) for p in self.pos_texts), default=0))
+
+    @property
+    def k(self) -> int:
+        """Width of the negatives' matrix (0: no negatives this step)."""
+        return max((len(t) for t in self.neg_texts), default=0)
+
+    def slots(self) -> list[Slot]:
+        """Every candidate: all positives, then all negatives."""
+        return [(i, "pos", j) for i in range(self.n) for j in range(len(self.pos_texts[i]))] + \
+               [(i, "neg", j) for i in range(self.n) for j in range(len(self.neg_texts[i]))]
+
+    def masks(self, device) -> tuple[torch.Tensor, torch.Tensor]:
+        """``[N, m]`` and ``[N, k]``: which cells hold a candidate."""
+        pos = torch.tensor([[j < len(p) for j in range(self.m)] for p in self.pos_texts], dtype=torch.bool, device=device)
+        neg = torch.tensor([[j < len(t) for j in range(self.k)] for t in self.neg_texts], dtype=torch.bool,
+                           device=device).reshape(self.n, self.k)
+        return pos, neg
+
+    def ids(self, i: int, kind: str, j: int) -> torch.Tensor:
+        return self.pos_ids[i][j] if kind == "pos" else self.neg_ids[i][j]
+
+    def text(self, i: int, kind: str, j: int) -> str:
+        return self.pos_texts[i][j] if kind == "pos" else self.neg_texts[i][j]
 
 
 class QCRDCallback(TrainerCallback):
@@ -236,7 +284,8 @@ class QCRDTrainer(StudentTrainer):
 
     @property
     def alpha_judge(self) -> float:
-        return self.args.alpha_judge * self.args.alpha_judge_decay ** self.iteration
+        """α3 of this iteration (:func:`~qcrdkit.losses.alpha3_schedule`)."""
+        return alpha3_schedule(self.args.alpha_judge, self.args.alpha_judge_decay, self.iteration)
 
     def current_generator(self):
         """The negative generator; ``None`` for ``negative_source="self"`` before the first snapshot."""
@@ -339,82 +388,97 @@ class QCRDTrainer(StudentTrainer):
             return torch.zeros(0, device=device)
         return self.judge.score(questions, texts).to(device)
 
-    # ---- the loss ----------------------------------------------------------------------------
-    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+    # ---- the loss: select, score, combine ------------------------------------------------------
+    def candidates(self, inputs) -> Candidates:
+        """Each question's positives (up to ``num_positives``) and negatives, as texts and token ids."""
         a = self.args
-        pred = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], labels=inputs["labels"])
-        questions = inputs["question"]
-        n, device = len(questions), inputs["input_ids"].device
-        student = self.accelerator.unwrap_model(model)
-        mask = inputs["expl_attention_mask"]
-        hidden = student.get_encoder()(input_ids=inputs["expl_input_ids"], attention_mask=mask).last_hidden_state
-
         pos_texts = [p[:a.num_positives] for p in inputs["positives"]]
         pos_ids = [self.positive_ids[q] if q in self.positive_ids else self.target_ids(p) if p else []
                    for q, p in zip(inputs["id"], pos_texts)]
         neg_texts, neg_ids = self.negatives(inputs)
-        m = max(1, max(len(p) for p in pos_texts))
-        k = max((len(t) for t in neg_texts), default=0)
-        pos_mask = torch.tensor([[j < len(p) for j in range(m)] for p in pos_texts], dtype=torch.bool, device=device)
-        neg_mask = torch.tensor([[j < len(t) for j in range(k)] for t in neg_texts], dtype=torch.bool,
-                                device=device).reshape(n, k)
-        # targets in one flat list: (question, kind, slot)
-        slots = [(i, "pos", j) for i in range(n) for j in range(len(pos_texts[i]))] + \
-                [(i, "neg", j) for i in range(n) for j in range(len(neg_texts[i]))]
+        return Candidates(inputs["question"], pos_texts, pos_ids, neg_texts, neg_ids)
 
-        def ids_of(i, kind, j):
-            return pos_ids[i][j] if kind == "pos" else neg_ids[i][j]
-
-        def text_of(i, kind, j):
-            return pos_texts[i][j] if kind == "pos" else neg_texts[i][j]
-
+    def select(self, student, hidden, mask, c: Candidates) -> list[Slot]:
+        """The rationales that enter the loss (eq. 4–5): every candidate for ``mean``/``wmean``, else per
+        question the positive and the negative the scheme picks by CE (no gradient; a question's lone
+        candidate of a kind is picked without computing its CE)."""
+        a, n, device = self.args, c.n, hidden.device
+        slots = c.slots()
         if a.scheme in ("mean", "wmean") or not slots:
-            used = slots
-        else:
-            # CE without gradient, only where a question has more than one candidate of a kind
-            # (a lone candidate is picked whatever its CE; its entry stays 0)
-            counts = {(i, kind): sum(1 for s in slots if s[:2] == (i, kind)) for i, kind, _ in slots}
-            contested = [s for s in slots if counts[s[:2]] > 1]
-            ce = torch.zeros(0, device=device)
-            if contested:
-                with torch.no_grad():
-                    ce = self.rationale_ce(student, hidden.detach(), mask, [s[0] for s in contested],
-                                           [ids_of(*s) for s in contested])
-            cells = {kind: [i * width + j for i, kd, j in contested if kd == kind] for kind, width in (("pos", m), ("neg", k))}
-            is_pos = torch.tensor([kd == "pos" for _, kd, _ in contested], dtype=torch.bool, device=device)
-            pos_ce = scatter_rows(ce[is_pos], cells["pos"], n, m)
-            neg_ce = scatter_rows(ce[~is_pos], cells["neg"], n, k)
-            if k == 0:      # no negatives (w/o NK): a masked-out column to select from
-                neg_ce, neg_mask = torch.zeros(n, 1, device=device), torch.zeros(n, 1, dtype=torch.bool, device=device)
-            jp, jn = select_rationales(pos_ce, neg_ce, pos_mask, neg_mask, a.scheme, self.selection_rng)
-            has_pos, has_neg = pos_mask.any(1), neg_mask.any(1)
-            used = [(i, "pos", int(jp[i])) for i in range(n) if has_pos[i]] + \
-                   [(i, "neg", int(jn[i])) for i in range(n) if has_neg[i]]
+            return slots
+        counts = {(i, kind): sum(1 for s in slots if s[:2] == (i, kind)) for i, kind, _ in slots}
+        contested = [s for s in slots if counts[s[:2]] > 1]
+        ce = torch.zeros(0, device=device)
+        if contested:
+            with torch.no_grad():
+                ce = self.rationale_ce(student, hidden.detach(), mask, [i for i, _, _ in contested],
+                                       [c.ids(*s) for s in contested])
+        is_pos = torch.tensor([kind == "pos" for _, kind, _ in contested], dtype=torch.bool, device=device)
+        pos_ce = scatter_rows(ce[is_pos], [i * c.m + j for i, kind, j in contested if kind == "pos"], n, c.m)
+        neg_ce = scatter_rows(ce[~is_pos], [i * c.k + j for i, kind, j in contested if kind == "neg"], n, c.k)
+        pos_mask, neg_mask = c.masks(device)
+        if c.k == 0:      # no negatives (w/o NK): a masked-out column to select from
+            neg_ce, neg_mask = torch.zeros(n, 1, device=device), torch.zeros(n, 1, dtype=torch.bool, device=device)
+        jp, jn = select_rationales(pos_ce, neg_ce, pos_mask, neg_mask, a.scheme, self.selection_rng)
+        has_pos, has_neg = pos_mask.any(1), neg_mask.any(1)
+        return [(i, "pos", int(jp[i])) for i in range(n) if has_pos[i]] + \
+               [(i, "neg", int(jn[i])) for i in range(n) if has_neg[i]]
 
-        ce_used = self.rationale_ce(student, hidden, mask, [s[0] for s in used], [ids_of(*s) for s in used]) \
+    def score(self, student, hidden, mask, c: Candidates, used: list[Slot]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The selected rationales' CE (with gradient) and the judge's quality scores (one call)."""
+        device = hidden.device
+        ce = self.rationale_ce(student, hidden, mask, [i for i, _, _ in used], [c.ids(*s) for s in used]) \
             if used else torch.zeros(0, device=device)
-        # back into [N, m] / [N, k] matrices (single-pick schemes: the one picked rationale per question)
+        scores = self.quality([c.questions[i] for i, _, _ in used], [c.text(*s) for s in used],
+                              [kind == "pos" for _, kind, _ in used], device)
+        return ce, scores
+
+    def combine(self, c: Candidates, used: list[Slot], ce: torch.Tensor, scores: torch.Tensor) -> dict:
+        """CEs, scores and masks as ``[N, m]`` / ``[N, k]`` matrices (single-pick schemes: one column),
+        and ``L_cl`` (:func:`~qcrdkit.losses.contrastive_loss`, eq. 3–7)."""
+        a, n, device = self.args, c.n, ce.device
         full = a.scheme in ("mean", "wmean")
-        scores = self.quality([questions[i] for i, _, _ in used], [text_of(*s) for s in used],
-                              [kind == "pos" for _, kind, _ in used], device)     # one judge call for the step
         mats = {}
-        for kind, width in (("pos", m if full else 1), ("neg", k if full else min(k, 1))):
+        for kind, width in (("pos", c.m if full else 1), ("neg", c.k if full else min(c.k, 1))):
             where = [idx for idx, s in enumerate(used) if s[1] == kind]
             cells = [used[idx][0] * width + (used[idx][2] if full else 0) for idx in where]
-            mats[kind] = tuple(scatter_rows(values, cells, n, width) for values in
-                               (ce_used[where], scores[where], torch.ones(len(where), device=device)))
+            ce_m, s_m, in_m = (scatter_rows(values, cells, n, width) for values in
+                               (ce[where], scores[where], torch.ones(len(where), device=device)))
+            mats[kind] = (ce_m, s_m, in_m.bool())
         (pce, ps, pm), (nce, ns, nm) = mats["pos"], mats["neg"]
-        pm, nm = pm.bool(), nm.bool()
         l_cl = contrastive_loss(pce, nce, ps, ns, pm, nm, scheme=a.scheme if full else "minmax",
                                 beta=a.beta, delta=a.delta)
-        loss = a.alpha_pred * pred.loss + a.alpha_cl * l_cl
+        return {"loss_cl": l_cl, "pos_ce": pce, "pos_scores": ps, "pos_mask": pm,
+                "neg_ce": nce, "neg_scores": ns, "neg_mask": nm}
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        a = self.args
+        pred = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], labels=inputs["labels"])
+        student = self.accelerator.unwrap_model(model)
+        mask = inputs["expl_attention_mask"]
+        hidden = student.get_encoder()(input_ids=inputs["expl_input_ids"], attention_mask=mask).last_hidden_state
+
+        c = self.candidates(inputs)
+        used = self.select(student, hidden, mask, c)
+        ce, scores = self.score(student, hidden, mask, c, used)
+        parts = self.combine(c, used, ce, scores)
+        loss = qcrd_objective(pred.loss, parts["loss_cl"], a.alpha_pred, a.alpha_cl)      # eq. 8, the student's terms
 
         if model.training:
-            self.update_judge(used, questions, text_of)
-            if nm.any() and self.state.global_step >= (self.state.max_steps or 0) // 2:
-                self.margin_counts[0] += int((nce[nm] < a.delta).sum())
-                self.margin_counts[1] += int(nm.sum())
-        self.record(loss_pred=pred.loss.detach(), loss_cl=l_cl.detach(),
+            self.update_judge(used, c.questions, c.text)
+        self.log_step(pred.loss, parts, training=model.training)
+        return (loss, pred) if return_outputs else loss
+
+    def log_step(self, loss_pred: torch.Tensor, parts: dict, training: bool) -> None:
+        """The step's diagnostics (means over the batch) and, in the second half of training, the
+        count of negatives inside the margin."""
+        a = self.args
+        pce, pm, ps = parts["pos_ce"], parts["pos_mask"], parts["pos_scores"]
+        nce, nm, ns = parts["neg_ce"], parts["neg_mask"], parts["neg_scores"]
+        if training and nm.any() and self.state.global_step >= (self.state.max_steps or 0) // 2:
+            self.margin_counts[0] += int((nce[nm] < a.delta).sum())
+            self.margin_counts[1] += int(nm.sum())
+        self.record(loss_pred=loss_pred.detach(), loss_cl=parts["loss_cl"].detach(),
                     ce_pos=pce[pm].mean().detach() if pm.any() else None,
                     ce_neg=nce[nm].mean().detach() if nm.any() else None,
                     neg_active=(nce[nm] < a.delta).float().mean() if nm.any() else None,
@@ -423,9 +487,8 @@ class QCRDTrainer(StudentTrainer):
                     generator_iteration=self.generator_iteration if nm.any() else None,
                     generator_age=self.state.global_step - self.generator_iteration * a.steps_per_iteration
                     if nm.any() and self.ring is not None else None)
-        return (loss, pred) if return_outputs else loss
 
-    def update_judge(self, used, questions, text_of) -> None:
+    def update_judge(self, used: list[Slot], questions: list[str], text_of) -> None:
         """Every ``judge_update_every`` steps: one step of ``α3 · L_D`` on the pairs just scored."""
         a, step = self.args, self.state.global_step
         if (self.judge is None or not a.judge_update_every or step == self.last_judge_step
@@ -434,9 +497,10 @@ class QCRDTrainer(StudentTrainer):
         labels = [1 if kind == "pos" else 0 for _, kind, _ in used]
         if len(set(labels)) < 2:
             return
-        decay = a.alpha_judge_decay ** self.iteration
         value = self.judge.update([questions[i] for i, _, _ in used], [text_of(*s) for s in used], labels,
                                   group_ids=[i for i, _, _ in used], weight=self.alpha_judge,
-                                  learning_rate=a.judge_learning_rate * decay)
+                                  # α3's decay on the learning rate (Adam cancels a constant loss weight)
+                                  learning_rate=a.judge_learning_rate * alpha3_schedule(1.0, a.alpha_judge_decay,
+                                                                                        self.iteration))
         self.last_judge_step = step
         self.record(loss_judge=value)
