@@ -12,7 +12,7 @@ export HF_DATASETS_OFFLINE ?= 1
 # The Distilling Step-by-Step data the tests read (never copied into the repo).
 export QCRD_DSS_DATA ?= $(abspath ../shared/data/dss)
 
-.PHONY: setup demo dashboard test smoke bench bench-methods clean-venv
+.PHONY: setup demo dashboard test test-fast smoke bench bench-methods clean-venv
 
 $(VENV)/.installed: pyproject.toml
 	@echo "Setting up $(VENV) (first run only: about 2-3 minutes)"
@@ -37,6 +37,10 @@ smoke: setup
 
 test: setup
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# the unit tests (pure functions, tiny models, no notebook, no training run): under a minute
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
 bench: setup
 	$(PY) bench/teacher_throughput.py

@@ -7,6 +7,8 @@ import pytest
 
 from conftest import REPO
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def methods_bench():

@@ -165,6 +165,7 @@ def random_scorer_auc_bound(n_pos, n_neg, z=4.0):
 
 
 @pytest.mark.parametrize("objective", ["bce", "eq2"])
+@pytest.mark.slow
 def test_training_on_a_separable_set_beats_any_random_scorer(tmp_path, objective):
     model, tok, trainer, held = train_tiny(tmp_path, toy_items(60), objective=objective)
     rows = D.score_items(model, tok, held)
@@ -200,6 +201,7 @@ class StopAt(TrainerCallback):
             control.should_training_stop = True
 
 
+@pytest.mark.slow
 def test_pretraining_resumes_from_its_last_checkpoint(tmp_path):
     items = toy_items(24)
     full, _, _, _ = train_tiny(tmp_path, items, steps=8, out="full")
@@ -223,6 +225,7 @@ def test_pretraining_resumes_from_its_last_checkpoint(tmp_path):
         assert torch.allclose(a, b, atol=1e-6), name
 
 
+@pytest.mark.slow
 def test_online_update_lowers_the_loss_and_state_round_trips(tmp_path):
     set_seed(0)
     model, tok = D.build_discriminator("t5-tiny")

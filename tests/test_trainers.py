@@ -164,6 +164,7 @@ def losses(history, key="loss"):
 
 
 @pytest.mark.parametrize("method", list(METHODS))
+@pytest.mark.slow
 def test_a_few_steps_of_each_method_reduce_its_loss(run_dir, tmp_path, method):
     metrics = train_student(method, run_dir, out_dir=tmp_path / method, max_steps=24, **FAST,
                             **(QCRD_FAST if method == "qcrd" else {}))
@@ -182,6 +183,7 @@ def test_a_few_steps_of_each_method_reduce_its_loss(run_dir, tmp_path, method):
         assert max(h.get("generator_iteration", 0) for h in history) >= 1     # the generator moved on
 
 
+@pytest.mark.slow
 def test_qcrd_samples_negatives_ahead_and_uses_each_once(run_dir, tmp_path, monkeypatch):
     """With an iteration longer than the prefetch window, every question's negatives are sampled
     in one generate call per window and none is wasted (the sampler's order is predicted)."""
@@ -202,6 +204,7 @@ def test_qcrd_samples_negatives_ahead_and_uses_each_once(run_dir, tmp_path, monk
     assert not trainer.negative_cache
 
 
+@pytest.mark.slow
 def test_qcrd_ablation_switches(run_dir, tmp_path):
     """w/o NK trains without negatives, w/o QJ without a judge, teacher negatives come from the
     self-consistency split, and a missing judge is a clear error."""
@@ -221,6 +224,7 @@ def test_qcrd_ablation_switches(run_dir, tmp_path):
         train_student("qcrd", bare, out_dir=tmp_path / "x", max_steps=2, **FAST)
 
 
+@pytest.mark.slow
 def test_fixed_generator_from_a_trained_student(run_dir, tmp_path):
     train_student("dss", run_dir, out_dir=tmp_path / "dss", max_steps=2, **FAST)
     metrics = train_student("qcrd", run_dir, out_dir=tmp_path / "fixed", max_steps=3, **FAST, **QCRD_FAST,
@@ -228,6 +232,7 @@ def test_fixed_generator_from_a_trained_student(run_dir, tmp_path):
     assert metrics["steps"] == 3 and metrics["config"]["negative_source"] == "fixed"
 
 
+@pytest.mark.slow
 def test_dss_resume_continues_where_it_stopped(run_dir, tmp_path):
     """Stopped after step 4 (checkpoint-4 kept, later ones lost), a rerun resumes there and ends
     with the same weights as an uninterrupted run."""
@@ -242,6 +247,7 @@ def test_dss_resume_continues_where_it_stopped(run_dir, tmp_path):
         assert torch.allclose(a["state"][key]["exp_avg"], b["state"][key]["exp_avg"], atol=1e-6)
 
 
+@pytest.mark.slow
 def test_qcrd_resume_restores_the_snapshot_ring_and_the_judge(run_dir, tmp_path):
     from qcrdkit.trainers.qcrd import STATE_FILE
 
@@ -264,6 +270,7 @@ def test_qcrd_resume_restores_the_snapshot_ring_and_the_judge(run_dir, tmp_path)
         train_student("qcrd", run_dir, out_dir=tmp_path / "cut", **{**common, "max_steps": 10})
 
 
+@pytest.mark.slow
 def test_model_selection_uses_valid_and_test_is_reported(run_dir, tmp_path):
     metrics = train_student("finetune", run_dir, out_dir=tmp_path / "ft", max_steps=6,
                             **{**FAST, "eval_steps": 2, "save_steps": 2})
@@ -340,6 +347,7 @@ def test_rationale_accuracy_on_hand_made_outputs():
     assert rationale_accuracy(outcomes) == 0.5 and rationale_accuracy([]) == 0.0
 
 
+@pytest.mark.slow
 def test_rationale_accuracy_is_reported_for_methods_that_learn_rationales(run_dir, tmp_path):
     for method in ("finetune", "single_task", "dss"):
         metrics = train_student(method, run_dir, out_dir=tmp_path / method, max_steps=2, **FAST)
