@@ -153,7 +153,7 @@ def results_markdown(run_dir: Path, runs: list[dict], command: str, *, date: str
 
     from qcrdkit import analysis
     from qcrdkit.report import markdown_table
-    from qcrdkit.rundir import collect_students
+    from qcrdkit.trainers import collect_students
 
     def _table(header: list[str], rows: list[list]) -> str:
         return markdown_table(pd.DataFrame(rows, columns=header))

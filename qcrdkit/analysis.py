@@ -2,7 +2,7 @@
 time and the tables of whatever sweeps a run holds.
 
 No plotting and no I/O here: rows in (``students/*/metrics.json`` and per-question test
-predictions, read by :func:`qcrdkit.rundir.collect_students`), numbers and DataFrames out.
+predictions, read by :func:`qcrdkit.trainers.collect_students`), numbers and DataFrames out.
 """
 from __future__ import annotations
 
@@ -132,7 +132,7 @@ def interval_text(d: dict, kind: str = "bootstrap") -> str:
 
 # --------------------------------------------------------------------------- tables over students
 # A student is its ``metrics.json`` row plus ``run`` (the run directory's name), see
-# ``rundir.collect_students``. "Main" students have no tag; tagged ones belong to sweeps.
+# ``trainers.collect_students``. "Main" students have no tag; tagged ones belong to sweeps.
 
 METHOD_ORDER = ("finetune", "single_task", "dss", "mi", "qcrd")
 METHOD_NAMES = {"finetune": "Finetune", "single_task": "Single-Task", "dss": "DSS", "mi": "MI", "qcrd": "QCRD"}

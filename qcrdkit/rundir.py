@@ -98,28 +98,6 @@ def load_run_discriminator(run_dir: str | Path, device=None):
     return load_discriminator(discriminator_dir(run_dir), device=device)
 
 
-def collect_students(run_dirs) -> tuple[list[dict], dict[tuple[str, str], list[dict]]]:
-    """Every trained student under the run directories: its ``metrics.json`` (plus ``run``, the
-    run directory's name; ``tag`` and config fields an older file lacks are filled in) and its test predictions,
-    keyed ``(run, name)``. A run without students is an error naming it."""
-    from .trainers.run import complete_config, name_tag
-
-    students, predictions = [], {}
-    for run_dir in [Path(r) for r in run_dirs]:
-        paths = sorted((run_dir / "students").glob("*/metrics.json"))
-        if not paths:
-            raise ConfigError(f"{run_dir / 'students'}: no trained students; run stage 03 for this run_dir first")
-        for path in paths:
-            m = read_json(path)
-            m = {**m, "run": run_dir.name, "tag": m.get("tag", name_tag(m["name"], m["method"])),
-                 "config": complete_config(m["method"], m.get("config", {}))}
-            students.append(m)
-            pred = path.parent / "test_predictions.jsonl"
-            if pred.exists():
-                predictions[(run_dir.name, m["name"])] = read_jsonl(pred)
-    return students, predictions
-
-
 def resolve_run_dir(run_dir: str | Path | None, outputs_dir: str | Path = "outputs") -> Path:
     """``run_dir`` itself; for ``None``, ``$QCRD_RUN_DIR`` or else the newest run under
     ``<outputs_dir>/runs`` with trained students (a notebook opened by hand, or served by Voilà)."""

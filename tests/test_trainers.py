@@ -13,7 +13,7 @@ from qcrdkit.errors import ConfigError
 from qcrdkit.io import read_json, write_jsonl
 from qcrdkit.rundir import save_task_spec
 from qcrdkit.tasks import get_task
-from qcrdkit.trainers import METHODS, method_config, run_name, train_student
+from qcrdkit.trainers import METHODS, method_config, student_folder_name, train_student
 from qcrdkit.trainers.data import StudentCollator, eval_rows, single_task_target, train_rows
 from qcrdkit.trainers.qcrd import generated_labels, scatter_rows
 
@@ -134,7 +134,7 @@ def test_method_configs_have_paper_defaults_and_reject_unknown_parameters(tmp_pa
         method_config("qcrd", output_dir=str(tmp_path), negative_source="fixed")
     with pytest.raises(ConfigError, match="unknown method"):
         method_config("distill", output_dir=str(tmp_path))
-    assert run_name("qcrd", 2, tag="woNK") == "qcrd-woNK-seed2" and run_name("dss", 0) == "dss"
+    assert student_folder_name("qcrd", 2, tag="woNK") == "qcrd-woNK-seed2" and student_folder_name("dss", 0) == "dss"
     assert method_config("dss", output_dir=str(tmp_path)).train_fraction == 1.0
     with pytest.raises(ValueError, match="train_fraction must be in"):
         method_config("dss", output_dir=str(tmp_path), train_fraction=0)

@@ -19,7 +19,7 @@ thread, optionally adding a fixed latency per request or ignoring ``n`` as many 
 ``respond`` replaces the teacher with any function, which tests use to inject faults.
 
 The same endpoint is the offline **LLM judge** (§5.4): a prompt made by
-:func:`qcrdkit.llm_judge.judge_prompt` is answered by :func:`judge_arith_reply`, which checks the
+:func:`qcrdkit.judge_prompt.judge_prompt` is answered by :func:`judge_arith_reply`, which checks the
 arithmetic of both explanations (an explanation is good when it shows at least one calculation,
 every calculation ``x op y = z`` in it is right, and the last result is the given answer).
 """
@@ -35,7 +35,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
-from ..llm_judge import read_judge_prompt
+from ..judge_prompt import read_judge_prompt
 from ..tasks.arith import ArithProblem, apply_op, read_problem
 from ..tasks.numeric import format_number, numbers_equal, parse_number
 from .prompts import question_from_prompt

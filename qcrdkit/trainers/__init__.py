@@ -17,8 +17,8 @@ from .base import StudentConfig, StudentTrainer
 from .baselines import (DSSConfig, DSSTrainer, FinetuneConfig, FinetuneTrainer, MIConfig, MITrainer,
                         SingleTaskConfig, SingleTaskTrainer)
 from .qcrd import QCRDConfig, QCRDTrainer
-from .run import METHODS, method_config, run_name, train_student, write_summary
+from .run import METHODS, collect_students, method_config, student_folder_name, train_student, write_summary
 
 __all__ = ["StudentConfig", "StudentTrainer", "FinetuneConfig", "FinetuneTrainer", "SingleTaskConfig",
            "SingleTaskTrainer", "DSSConfig", "DSSTrainer", "MIConfig", "MITrainer", "QCRDConfig", "QCRDTrainer",
-           "METHODS", "method_config", "run_name", "train_student", "write_summary"]
+           "METHODS", "collect_students", "method_config", "student_folder_name", "train_student", "write_summary"]

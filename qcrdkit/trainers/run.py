@@ -14,7 +14,7 @@ valid accuracy; evaluates the test split once; and writes
                                        methods that learn rationales: rationale, rationale_answer, rationale_correct)
 <run>/students/summary.json            every trained method of the run (write_summary)
 ```
-``<name>`` is ``<method>[-<tag>][-seed<k>]`` (see :func:`run_name`; no suffix for seed 0). Parameters are the fields of
+``<name>`` is ``<method>[-<tag>][-seed<k>]`` (see :func:`student_folder_name`; no suffix for seed 0). Parameters are the fields of
 the method's config (``StudentConfig`` and e.g. ``QCRDConfig``); a field of another method's
 config is ignored, a name no config knows is an error.
 """
@@ -32,7 +32,7 @@ from transformers.trainer_utils import get_last_checkpoint
 from ..casestudy import pick_questions
 from ..progress import progress_callbacks
 from ..errors import ConfigError
-from ..io import read_json, write_json, write_jsonl
+from ..io import read_json, read_jsonl, write_json, write_jsonl
 from ..rundir import load_task, read_teacher_greedy, read_teacher_samples, teacher_greedy_path
 from ..students import STUDENT_PRESETS, build_student, load_or_train_tokenizer
 from .baselines import (DSSConfig, DSSTrainer, FinetuneConfig, FinetuneTrainer, MIConfig, MITrainer,
@@ -69,7 +69,7 @@ def method_config(method: str, **params):
     return cls(**{k: v for k, v in params.items() if k in own})
 
 
-def run_name(method: str, seed: int = 0, *, tag: str | None = None) -> str:
+def student_folder_name(method: str, seed: int = 0, *, tag: str | None = None) -> str:
     """``<method>[-<tag>][-seed<k>]``: the seed appears when it is not 0, so adding seeds to a run
     keeps (and reuses) its seed-0 students."""
     return "-".join([method] + ([tag] if tag else []) + ([f"seed{seed}"] if seed else []))
@@ -172,7 +172,7 @@ def train_student(method: str, run_dir: str | Path, *, out_dir: str | Path | Non
     not trained again (its ``metrics.json`` is returned, with ``"reused": True``); an unfinished
     one resumes from its last checkpoint (``resume``)."""
     run_dir = Path(run_dir)
-    out = Path(out_dir) if out_dir else run_dir / "students" / run_name(method, seed)
+    out = Path(out_dir) if out_dir else run_dir / "students" / student_folder_name(method, seed)
     finished = _finished(out, method, student, seed,
                          _config_summary(student_args(method, out / "checkpoints", student=student, seed=seed,
                                                       progress=progress, **dict(params))))
@@ -216,7 +216,7 @@ def train_student(method: str, run_dir: str | Path, *, out_dir: str | Path | Non
 
 
 def name_tag(name: str, method: str) -> str | None:
-    """The tag of a student folder named by :func:`run_name` (``qcrd-woNK-seed1`` → ``woNK``)."""
+    """The tag of a student folder named by :func:`student_folder_name` (``qcrd-woNK-seed1`` → ``woNK``)."""
     rest = re.sub(r"(^|-)seed\d+$", "", name[len(method):] if name.startswith(method) else name).lstrip("-")
     return rest or None
 
@@ -268,6 +268,26 @@ def complete_config(method: str, config: dict) -> dict:
                 if f.default is not dataclasses.MISSING}
     return {**{k: defaults[k] for k in _summary_fields(METHODS[method][0]) if k in defaults and k not in config},
             **config}
+
+
+def collect_students(run_dirs) -> tuple[list[dict], dict[tuple[str, str], list[dict]]]:
+    """Every trained student under the run directories: its ``metrics.json`` (plus ``run``, the
+    run directory's name; ``tag`` and config fields an older file lacks are filled in) and its test predictions,
+    keyed ``(run, name)``. A run without students is an error naming it."""
+    students, predictions = [], {}
+    for run_dir in [Path(r) for r in run_dirs]:
+        paths = sorted((run_dir / "students").glob("*/metrics.json"))
+        if not paths:
+            raise ConfigError(f"{run_dir / 'students'}: no trained students; run stage 03 for this run_dir first")
+        for path in paths:
+            m = read_json(path)
+            m = {**m, "run": run_dir.name, "tag": m.get("tag", name_tag(m["name"], m["method"])),
+                 "config": complete_config(m["method"], m.get("config", {}))}
+            students.append(m)
+            pred = path.parent / "test_predictions.jsonl"
+            if pred.exists():
+                predictions[(run_dir.name, m["name"])] = read_jsonl(pred)
+    return students, predictions
 
 
 def write_summary(run_dir: str | Path) -> list[dict]:
