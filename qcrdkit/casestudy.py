@@ -20,23 +20,13 @@ from typing import Sequence
 from .errors import ConfigError
 from .io import read_jsonl
 from .students import explain_input, generate_texts
+from .tasks.base import pick_questions  # noqa: F401  (a seeded subset of a split; also stage 03's)
 
 
 def sample_seed(seed: int, question_id: str, temperature: float) -> int:
     """A generation seed fixed by (seed, question, temperature)."""
     digest = hashlib.sha256(f"{seed}|{question_id}|{temperature:.4f}".encode()).hexdigest()
     return int(digest[:8], 16)
-
-
-def pick_questions(examples: Sequence, n: int | None, seed: int = 0) -> list:
-    """``n`` examples drawn without replacement by ``seed`` (all for ``None`` or more than there are), in
-    their original order."""
-    import random
-
-    if n is None or n >= len(examples):
-        return list(examples)
-    keep = set(random.Random(seed).sample(range(len(examples)), n))
-    return [ex for i, ex in enumerate(examples) if i in keep]
 
 
 def temperature_label(temperature: float) -> str:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from ..errors import ConfigError
 from .base import Example, register_task
 from .numeric import format_number
-from .svamp import NumericTask
+from .numeric import NumericTask
 
 NAMES = ["Tom", "Anna", "Ravi", "Mia", "Leo", "Sara", "Omar", "Lily", "Jack", "Nina", "Paul", "Emma",
          "Ken", "Zoe", "Ivan", "Rosa", "Sam", "Hana", "Ben", "Lucy"]

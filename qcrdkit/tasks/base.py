@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Sequence
 
 from ..errors import ConfigError, DataFormatError
 from ..io import iter_jsonl
@@ -239,6 +239,17 @@ class Task:
     def parse_label(self, text: str, example: Example | None = None) -> Any:
         """The answer a student's predicted label commits to (``None`` if unreadable)."""
         return self.parse_answer_text(text, example) if text.strip() else None
+
+
+def pick_questions(examples: Sequence, n: int | None, seed: int = 0) -> list:
+    """``n`` examples drawn without replacement by ``seed`` (all for ``None`` or more than there are), in
+    their original order."""
+    import random
+
+    if n is None or n >= len(examples):
+        return list(examples)
+    keep = set(random.Random(seed).sample(range(len(examples)), n))
+    return [ex for i, ex in enumerate(examples) if i in keep]
 
 
 def carve_valid(train: list[Example], fraction: float = 0.1, seed: int = 0) -> dict[str, list[Example]]:

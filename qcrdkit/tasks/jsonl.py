@@ -39,11 +39,10 @@ from typing import Any
 from ..errors import ConfigError, DataFormatError
 from ..io import iter_jsonl
 from .base import SPLITS, Example, Task, carve_valid, register_task
-from .numeric import format_number, number_key, numbers_equal, parse_number
+from .numeric import format_number, last_result, number_key, numbers_equal, parse_number
 
 ANSWER_TYPES = ("number", "choice", "label", "text")
 LETTERS = string.ascii_lowercase
-_LAST_RESULT = re.compile(r"=\s*(-?\d+(?:\.\d+)?)")
 
 
 def normalise_text(text: str) -> str:
@@ -219,10 +218,7 @@ class JsonlTask(Task):
         return text or None
 
     def fallback_answer(self, text: str, example: Example | None = None) -> Any:
-        if self.answer_type != "number":
-            return None
-        results = _LAST_RESULT.findall(text.replace(",", ""))
-        return float(results[-1]) if results else None
+        return last_result(text) if self.answer_type == "number" else None
 
     def answer_key(self, answer: Any):
         if answer is None:

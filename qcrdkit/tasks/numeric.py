@@ -10,6 +10,9 @@ import ast
 import math
 import operator
 import re
+from typing import Any
+
+from .base import Example, Task
 
 _BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
 _UNARY = {ast.UAdd: operator.pos, ast.USub: operator.neg}
@@ -84,3 +87,42 @@ def format_number(a: float) -> str:
     """42.0 -> '42', 12.5 -> '12.5'."""
     a = float(a)
     return str(int(a)) if a.is_integer() else f"{a:.4f}".rstrip("0").rstrip(".")
+
+
+_LAST_RESULT = re.compile(r"=\s*(-?\d+(?:\.\d+)?)")
+
+
+def last_result(text: str) -> float | None:
+    """The result of the text's last calculation (``... = 32 more wrappers`` -> 32); ``None`` if none."""
+    results = _LAST_RESULT.findall(text.replace(",", ""))
+    return float(results[-1]) if results else None
+
+
+class NumericTask(Task):
+    """Shared answer handling for tasks whose answer is a number."""
+
+    numeric = True
+
+    def parse_answer_text(self, answer_text: str, example: Example | None) -> float | None:
+        return parse_number(answer_text)
+
+    def answer_key(self, answer: Any):
+        return None if answer is None else number_key(answer)
+
+    def is_correct(self, answer: Any, example: Example) -> bool:
+        return answer is not None and numbers_equal(float(answer), float(example.answer))
+
+    def answer_to_text(self, answer: Any) -> str:
+        return format_number(answer)
+
+    def fallback_answer(self, text: str, example: Example | None = None) -> float | None:
+        """The result of the text's last calculation (``... = 32 more wrappers`` -> 32)."""
+        return last_result(text)
+
+    def parse_label(self, text: str, example: Example | None = None) -> float | None:
+        """An equation (``( 5.0 + 3.0 )``) or a bare number, evaluated; anything else (a broken
+        equation, words) is ``None``: no credit for a number picked out of a malformed label."""
+        try:
+            return safe_eval(text)
+        except (ValueError, RecursionError):
+            return None

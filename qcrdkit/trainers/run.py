@@ -29,8 +29,8 @@ from pathlib import Path
 from transformers import set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
-from ..casestudy import pick_questions
 from ..progress import progress_callbacks
+from ..tasks.base import pick_questions
 from ..errors import ConfigError
 from ..io import read_json, read_jsonl, write_json, write_jsonl
 from ..rundir import load_task, read_teacher_greedy, read_teacher_samples, teacher_greedy_path
