@@ -1,7 +1,6 @@
 """SVAMP (Patel et al. 2021): arithmetic word problems whose gold label is an equation."""
 from __future__ import annotations
 
-
 from .base import Example, register_task
 from .numeric import NumericTask, safe_eval
 
