@@ -15,6 +15,7 @@
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from .errors import ConfigError
@@ -89,6 +90,16 @@ def write_discriminator_artifacts(run_dir: str | Path, model, tokenizer, *, metr
         write_jsonl(out / f"scores_{split}.jsonl", rows)
     write_json(out / "history.json", history)
     return out
+
+
+def finished_discriminator(run_dir: str | Path, settings: dict) -> dict | None:
+    """The saved ``metrics.json`` of a stage-02 judge pretrained with exactly these ``settings``
+    (the notebook's training parameters), so the stage can reuse it; ``None`` otherwise."""
+    path = discriminator_dir(run_dir) / "metrics.json"
+    if not path.exists() or not (discriminator_dir(run_dir) / "config.json").exists():
+        return None
+    saved = read_json(path)
+    return saved if saved.get("settings") == json.loads(json.dumps(settings)) else None
 
 
 def load_run_discriminator(run_dir: str | Path, device=None):

@@ -196,7 +196,14 @@ def test_own_jsonl_data_runs_stages_01_02_and_bad_records_stop_before_writing(tm
     assert imported["other_splits"] == 6 and imported["unmatched"] == {} and provenance["unparseable"]["train"] < 0.1
     samples = [json.loads(x) for x in (run / "teacher" / "samples.jsonl").read_text().splitlines()]
     assert {r["split"] for r in samples if r.get("analysis_only")} == {"test"}
-    assert json.loads((run / "discriminator" / "metrics.json").read_text())["auc"] is not None
+    metrics = json.loads((run / "discriminator" / "metrics.json").read_text())
+    assert metrics["auc"] is not None and metrics["settings"]["steps"] == 4
+    # stage 02 again with the same settings: the finished judge is reused, not trained again
+    again = qcrd("run", "--params", "params/own-jsonl.yaml", "--set", f"outputs_dir={tmp_path}", "--set",
+                 "stages=[02_discriminator]", "--set", "02_discriminator.steps=4", "--quiet")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "**Reused**" in (run / "notebooks" / "02_discriminator.ipynb").read_text()
+    assert json.loads((run / "discriminator" / "metrics.json").read_text())["auc"] == metrics["auc"]
     # a bad record: the run stops naming file and line, and writes nothing into the run
     bad = tmp_path / "bad.jsonl"
     lines = (REPO / "tests" / "data" / "own_task" / "questions_train.jsonl").read_text().splitlines()
