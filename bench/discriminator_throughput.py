@@ -21,7 +21,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch  # noqa: E402
 from transformers import set_seed  # noqa: E402
 
-from qcrdkit import discriminator as D  # noqa: E402
+from qcrdkit import judge as D  # noqa: E402
 from qcrdkit.consistency import apply_split  # noqa: E402
 from qcrdkit.tasks import get_task  # noqa: E402
 from qcrdkit.teacher.sampling import teacher_prompts  # noqa: E402

@@ -22,7 +22,7 @@ Per question, as many negatives are added as it lacks to match its positives
 is seeded by ``(seed, question id)``: the same question gets the same augmentation whatever else
 is in the data or in which order.
 
-Items are the dicts of :mod:`qcrdkit.discriminator` (``key``, ``id``, ``question``,
+Items are the dicts of :mod:`qcrdkit.judge` (``key``, ``id``, ``question``,
 ``rationale``, ``label``, ``source``); augmented ones have ``source = "augmented negative"``,
 ``label = 0`` and ``augment`` naming the operation.
 """

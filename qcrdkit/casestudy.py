@@ -89,7 +89,7 @@ class TemperatureStudy:
         pairs = [(q, i, t) for q, outs in zip(missing, texts) for i, t in enumerate(outs)]
         scores = [None] * len(pairs)
         if self.judge is not None:
-            from .discriminator import score_rationales
+            from .judge import score_rationales
 
             scores = [round(float(s), 4) for s in score_rationales(
                 self.judge, self.judge_tokenizer, [self.examples[q].input for q, _, _ in pairs], [t for _, _, t in pairs])]

@@ -80,7 +80,7 @@ def write_discriminator_artifacts(run_dir: str | Path, model, tokenizer, *, metr
                                   history: list[dict], extra_scores: dict[str, list[dict]] | None = None) -> Path:
     """The judge checkpoint plus ``metrics.json``, ``scores.jsonl`` (``scores_<split>.jsonl`` for
     ``extra_scores``) and ``history.json`` under ``<run>/discriminator/``."""
-    from .discriminator import save_discriminator
+    from .judge import save_discriminator
 
     out = discriminator_dir(run_dir)
     save_discriminator(model, tokenizer, out)
@@ -104,7 +104,7 @@ def finished_discriminator(run_dir: str | Path, settings: dict) -> dict | None:
 
 def load_run_discriminator(run_dir: str | Path, device=None):
     """The run's stage-02 judge and tokenizer."""
-    from .discriminator import load_discriminator
+    from .judge import load_discriminator
 
     return load_discriminator(discriminator_dir(run_dir), device=device)
 

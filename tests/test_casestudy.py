@@ -3,7 +3,7 @@ import pytest
 
 from qcrdkit import casestudy
 from qcrdkit.casestudy import TemperatureStudy, mean_scores, pick_questions, teacher_score_rows
-from qcrdkit.discriminator import build_discriminator
+from qcrdkit.judge import build_discriminator
 from qcrdkit.errors import ConfigError
 from qcrdkit.students import build_student
 from qcrdkit.tasks import get_task

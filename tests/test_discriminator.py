@@ -8,7 +8,7 @@ import pytest
 import torch
 from transformers import ByT5Tokenizer, T5Config, T5ForConditionalGeneration, TrainerCallback, set_seed
 
-from qcrdkit import discriminator as D
+from qcrdkit import judge as D
 from qcrdkit.errors import ConfigError, DataFormatError
 from qcrdkit.rundir import read_teacher_samples
 

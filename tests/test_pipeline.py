@@ -39,7 +39,7 @@ def test_smoke_run_writes_every_stage_contract(smoke_run):
     assert not (judge / "checkpoints").exists()                          # removed once finished
     assert (judge / "kde.png").stat().st_size > 1000 and (judge / "curve.png").stat().st_size > 1000
     from qcrdkit.rundir import load_run_discriminator
-    from qcrdkit.discriminator import score_rationales
+    from qcrdkit.judge import score_rationales
     model, tok = load_run_discriminator(run)
     assert score_rationales(model, tok, ["q"], ["r"]).shape == (1,)
     # stage 03: one folder per method with the selected model and its metrics, the summary and curves

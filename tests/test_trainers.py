@@ -50,7 +50,7 @@ def make_greedy(task) -> list[dict]:
 def run_dir(tmp_path_factory):
     """A run of stages 01-02 made by hand: gold rationales as positives, a changed number as the
     negative, and a judge with the scratch-tiny encoder (untrained head: scores near 0.5)."""
-    from qcrdkit.discriminator import save_discriminator
+    from qcrdkit.judge import save_discriminator
     from qcrdkit.trainers.run import preset_judge
 
     run = tmp_path_factory.mktemp("run")

@@ -15,7 +15,7 @@ Each optimizer step, for a batch of N questions:
    once and is shared by all ``m + k`` targets (the decoder reads its output). For the
    single-pick schemes (MinMax, MaxMin, Sampling) every target's CE is first computed without
    gradient; only the picked positive and negative are decoded again with gradient.
-4. **Quality weights.** The judge (:class:`~qcrdkit.discriminator.OnlineDiscriminator`) scores
+4. **Quality weights.** The judge (:class:`~qcrdkit.judge.OnlineDiscriminator`) scores
    the pairs the loss uses: ``s_pos`` weights the positive term, ``1 − s_neg`` the negative one.
    Ablation w/o QJ (``use_judge=False``): unit weights (``s_pos = 1``, ``s_neg = 0``).
 5. **Online judge update.** Every ``judge_update_every`` steps the judge takes one step of
@@ -90,7 +90,7 @@ class QCRDConfig(StudentConfig):
     use_judge: bool = field(default=True, metadata={"help": "False: unit quality weights (w/o QJ)"})
     judge_update_every: int = field(default=10, metadata={"help": "optimizer steps between online judge updates (0: never)"})
     judge_learning_rate: float = field(default=1e-5, metadata={"help": "the judge's online learning rate"})
-    judge_objective: str = field(default="bce", metadata={"help": "L_D: bce | eq2 (see qcrdkit.discriminator)"})
+    judge_objective: str = field(default="bce", metadata={"help": "L_D: bce | eq2 (see qcrdkit.judge)"})
 
     def __post_init__(self):
         if self.scheme not in SCHEMES:
@@ -199,7 +199,7 @@ class QCRDCallback(TrainerCallback):
 
 class QCRDTrainer(StudentTrainer):
     """``Seq2SeqTrainer`` with QCRD's loss; see the module doc. ``judge`` is an
-    :class:`~qcrdkit.discriminator.OnlineDiscriminator` (required unless ``use_judge=False``)."""
+    :class:`~qcrdkit.judge.OnlineDiscriminator` (required unless ``use_judge=False``)."""
 
     input_format = "multitask"
 

@@ -101,7 +101,7 @@ def preset_judge(run_dir: str | Path, preset: str, *, tokenizer: str = "corpus",
 
     The paper's judge is the student's own encoder architecture (T5-base for a T5-base student);
     this is that set-up for the offline presets, and costs the student's encoder per score."""
-    from ..discriminator import discriminator_from_student
+    from ..judge import discriminator_from_student
 
     tok = run_student_tokenizer(run_dir, preset, tokenizer, vocab_size)
     student, tok = build_student(preset, tokenizer=tok)
@@ -232,7 +232,7 @@ def _finished(out: Path, method: str, student: str, seed: int, config: dict) -> 
 
 
 def load_online_judge(run_dir: Path, args):
-    from ..discriminator import OnlineDiscriminator
+    from ..judge import OnlineDiscriminator
     from ..rundir import discriminator_dir, load_run_discriminator
 
     if not (discriminator_dir(run_dir) / "config.json").exists():
