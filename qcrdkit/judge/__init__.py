@@ -3,7 +3,7 @@
 * :mod:`.items` — one (question, rationale, label) item per teacher rationale, split by question;
 * :mod:`.model` — D itself (eq. 1), its backbones, save and load;
 * :mod:`.objectives` — its loss, eq. 2 or BCE;
-* :mod:`.batching` — batches of whole questions;
+* :mod:`.batching` — (question, rationale) pairs as model inputs (batches of whole questions: :mod:`qcrdkit.batches`);
 * :mod:`.pretraining` — stage 02's pretraining (a Hugging Face ``Trainer``);
 * :mod:`.scoring` — scores, ROC-AUC, the evaluation report;
 * :mod:`.online` — the judge inside QCRD's training (scores and online updates).
@@ -58,7 +58,8 @@ from .model import (MINILM_PACKAGE, T5_PRESETS, minilm_path, DiscriminatorConfig
                     build_discriminator, discriminator_from_student, default_learning_rate, save_discriminator,
                     load_discriminator, default_device, freeze_bottom_layers)
 from .objectives import OBJECTIVES, eq2_loss, bce_loss, discriminator_loss
-from .batching import encode_pairs, PairCollator, QuestionBatchSampler, question_loader
+from ..batches import QuestionBatchSampler, question_loader
+from .batching import encode_pairs, PairCollator
 from .pretraining import (DiscriminatorTrainingConfig, auc_metrics, DiscriminatorTrainer, check_training_items,
                           pretrain_discriminator)
 from .scoring import score_rationales, roc_auc, score_metrics, score_items, evaluation_report

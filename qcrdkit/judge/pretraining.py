@@ -9,8 +9,9 @@ import numpy as np
 import torch
 from transformers import Trainer, TrainingArguments
 
+from ..batches import question_loader
 from ..errors import ConfigError
-from .batching import PairCollator, question_loader
+from .batching import PairCollator
 from .model import Discriminator
 from .objectives import OBJECTIVES, discriminator_loss
 from .scoring import score_metrics

@@ -138,10 +138,10 @@ class StudentTrainer(Seq2SeqTrainer):
 
     # ---- data order --------------------------------------------------------------------------
     def get_train_dataloader(self):
-        """Batches from a seeded per-epoch question order (:class:`~qcrdkit.judge.QuestionBatchSampler`,
+        """Batches from a seeded per-epoch question order (:class:`~qcrdkit.batches.QuestionBatchSampler`,
         ``seed + epoch``): every method trained with the same seed sees the same questions in the same
         order, and QCRD knows the questions of the coming steps (to sample their negatives together)."""
-        from ..judge import question_loader
+        from ..batches import question_loader
 
         loader, self.train_sampler = question_loader(self, self.train_dataset, self._train_batch_size, shuffle=True)
         return loader
