@@ -15,7 +15,7 @@ from qcrdkit.rundir import save_task_spec
 from qcrdkit.tasks import get_task
 from qcrdkit.trainers import METHODS, method_config, student_folder_name, train_student
 from qcrdkit.trainers.data import StudentCollator, eval_rows, single_task_target, train_rows
-from qcrdkit.trainers.qcrd import generated_labels, scatter_rows
+from qcrdkit.trainers.qcrd_batch import generated_labels, scatter_rows
 
 from conftest import REPO
 
@@ -375,7 +375,7 @@ def test_qcrd_compute_loss_equals_the_loss_functions_on_the_same_ces(run_dir, tm
     """compute_loss end to end = α1 · L_pred + α2 · contrastive_loss on CEs and judge scores computed
     here independently (full decoder passes, one per rationale)."""
     from qcrdkit.losses import contrastive_loss, sequence_cross_entropy
-    from qcrdkit.trainers.qcrd import pad_labels
+    from qcrdkit.trainers.qcrd_batch import pad_labels
 
     trainer, batch = qcrd_trainer_and_batch(run_dir, tmp_path, scheme=scheme, num_positives=2)
     model, a = trainer.model, trainer.args

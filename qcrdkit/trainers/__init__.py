@@ -16,7 +16,8 @@ qcrd           QCRDConfig            QCRDTrainer
 from .base import StudentConfig, StudentTrainer
 from .baselines import (DSSConfig, DSSTrainer, FinetuneConfig, FinetuneTrainer, MIConfig, MITrainer,
                         SingleTaskConfig, SingleTaskTrainer)
-from .qcrd import QCRDConfig, QCRDTrainer
+from .qcrd import QCRDTrainer
+from .qcrd_config import QCRDConfig
 from .run import METHODS, collect_students, method_config, student_folder_name, train_student, write_summary
 
 __all__ = ["StudentConfig", "StudentTrainer", "FinetuneConfig", "FinetuneTrainer", "SingleTaskConfig",

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -45,139 +44,15 @@ from transformers.modeling_outputs import BaseModelOutput
 from transformers.trainer_utils import get_last_checkpoint
 
 from ..errors import ConfigError
-from ..losses import (SCHEMES, alpha3_schedule, contrastive_loss, qcrd_objective, select_rationales,
+from ..losses import (alpha3_schedule, contrastive_loss, qcrd_objective, select_rationales,
                       sequence_cross_entropy)
 from ..negatives import SnapshotRing, load_generator
 from ..students import explain_input
-from .base import StudentConfig, StudentTrainer
+from .base import StudentTrainer
+from .qcrd_batch import Candidates, Slot, generated_labels, pad_labels, scatter_rows
+from .qcrd_config import QCRDConfig  # noqa: F401  (the trainer's args; importable from here as in TRL)
 
-NEGATIVE_SOURCES = ("self", "fixed", "teacher", "none")
 STATE_FILE = "qcrd_state.pt"
-
-
-@dataclass
-class QCRDConfig(StudentConfig):
-    """QCRD's hyper-parameters with the paper's defaults (§4.1, appendix A)."""
-
-    alpha_pred: float = field(default=0.5, metadata={"help": "α1: weight of the label task"})
-    alpha_cl: float = field(default=0.5, metadata={"help": "α2: weight of the contrastive loss"})
-    alpha_judge: float = field(default=0.5, metadata={"help": "α3: weight of the judge's loss L_D"})
-    alpha_judge_decay: float = field(default=0.9, metadata={"help": "α3 is multiplied by this per iteration"})
-    beta: float = field(default=0.2, metadata={"help": "β: weight of the negative term"})
-    delta: float = field(default=3.0, metadata={"help": "δ: margin; negatives with CE ≥ δ are left alone"})
-    scheme: str = field(default="minmax", metadata={"help": "minmax | maxmin | sampling | mean | wmean (§5.1)"})
-    num_positives: int = field(default=5, metadata={"help": "m: teacher positives per question (up to K)"})
-    num_negatives: int = field(default=1, metadata={"help": "k: negatives per question"})
-    negative_source: str = field(default="self", metadata={"help": "self | fixed | teacher | none (w/o NK)"})
-    iterations_back: int = field(default=5, metadata={"help": "j: the generator is the snapshot j iterations back"})
-    steps_per_iteration: int = field(default=100, metadata={"help": "optimizer steps per iteration"})
-    negative_temperature: float = field(default=1.5, metadata={"help": "τ_neg: sampling temperature of negatives "
-                                                                       "(0: greedy)"})
-    negative_top_k: int = field(default=20, metadata={
-        "help": "negatives sample from the top k tokens only (0: all). Not in the paper, whose T5-base stays near its "
-                "own distribution at τ 1.5; a small student from scratch sampled untruncated at τ 1.5 writes noise "
-                "(CE ≈ 6 ≫ δ: the negative term is off). Measured on the demo: top-k 0 / 20 / 5 put 0.5 / 68 / 95 % "
-                "of the negatives inside the margin (bench/README.md)"})
-    negative_top_p: float = field(default=1.0, metadata={"help": "negatives sample from the nucleus of mass p (1: all)"})
-    negative_max_new_tokens: int | None = field(
-        default=None, metadata={"help": "cap on a sampled negative's length; always at most the batch's longest "
-                                        "positive + 8 tokens (None: max_target_length)"})
-    negative_prefetch_steps: int = field(
-        default=64, metadata={"help": "negatives of the questions of this many coming steps are sampled together"})
-    negative_generation_batch_size: int = field(default=256, metadata={"help": "questions per generate call"})
-    fixed_generator: str | None = field(default=None, metadata={"help": "model folder for negative_source='fixed'"})
-    positives: str = field(default="sc", metadata={"help": "sc (self-consistency positives) | first (w/o ED)"})
-    use_judge: bool = field(default=True, metadata={"help": "False: unit quality weights (w/o QJ)"})
-    judge_update_every: int = field(default=10, metadata={"help": "optimizer steps between online judge updates (0: never)"})
-    judge_learning_rate: float = field(default=1e-5, metadata={"help": "the judge's online learning rate"})
-    judge_objective: str = field(default="bce", metadata={"help": "L_D: bce | eq2 (see qcrdkit.judge)"})
-
-    def __post_init__(self):
-        if self.scheme not in SCHEMES:
-            raise ConfigError(f"scheme must be one of {SCHEMES}, got {self.scheme!r}")
-        if self.negative_source not in NEGATIVE_SOURCES:
-            raise ConfigError(f"negative_source must be one of {NEGATIVE_SOURCES}, got {self.negative_source!r}")
-        if self.negative_source == "fixed" and not self.fixed_generator:
-            raise ConfigError("negative_source='fixed' needs fixed_generator (a trained student's folder)")
-        if self.num_positives < 1 or self.num_negatives < 0 or self.steps_per_iteration < 1:
-            raise ConfigError("num_positives ≥ 1, num_negatives ≥ 0 and steps_per_iteration ≥ 1 are required")
-        if self.negative_temperature < 0:
-            raise ConfigError(f"negative_temperature must be >= 0 (0: greedy), got {self.negative_temperature}")
-        if self.negative_top_k < 0 or not 0 < self.negative_top_p <= 1:
-            raise ConfigError(f"negative_top_k must be >= 0 and negative_top_p in (0, 1], got "
-                              f"{self.negative_top_k}, {self.negative_top_p}")
-        super().__post_init__()
-
-
-def pad_labels(sequences: list[torch.Tensor], device) -> torch.Tensor:
-    """1-D token tensors → one [n, T] label matrix padded with -100."""
-    width = max((len(s) for s in sequences), default=1)
-    out = torch.full((len(sequences), max(width, 1)), -100, dtype=torch.long)
-    for i, s in enumerate(sequences):
-        out[i, :len(s)] = s
-    return out.to(device)
-
-
-def generated_labels(ids: torch.Tensor, eos_token_id: int) -> list[torch.Tensor]:
-    """Sampled decoder outputs (without the start token) → targets: each kept up to its first EOS."""
-    is_eos = ids == eos_token_id
-    before_or_at_eos = (is_eos.long().cumsum(1) - is_eos.long()) == 0
-    return [row[keep].cpu() for row, keep in zip(ids, before_or_at_eos)]
-
-
-def scatter_rows(values: torch.Tensor, cells: list[int], n: int, width: int) -> torch.Tensor:
-    """An [n, width] matrix of zeros with ``values`` at the flat ``cells`` (differentiable in ``values``)."""
-    flat = torch.zeros(n * width, device=values.device, dtype=values.dtype)
-    if cells:
-        flat = flat.index_put((torch.tensor(cells, device=values.device),), values)
-    return flat.view(n, width)
-
-
-#: a candidate rationale: (question row, "pos" or "neg", its index among that question's candidates)
-Slot = tuple
-
-
-@dataclass
-class Candidates:
-    """One batch's candidate rationales: per question its positives and negatives (texts, token ids)."""
-
-    questions: list[str]
-    pos_texts: list[list[str]]
-    pos_ids: list[list[torch.Tensor]]
-    neg_texts: list[list[str]]
-    neg_ids: list[list[torch.Tensor]]
-
-    @property
-    def n(self) -> int:
-        return len(self.questions)
-
-    @property
-    def m(self) -> int:
-        """Width of the positives' matrix (at least 1)."""
-        return max(1, max((len(p) for p in self.pos_texts), default=0))
-
-    @property
-    def k(self) -> int:
-        """Width of the negatives' matrix (0: no negatives this step)."""
-        return max((len(t) for t in self.neg_texts), default=0)
-
-    def slots(self) -> list[Slot]:
-        """Every candidate: all positives, then all negatives."""
-        return [(i, "pos", j) for i in range(self.n) for j in range(len(self.pos_texts[i]))] + \
-               [(i, "neg", j) for i in range(self.n) for j in range(len(self.neg_texts[i]))]
-
-    def masks(self, device) -> tuple[torch.Tensor, torch.Tensor]:
-        """``[N, m]`` and ``[N, k]``: which cells hold a candidate."""
-        pos = torch.tensor([[j < len(p) for j in range(self.m)] for p in self.pos_texts], dtype=torch.bool, device=device)
-        neg = torch.tensor([[j < len(t) for j in range(self.k)] for t in self.neg_texts], dtype=torch.bool,
-                           device=device).reshape(self.n, self.k)
-        return pos, neg
-
-    def ids(self, i: int, kind: str, j: int) -> torch.Tensor:
-        return self.pos_ids[i][j] if kind == "pos" else self.neg_ids[i][j]
-
-    def text(self, i: int, kind: str, j: int) -> str:
-        return self.pos_texts[i][j] if kind == "pos" else self.neg_texts[i][j]
 
 
 class QCRDCallback(TrainerCallback):

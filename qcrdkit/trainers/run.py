@@ -39,7 +39,8 @@ from .baselines import (DSSConfig, DSSTrainer, FinetuneConfig, FinetuneTrainer, 
                         SingleTaskConfig, SingleTaskTrainer)
 from .base import generation_length, rationale_generation_length
 from .data import StudentCollator, eval_rows, train_rows
-from .qcrd import QCRDConfig, QCRDTrainer
+from .qcrd import QCRDTrainer
+from .qcrd_config import QCRDConfig
 
 METHODS = {
     "finetune": (FinetuneConfig, FinetuneTrainer),
