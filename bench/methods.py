@@ -152,7 +152,7 @@ def results_markdown(run_dir: Path, runs: list[dict], command: str, *, date: str
     import pandas as pd
 
     from qcrdkit import analysis
-    from qcrdkit.report import markdown_table
+    from qcrdkit.analysis.report import markdown_table
     from qcrdkit.trainers import collect_students
 
     def _table(header: list[str], rows: list[list]) -> str:
@@ -216,7 +216,7 @@ def results_markdown(run_dir: Path, runs: list[dict], command: str, *, date: str
     if figure is not None and fraction_diffs:
         import matplotlib
         matplotlib.use("Agg")
-        from qcrdkit.viz import plot_factor_differences
+        from qcrdkit.analysis.plots import plot_factor_differences
         plot_factor_differences(fraction_diffs, analysis.METHOD_NAMES, xlabel="share of training questions").savefig(
             figure, dpi=120)
     report = json.loads((run_dir / "report" / "summary.json").read_text()) if (run_dir / "report" / "summary.json").exists() else {}

@@ -1,6 +1,6 @@
 """The LLM judge's prompt (paper appendix Table 4): how a pair of explanations is asked about, and how
 such a prompt is read back (the offline synthetic endpoint answers it). A leaf module: both
-:mod:`qcrdkit.llm_judge` (which asks) and :mod:`qcrdkit.teacher.synthetic` (which answers) import it.
+:mod:`qcrdkit.analysis.llm_judge` (which asks) and :mod:`qcrdkit.teacher.synthetic` (which answers) import it.
 """
 from __future__ import annotations
 

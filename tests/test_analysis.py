@@ -187,7 +187,7 @@ def test_report_writes_tables_summary_and_figures(tmp_path):
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    from qcrdkit.report import Report
+    from qcrdkit.analysis.report import Report
 
     report = Report(tmp_path / "report", "R")
     report.table("Accuracy", pd.DataFrame({"arith": {"DSS": "1.0"}}).rename_axis("method"), note="n")
@@ -227,7 +227,7 @@ def test_factor_differences_pair_each_value_by_seed():
     matplotlib.use("Agg")
 
     from qcrdkit.analysis import factor_differences
-    from qcrdkit.viz import plot_factor_differences
+    from qcrdkit.analysis.plots import plot_factor_differences
 
     def st(name, method, seed, tag=None, fraction=None):
         s = student(name, method, seed, tag=tag)

@@ -101,7 +101,7 @@ def test_slider_resamples_the_rationale_in_chromium(voila_page, tmp_path):
 def test_explorer_filter_and_question_in_chromium(voila_page, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
-    from qcrdkit.widgets import RationaleExplorer as RationaleFilter
+    from qcrdkit.analysis.widgets import RationaleExplorer as RationaleFilter
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -1,13 +1,13 @@
 """Temperature case study (Fig. 5) and quality-score rows (Fig. 6): pure functions and the widget."""
 import pytest
 
-from qcrdkit import casestudy
-from qcrdkit.casestudy import TemperatureStudy, mean_scores, pick_questions, teacher_score_rows
+from qcrdkit.analysis import casestudy
+from qcrdkit.analysis.casestudy import TemperatureStudy, mean_scores, pick_questions, teacher_score_rows
 from qcrdkit.judge import build_discriminator
 from qcrdkit.errors import ConfigError
 from qcrdkit.students import build_student
 from qcrdkit.tasks import get_task
-from qcrdkit.widgets import render_samples_html, temperature_widget
+from qcrdkit.analysis.widgets import render_samples_html, temperature_widget
 
 TASK = get_task("arith", n_train=50, n_valid=1, n_test=5, seed=1)
 EXAMPLES = TASK.load("test")

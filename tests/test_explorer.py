@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from qcrdkit import explorer as X
+from qcrdkit.analysis import explorer as X
 
 
 def records():
@@ -70,7 +70,7 @@ def test_question_view_and_export(tmp_path):
 
 
 def test_explorer_widget_filters_opens_and_exports(tmp_path):
-    from qcrdkit.widgets import RationaleExplorer
+    from qcrdkit.analysis.widgets import RationaleExplorer
 
     e = RationaleExplorer(table(), export_path=str(tmp_path / "sel.csv"))
     assert "5 rationales selected" in e.rows.value and "<img class='qcrd-histogram'" in e.histogram.value

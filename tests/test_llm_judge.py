@@ -2,7 +2,7 @@
 import pytest
 
 from qcrdkit.errors import ConfigError
-from qcrdkit.llm_judge import (JUDGE_INSTRUCTION, VERDICTS, combine_orders, count_outcomes, judge_client, judge_pairs,
+from qcrdkit.analysis.llm_judge import (JUDGE_INSTRUCTION, VERDICTS, combine_orders, count_outcomes, judge_client, judge_pairs,
                                judge_prompt, pairwise_items, parse_verdict, read_judge_prompt)
 from qcrdkit.tasks import get_task
 from qcrdkit.teacher.synthetic import explanation_is_sound, judge_arith_reply

@@ -3,7 +3,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from qcrdkit import viz  # noqa: E402
+from qcrdkit.analysis import plots as viz  # noqa: E402
 
 
 def test_score_kde_draws_one_curve_per_source_and_a_line_for_a_constant():

@@ -17,10 +17,10 @@ import hashlib
 from pathlib import Path
 from typing import Sequence
 
-from .errors import ConfigError
-from .io import read_jsonl
-from .students import explain_input, generate_texts
-from .tasks.base import pick_questions  # noqa: F401  (a seeded subset of a split; also stage 03's)
+from ..errors import ConfigError
+from ..io import read_jsonl
+from ..students import explain_input, generate_texts
+from ..tasks.base import pick_questions  # noqa: F401  (a seeded subset of a split; also stage 03's)
 
 
 def sample_seed(seed: int, question_id: str, temperature: float) -> int:
@@ -89,7 +89,7 @@ class TemperatureStudy:
         pairs = [(q, i, t) for q, outs in zip(missing, texts) for i, t in enumerate(outs)]
         scores = [None] * len(pairs)
         if self.judge is not None:
-            from .judge import score_rationales
+            from ..judge import score_rationales
 
             scores = [round(float(s), 4) for s in score_rationales(
                 self.judge, self.judge_tokenizer, [self.examples[q].input for q, _, _ in pairs], [t for _, _, t in pairs])]

@@ -25,7 +25,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .io import iter_jsonl
+from ..io import iter_jsonl
 
 COLUMNS = ["source", "split", "question_id", "question", "temperature", "sample_index", "rationale", "answer", "gold",
            "correct", "side", "score", "judge_trained_on", "analysis_only"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .io import atomic_write_text, write_json
+from ..io import atomic_write_text, write_json
 
 
 def markdown_table(table) -> str:

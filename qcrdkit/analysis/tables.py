@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 
 def accuracy_by_method(metrics: Sequence[dict], key: str = "test_accuracy") -> dict[tuple[str, str], dict]:
@@ -365,7 +365,7 @@ def ranking_aucs(rows: Sequence[dict]) -> dict:
     ``judge``: the judge's scores; ``shorter_first``: minus the rationale's length in characters;
     ``agreement``: :func:`agreement_scores`. A judge that does not beat ``shorter_first`` clearly has
     not learned quality. ``n_good`` / ``n_bad``: the counts (an AUC needs both; else ``None``)."""
-    from .judge import roc_auc
+    from ..judge import roc_auc
 
     labels = [int(r["label"]) for r in rows]
     return {"judge": roc_auc(labels, [r["score"] for r in rows]),
