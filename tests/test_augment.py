@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from qcrdkit.augment import (ALL_OPS, AUGMENTED, augment_negatives, augmentation_summary, corpus_vocabulary, mask_words,
+from qcrdkit.judge.augment import (ALL_OPS, AUGMENTED, augment_negatives, augmentation_summary, corpus_vocabulary, mask_words,
                              perturb_number, replace_words, swap_operator)
 
 
@@ -98,7 +98,7 @@ def test_mask_and_replace_touch_the_stated_fraction_of_words():
 
 
 def test_structural_and_result_operations():
-    from qcrdkit.augment import change_result, drop_sentence, repeat_sentence
+    from qcrdkit.judge.augment import change_result, drop_sentence, repeat_sentence
 
     text = "He pays 2.5 dollars. So 3 * 2.5 = 7.5. Then 7.5 + 1 = 8.5."
     for seed in range(10):

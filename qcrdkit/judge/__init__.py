@@ -1,6 +1,7 @@
 """The quality judge D (paper §3.3.1, eq. 1–2, appendix A.3) — the discriminator.
 
 * :mod:`.items` — one (question, rationale, label) item per teacher rationale, split by question;
+* :mod:`.augment` — negatives made from positives to balance each question (appendix A.3);
 * :mod:`.model` — D itself (eq. 1), its backbones, save and load;
 * :mod:`.objectives` — its loss, eq. 2 or BCE;
 * :mod:`.batching` — (question, rationale) pairs as model inputs (batches of whole questions: :mod:`qcrdkit.batches`);
