@@ -133,7 +133,7 @@ def main(argv=None) -> int:
         return 0
     import torch
     torch.set_num_threads(2)
-    from qcrdkit.trainers.run import train_student
+    from qcrdkit.students.trainers.run import train_student
 
     for name in args.setting:
         task_name, methods, params = SETTINGS[name]

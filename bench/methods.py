@@ -153,7 +153,7 @@ def results_markdown(run_dir: Path, runs: list[dict], command: str, *, date: str
 
     from qcrdkit import analysis
     from qcrdkit.analysis.report import markdown_table
-    from qcrdkit.trainers import collect_students
+    from qcrdkit.students.trainers import collect_students
 
     def _table(header: list[str], rows: list[list]) -> str:
         return markdown_table(pd.DataFrame(rows, columns=header))

@@ -50,7 +50,7 @@ def demo_training_params() -> tuple[dict, dict]:
 def worker(method: str, run_dir: str, steps: int, overrides: list[str]) -> dict:
     import torch
 
-    from qcrdkit.trainers.run import build_trainer
+    from qcrdkit.students.trainers.run import build_trainer
 
     from qcrdkit.pipeline import parse_override
 

@@ -81,7 +81,7 @@ def _cmd_train(args) -> int:
     import json
 
     from .pipeline import parse_override
-    from .trainers import train_student
+    from .students.trainers import train_student
 
     params = {}
     for item in args.set or []:

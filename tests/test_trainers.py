@@ -13,9 +13,9 @@ from qcrdkit.errors import ConfigError
 from qcrdkit.io import read_json, write_jsonl
 from qcrdkit.rundir import save_task_spec
 from qcrdkit.tasks import get_task
-from qcrdkit.trainers import METHODS, method_config, student_folder_name, train_student
-from qcrdkit.trainers.data import StudentCollator, eval_rows, single_task_target, train_rows
-from qcrdkit.trainers.qcrd_batch import generated_labels, scatter_rows
+from qcrdkit.students.trainers import METHODS, method_config, student_folder_name, train_student
+from qcrdkit.students.trainers.data import StudentCollator, eval_rows, single_task_target, train_rows
+from qcrdkit.students.trainers.qcrd_batch import generated_labels, scatter_rows
 
 from conftest import REPO
 
@@ -51,7 +51,7 @@ def run_dir(tmp_path_factory):
     """A run of stages 01-02 made by hand: gold rationales as positives, a changed number as the
     negative, and a judge with the scratch-tiny encoder (untrained head: scores near 0.5)."""
     from qcrdkit.judge import save_discriminator
-    from qcrdkit.trainers.run import preset_judge
+    from qcrdkit.students.trainers.run import preset_judge
 
     run = tmp_path_factory.mktemp("run")
     save_task_spec(run, "arith", None, TASK_OPTIONS)
@@ -141,7 +141,7 @@ def test_method_configs_have_paper_defaults_and_reject_unknown_parameters(tmp_pa
 
 
 def test_train_fraction_takes_the_same_subset_for_every_method(run_dir, tmp_path):
-    from qcrdkit.trainers.run import build_trainer, name_tag
+    from qcrdkit.students.trainers.run import build_trainer, name_tag
 
     setups = {m: build_trainer(m, run_dir, output_dir=tmp_path / m, train_fraction=0.5, **FAST) for m in ("dss", "qcrd")}
     ids = {m: sorted({row["id"] for row in s.trainer.train_dataset}) for m, s in setups.items()}
@@ -187,7 +187,7 @@ def test_a_few_steps_of_each_method_reduce_its_loss(run_dir, tmp_path, method):
 def test_qcrd_samples_negatives_ahead_and_uses_each_once(run_dir, tmp_path, monkeypatch):
     """With an iteration longer than the prefetch window, every question's negatives are sampled
     in one generate call per window and none is wasted (the sampler's order is predicted)."""
-    from qcrdkit.trainers.qcrd import QCRDTrainer
+    from qcrdkit.students.trainers.qcrd import QCRDTrainer
 
     made, original = {}, QCRDTrainer.__init__
 
@@ -249,7 +249,7 @@ def test_dss_resume_continues_where_it_stopped(run_dir, tmp_path):
 
 @pytest.mark.slow
 def test_qcrd_resume_restores_the_snapshot_ring_and_the_judge(run_dir, tmp_path):
-    from qcrdkit.trainers.qcrd import STATE_FILE
+    from qcrdkit.students.trainers.qcrd import STATE_FILE
 
     common = dict(max_steps=8, **{**FAST, "save_steps": 4, "eval_steps": 4}, **QCRD_FAST, keep_checkpoints=True)
     train_student("qcrd", run_dir, out_dir=tmp_path / "full", **common)
@@ -308,7 +308,7 @@ def test_two_process_torchrun_completes_qcrd_steps(run_dir, tmp_path):
 
 
 def test_complete_config_fills_fields_an_older_version_did_not_record():
-    from qcrdkit.trainers.run import complete_config
+    from qcrdkit.students.trainers.run import complete_config
 
     old = {"scheme": "mean", "seed": 0}
     config = complete_config("qcrd", old)
@@ -319,7 +319,7 @@ def test_complete_config_fills_fields_an_older_version_did_not_record():
 
 def test_every_method_sees_the_same_question_order_per_seed(run_dir, tmp_path):
     """Finetune, Single-Task, DSS, MI and QCRD draw their batches from one seeded question order."""
-    from qcrdkit.trainers.run import build_trainer
+    from qcrdkit.students.trainers.run import build_trainer
 
     def order(method, seed):
         trainer = build_trainer(method, run_dir, output_dir=tmp_path / f"{method}{seed}", seed=seed, **FAST).trainer
@@ -333,7 +333,7 @@ def test_every_method_sees_the_same_question_order_per_seed(run_dir, tmp_path):
 
 
 def test_rationale_accuracy_on_hand_made_outputs():
-    from qcrdkit.trainers.base import rationale_accuracy, rationale_outcomes
+    from qcrdkit.students.trainers.base import rationale_accuracy, rationale_outcomes
 
     task = get_task("arith", **TASK_OPTIONS)
     ex = task.load("test")[:4]
@@ -362,7 +362,7 @@ def test_rationale_accuracy_is_reported_for_methods_that_learn_rationales(run_di
 
 
 def qcrd_trainer_and_batch(run_dir, tmp_path, **params):
-    from qcrdkit.trainers.run import build_trainer
+    from qcrdkit.students.trainers.run import build_trainer
 
     trainer = build_trainer("qcrd", run_dir, output_dir=tmp_path / "q", **{**FAST, **QCRD_FAST, "judge_update_every": 0,
                                                                          "negative_source": "teacher", **params}).trainer
@@ -375,7 +375,7 @@ def test_qcrd_compute_loss_equals_the_loss_functions_on_the_same_ces(run_dir, tm
     """compute_loss end to end = α1 · L_pred + α2 · contrastive_loss on CEs and judge scores computed
     here independently (full decoder passes, one per rationale)."""
     from qcrdkit.losses import contrastive_loss, sequence_cross_entropy
-    from qcrdkit.trainers.qcrd_batch import pad_labels
+    from qcrdkit.students.trainers.qcrd_batch import pad_labels
 
     trainer, batch = qcrd_trainer_and_batch(run_dir, tmp_path, scheme=scheme, num_positives=2)
     model, a = trainer.model, trainer.args

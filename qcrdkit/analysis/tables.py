@@ -2,7 +2,7 @@
 time and the tables of whatever sweeps a run holds.
 
 No plotting and no I/O here: rows in (``students/*/metrics.json`` and per-question test
-predictions, read by :func:`qcrdkit.trainers.collect_students`), numbers and DataFrames out.
+predictions, read by :func:`qcrdkit.students.trainers.collect_students`), numbers and DataFrames out.
 """
 from __future__ import annotations
 

@@ -32,10 +32,10 @@ from typing import Sequence
 
 import torch
 
-from ..consistency import group_by_question
-from ..errors import ConfigError
-from ..students import explain_input, predict_input
-from ..tasks import Example, Task
+from ...consistency import group_by_question
+from ...errors import ConfigError
+from ..models import explain_input, predict_input
+from ...tasks import Example, Task
 
 INPUT_FORMATS = ("label", "single", "multitask")
 RATIONALE_CHOICES = ("greedy", "first", "first_positive")

@@ -29,12 +29,12 @@ from pathlib import Path
 from transformers import set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
-from ..progress import progress_callbacks
-from ..tasks.base import pick_questions
-from ..errors import ConfigError
-from ..io import read_json, read_jsonl, write_json, write_jsonl
-from ..rundir import load_task, read_teacher_greedy, read_teacher_samples, teacher_greedy_path
-from ..students import STUDENT_PRESETS, build_student, load_or_train_tokenizer
+from ...progress import progress_callbacks
+from ...tasks.base import pick_questions
+from ...errors import ConfigError
+from ...io import read_json, read_jsonl, write_json, write_jsonl
+from ...rundir import load_task, read_teacher_greedy, read_teacher_samples, teacher_greedy_path
+from ..models import STUDENT_PRESETS, build_student, load_or_train_tokenizer
 from .baselines import (DSSConfig, DSSTrainer, FinetuneConfig, FinetuneTrainer, MIConfig, MITrainer,
                         SingleTaskConfig, SingleTaskTrainer)
 from .base import generation_length, rationale_generation_length
@@ -102,7 +102,7 @@ def preset_judge(run_dir: str | Path, preset: str, *, tokenizer: str = "corpus",
 
     The paper's judge is the student's own encoder architecture (T5-base for a T5-base student);
     this is that set-up for the offline presets, and costs the student's encoder per score."""
-    from ..judge import discriminator_from_student
+    from ...judge import discriminator_from_student
 
     tok = run_student_tokenizer(run_dir, preset, tokenizer, vocab_size)
     student, tok = build_student(preset, tokenizer=tok)
@@ -233,8 +233,8 @@ def _finished(out: Path, method: str, student: str, seed: int, config: dict) -> 
 
 
 def load_online_judge(run_dir: Path, args):
-    from ..judge import OnlineDiscriminator
-    from ..rundir import discriminator_dir, load_run_discriminator
+    from ...judge import OnlineDiscriminator
+    from ...rundir import discriminator_dir, load_run_discriminator
 
     if not (discriminator_dir(run_dir) / "config.json").exists():
         raise ConfigError(f"{discriminator_dir(run_dir)}: no judge; run stage 02 for this run_dir, "

@@ -1,4 +1,4 @@
-"""Student models and their tokenizers (paper §3.1, §4.1).
+"""Student models (paper §3.1, §4.1); their tokenizers are :mod:`.tokenizers`.
 
 :func:`build_student` takes either a Hugging Face seq2seq model by hub name or local path
 (``t5-small``, ``t5-base``, ``google/flan-t5-base``, a trained student's folder; offline only
@@ -19,62 +19,21 @@ special tokens of the tokenizer.
 """
 from __future__ import annotations
 
-import string
+import json
 from pathlib import Path
 from typing import Iterable
 
-from transformers import (AutoModelForSeq2SeqLM, AutoTokenizer, ByT5Tokenizer, PreTrainedTokenizerFast, T5Config,
-                          T5ForConditionalGeneration)
+from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, T5Config, T5ForConditionalGeneration
 
-from .errors import ConfigError, model_load_error
+from ..errors import ConfigError, model_load_error
+from .tokenizers import EXPLAIN, PREDICT, TOKENIZERS, preset_tokenizer  # noqa: F401
 
-PREDICT = "<Predict>"
-EXPLAIN = "<Explain>"
-# No dropout in the presets: they train briefly from scratch (under-fitting, not over-fitting), and on a
-# CPU dropout's random masks cost about a sixth of a step.
 STUDENT_PRESETS = {
     "scratch-tiny": dict(d_model=64, d_ff=256, d_kv=16, num_layers=2, num_decoder_layers=2, num_heads=4,
                          dropout_rate=0.0),
     "scratch-small": dict(d_model=128, d_ff=512, d_kv=32, num_layers=2, num_decoder_layers=2, num_heads=4,
                           dropout_rate=0.0),
 }
-TOKENIZERS = ("corpus", "corpus-numbers", "byte")
-
-
-def train_corpus_tokenizer(texts: Iterable[str], vocab_size: int = 2000, split_digits: bool = True
-                           ) -> PreTrainedTokenizerFast:
-    """A BPE tokenizer trained on ``texts``: exact round trip, ``</s>`` appended; digits one token
-    each (``split_digits``), or numbers merged like words (a frequent number is one token).
-
-    Every printable ASCII character is in the vocabulary, so text unseen in ``texts`` still round-trips.
-    BPE rather than Unigram: the ``tokenizers`` Unigram trainer is not deterministic (the same corpus
-    gives slightly different scores and ids from run to run), BPE's merges are."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-
-    specials = ["<pad>", "</s>", "<unk>", PREDICT, EXPLAIN]
-    tok = Tokenizer(models.BPE(unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Metaspace()] +
-                                                ([pre_tokenizers.Digits(individual_digits=True)] if split_digits else []))
-    tok.decoder = decoders.Metaspace()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials,
-                                  initial_alphabet=list(string.printable.strip()), show_progress=False)
-    tok.train_from_iterator(texts, trainer)
-    tok.post_processor = processors.TemplateProcessing(single="$A </s>", pair="$A </s> $B </s>",
-                                                       special_tokens=[("</s>", tok.token_to_id("</s>"))])
-    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>",
-                                   additional_special_tokens=[PREDICT, EXPLAIN])
-
-
-def preset_tokenizer(corpus: Iterable[str] | None, tokenizer: str = "corpus", vocab_size: int = 2000,
-                     name: str = "preset"):
-    """The tokenizer of an offline preset: trained on ``corpus`` or byte-level."""
-    if tokenizer in ("corpus", "corpus-numbers"):
-        if corpus is None:
-            raise ConfigError(f"student preset {name!r} with tokenizer {tokenizer!r} needs the task's texts (corpus=...)")
-        return train_corpus_tokenizer(corpus, vocab_size, split_digits=tokenizer == "corpus")
-    if tokenizer == "byte":
-        return ByT5Tokenizer(extra_ids=0, additional_special_tokens=[PREDICT, EXPLAIN])
-    raise ConfigError(f"student tokenizer must be one of {TOKENIZERS}, got {tokenizer!r}")
 
 
 def build_student(name: str, *, corpus: Iterable[str] | None = None, tokenizer="corpus", vocab_size: int = 2000):
@@ -106,8 +65,6 @@ def load_or_train_tokenizer(path: str | Path, name: str, corpus: Iterable[str], 
     For a hub name or local path, ``None``: the model brings its own."""
     if name not in STUDENT_PRESETS:
         return None
-    import json
-
     path, spec = Path(path), {"tokenizer": tokenizer, "vocab_size": None if tokenizer == "byte" else vocab_size}
     marker = path / "qcrd_tokenizer.json"
     if marker.exists():

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..losses import dss_loss, mean_sequence_cross_entropy, mi_loss
+from ...losses import dss_loss, mean_sequence_cross_entropy, mi_loss
 from .base import StudentConfig, StudentTrainer
 
 

@@ -17,8 +17,8 @@ import torch
 from transformers import Seq2SeqTrainer, Seq2SeqTrainingArguments, TrainerCallback
 from transformers.trainer_callback import ExportableState
 
-from ..students import explain_input, generate_texts
-from ..tasks import Example, Task, split_answer
+from ..models import explain_input, generate_texts
+from ...tasks import Example, Task, split_answer
 from .data import StudentCollator, single_task_target
 
 
@@ -141,7 +141,7 @@ class StudentTrainer(Seq2SeqTrainer):
         """Batches from a seeded per-epoch question order (:class:`~qcrdkit.batches.QuestionBatchSampler`,
         ``seed + epoch``): every method trained with the same seed sees the same questions in the same
         order, and QCRD knows the questions of the coming steps (to sample their negatives together)."""
-        from ..batches import question_loader
+        from ...batches import question_loader
 
         loader, self.train_sampler = question_loader(self, self.train_dataset, self._train_batch_size, shuffle=True)
         return loader

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import ConfigError
-from ..losses import SCHEMES
+from ...errors import ConfigError
+from ...losses import SCHEMES
 from .base import StudentConfig
 
 NEGATIVE_SOURCES = ("self", "fixed", "teacher", "none")

@@ -43,11 +43,11 @@ from transformers import AutoModelForSeq2SeqLM, TrainerCallback
 from transformers.modeling_outputs import BaseModelOutput
 from transformers.trainer_utils import get_last_checkpoint
 
-from ..errors import ConfigError
-from ..losses import (alpha3_schedule, contrastive_loss, qcrd_objective, select_rationales,
+from ...errors import ConfigError
+from ...losses import (alpha3_schedule, contrastive_loss, qcrd_objective, select_rationales,
                       sequence_cross_entropy)
-from ..negatives import SnapshotRing, load_generator
-from ..students import explain_input
+from ...negatives import SnapshotRing, load_generator
+from ..models import explain_input
 from .base import StudentTrainer
 from .qcrd_batch import Candidates, Slot, generated_labels, pad_labels, scatter_rows
 from .qcrd_config import QCRDConfig  # noqa: F401  (the trainer's args; importable from here as in TRL)
