@@ -34,7 +34,7 @@ def main() -> int:
     out = Path(args.out or tempfile.mkdtemp(prefix="qcrd-demo-bench-")).resolve()
     cmd = [sys.executable, "-m", "qcrdkit.cli", "run", "--params", "params/demo.yaml",
            "--set", f"outputs_dir={out}", "--set", f"01_teacher_sampling.cache_dir={out / 'cache' / 'teacher'}",
-           "--set", f"04_analysis.judge_cache_dir={out / 'cache' / 'judge'}"]
+           "--set", f"04_analysis.llm_judge_cache_dir={out / 'cache' / 'judge'}"]
     for item in args.set:
         cmd += ["--set", item]
     run = run_measured(cmd, REPO)

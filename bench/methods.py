@@ -86,7 +86,7 @@ def run_phase(out: Path, phase: list[list[str]], overrides: list[str]) -> list[d
         time.sleep(2 * i)          # a sweep names its params file by the second it starts
         cmd = [sys.executable, "-m", "qcrdkit.cli", "run", *run_args, "--set", f"outputs_dir={out}",
                "--set", f"01_teacher_sampling.cache_dir={out / 'cache' / 'teacher'}",
-               "--set", f"04_analysis.judge_cache_dir={out / 'cache' / 'judge'}"]
+               "--set", f"04_analysis.llm_judge_cache_dir={out / 'cache' / 'judge'}"]
         for item in overrides:
             cmd += ["--set", item]
         shown = _shown(run_args)

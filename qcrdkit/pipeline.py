@@ -48,7 +48,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 STAGES = ("01_teacher_sampling", "02_discriminator", "03_training", "04_analysis")
 #: parameters given as paths (or lists of paths): made absolute against the caller's working directory
-PATH_PARAMS = ("data_dir", "cache_dir", "import_path", "prompt_template", "judge_cache_dir", "extra_run_dirs")
+PATH_PARAMS = ("data_dir", "cache_dir", "import_path", "prompt_template", "llm_judge_cache_dir", "extra_run_dirs")
 #: parameters that are a path or a name (a model on the hub, a preset): made absolute when the path exists
 MAYBE_PATH_PARAMS = ("backbone", "student", "fixed_generator")
 #: the kernel logs only errors: its "Kernel is running over TCP without encryption" warning (a local

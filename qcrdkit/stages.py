@@ -244,23 +244,23 @@ class AnalysisStageConfig:
     samples_per_temperature: int = field(default=3, metadata={"help": "rationales per question and temperature"})
     case_questions: int = field(default=20, metadata={"help": "test questions offered by the case-study widget"})
     case_temperature: float = field(default=1.5, metadata={"help": "where the widget's temperature slider starts"})
-    judge: str = field(
+    llm_judge: str = field(
         default="synthetic",
         metadata={"help": "LLM judge: synthetic (offline, checks arith arithmetic) | openai | None (skip)", "paper": "openai"})
-    judge_model: str = field(
+    llm_judge_model: str = field(
         default="synthetic-arith",
         metadata={"help": "model name sent to the judge endpoint (paper: gpt-3.5-turbo)", "paper": "gpt-3.5-turbo"})
-    judge_base_url: str | None = field(
+    llm_judge_base_url: str | None = field(
         default=None,
         metadata={"help": "OpenAI-compatible endpoint for judge openai (None: the OpenAI API)"})
-    judge_api_key_env: str = field(
+    llm_judge_api_key_env: str = field(
         default="OPENAI_API_KEY",
         metadata={"help": "NAME of the environment variable with the key (never the key)"})
-    judge_questions: int = field(default=50, metadata={"help": "test questions judged (paper: 50)", "paper": 50})
-    judge_student_temperatures: list = field(
+    llm_judge_questions: int = field(default=50, metadata={"help": "test questions judged (paper: 50)", "paper": 50})
+    llm_judge_temperatures: list = field(
         default_factory=lambda: [0.0, 0.7],
         metadata={"help": "the students' rationale temperatures (paper Table 7: 0 and 0.7)"})
-    judge_cache_dir: str = field(
+    llm_judge_cache_dir: str = field(
         default="../outputs/cache/judge",
         metadata={"help": "judge replies cache (None: no cache); a re-run asks only what is missing"})
     bootstrap_resamples: int = field(

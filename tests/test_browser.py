@@ -45,7 +45,7 @@ def voila_page(smoke_run, tmp_path_factory):
     pm.execute_notebook(str(REPO / "notebooks" / "04_analysis.ipynb"), str(notebook), prepare_only=True,
                         parameters={"run_dir": str(run), "kde_questions": 4, "samples_per_temperature": 2,
                                     "case_questions": 3, "case_temperature": 0.7, "temperatures": [0.7],
-                                    "judge": None, "judge_cache_dir": None, "bootstrap_resamples": 100,
+                                    "llm_judge": None, "llm_judge_cache_dir": None, "bootstrap_resamples": 100,
                                     "progress": False})
     port = free_port()
     log = open(tmp_path / "voila.log", "w")

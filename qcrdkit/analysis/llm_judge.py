@@ -95,7 +95,7 @@ def judge_client(endpoint_name: str, task_name: str, *, model: str, base_url: st
 
     if endpoint_name == "synthetic" and task_name != "arith":
         raise ConfigError(f"the synthetic judge checks arithmetic of 'arith' rationales only, not {task_name!r}; "
-                          "use judge='openai' with judge_base_url / judge_model")
+                          "use judge='openai' with llm_judge_base_url / llm_judge_model")
     with endpoint(endpoint_name, base_url, api_key_env) as (url, namespace, key_env):
         config = TeacherConfig(model=model, base_url=url, temperature=0.0, k=1, max_tokens=64, api_key_env=key_env,
                                cache_namespace=namespace)
