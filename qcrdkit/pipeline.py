@@ -44,8 +44,9 @@ import yaml
 
 from .errors import ConfigError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+#: the stage notebooks ship inside the package (``notebooks/`` at the repository root links here), so a
+#: non-editable ``pip install`` runs ``qcrd run`` too
+NOTEBOOK_DIR = Path(__file__).resolve().parent / "notebooks"
 STAGES = ("01_teacher_sampling", "02_discriminator", "03_training", "04_analysis")
 #: parameters given as paths (or lists of paths): made absolute against the caller's working directory
 PATH_PARAMS = ("data_dir", "cache_dir", "import_path", "prompt_template", "llm_judge_cache_dir", "extra_run_dirs")
@@ -132,7 +133,8 @@ def load_params(path: str | Path, overrides: list[str] = (), base: str | Path | 
     return params
 
 
-def stage_parameters(params: dict, stage: str, run_dir: Path, cwd: Path, declared: set[str] | None = None) -> dict:
+def stage_parameters(params: dict, stage: str, run_dir: Path, cwd: Path, declared: set[str] | None = None,
+                     notebook_defaults: dict | None = None) -> dict:
     """The parameters papermill injects into one stage.
 
     With ``declared`` (the notebook's parameters cell), ``common`` keys the notebook does not
@@ -159,8 +161,25 @@ def stage_parameters(params: dict, stage: str, run_dir: Path, cwd: Path, declare
         for key in TASK_OPTION_PATHS:
             if isinstance(options.get(key), str) and (cwd / options[key]).exists():
                 options[key] = str((cwd / options[key]).resolve())
+    # a path default of the notebook is relative to the notebook folder of a checkout (``../outputs/...``):
+    # resolved as if that folder were <cwd>/notebooks, so it lands under the caller's outputs/ wherever the
+    # notebooks are installed (the kernel runs in the run's folder, not beside them)
+    for key in PATH_PARAMS:
+        default = (notebook_defaults or {}).get(key)
+        if key not in out and isinstance(default, str) and not Path(default).is_absolute():
+            out[key] = str((cwd / "notebooks" / default).resolve())
     out["run_dir"] = str(run_dir)
     return out
+
+
+def _literal(text: str):
+    """A notebook parameter's default as a value (papermill reports it as source text)."""
+    import ast
+
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return None
 
 
 @dataclass
@@ -185,15 +204,17 @@ def run_pipeline(params: dict, *, cwd: str | Path | None = None, kernel_name: st
     plan = []
     sweep = params.get("sweep") or {}
     for stage in params["stages"]:
-        declared = set(pm.inspect_notebook(str(NOTEBOOK_DIR / f"{stage}.ipynb")))
+        inspected = pm.inspect_notebook(str(NOTEBOOK_DIR / f"{stage}.ipynb"))
+        declared = set(inspected)
+        defaults = {k: _literal(v["default"]) for k, v in inspected.items()}
         if stage != sweep.get("stage"):
-            plan.append((stage, stage, stage_parameters(params, stage, run_dir, cwd, declared)))
+            plan.append((stage, stage, stage_parameters(params, stage, run_dir, cwd, declared, defaults)))
             continue
         if "tag" not in declared:
             raise ConfigError(f"sweep: stage {stage} has no 'tag' parameter to tell its variants apart")
         for name, variant in sweep["variants"].items():
             varied = merge_params(params, {stage: {**variant, "tag": str(name)}})
-            plan.append((stage, f"{stage}-{name}", stage_parameters(varied, stage, run_dir, cwd, declared)))
+            plan.append((stage, f"{stage}-{name}", stage_parameters(varied, stage, run_dir, cwd, declared, defaults)))
     (run_dir / "notebooks").mkdir(parents=True, exist_ok=True)
     params_file = run_dir / "sweeps" / time.strftime("%Y%m%d-%H%M%S.yaml") if sweep else run_dir / "params.yaml"
     params_file.parent.mkdir(exist_ok=True)
@@ -207,7 +228,7 @@ def run_pipeline(params: dict, *, cwd: str | Path | None = None, kernel_name: st
             on_stage("start", name, None)
         try:
             pm.execute_notebook(str(source), str(target), parameters=parameters,
-                                kernel_name=kernel_name, cwd=str(NOTEBOOK_DIR), log_output=log_output,
+                                kernel_name=kernel_name, cwd=str(run_dir / "notebooks"), log_output=log_output,
                                 progress_bar=False, extra_arguments=KERNEL_ARGUMENTS)
         except PapermillExecutionError as exc:
             detail = f"cell {exc.cell_index} (execution count {exc.exec_count}): {exc.ename}: {exc.evalue}"

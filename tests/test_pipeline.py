@@ -235,3 +235,30 @@ def test_progress_file_reports_and_terminal_bars(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv(progress.PROGRESS_ENV)
     progress.report("x", 1, 2)                                             # no variable: nothing written
     assert not (tmp_path / "x").exists()
+
+
+def test_a_non_editable_install_runs_qcrd_run_from_another_folder(tmp_path):
+    """The notebooks ship as package data: `pip install .` (not editable) and `qcrd run` elsewhere."""
+    import os
+    import subprocess
+    import sys
+
+    target, project = tmp_path / "site", tmp_path / "project"
+    project.mkdir()
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target",
+                    str(target), str(REPO)], check=True, timeout=300)
+    assert (target / "qcrdkit" / "notebooks" / "01_teacher_sampling.ipynb").exists()
+    # this interpreter's editable install of the checkout must not answer the imports: hide its finder
+    (tmp_path / "noedit").mkdir()
+    (tmp_path / "noedit" / "sitecustomize.py").write_text(
+        "import sys\nsys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f).lower()]\n")
+    shutil.copy(REPO / "params" / "smoke.yaml", project / "smoke.yaml")
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path / 'noedit'}{os.pathsep}{target}"}
+    res = qcrd("run", "--params", "smoke.yaml", "--set", "stages=[01_teacher_sampling, 02_discriminator]", "--quiet",
+               env=env, cwd=project)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    run = project / "outputs" / "runs" / "smoke"
+    assert (run / "teacher" / "samples.jsonl").exists() and (run / "discriminator" / "metrics.json").exists()
+    where = subprocess.run([sys.executable, "-c", "import qcrdkit; print(qcrdkit.__file__)"], env=env, cwd=project,
+                           capture_output=True, text=True, check=True).stdout
+    assert where.startswith(str(target))          # the installed copy ran, not the checkout

@@ -1,0 +1,153 @@
+"""``qcrd`` command line.
+
+* ``qcrd run --params FILE [--base FILE] [--set key=value ...]`` — the notebooks, in order, with papermill;
+* ``qcrd train --run-dir DIR --method qcrd [--set max_steps=2000 ...]`` — one student, outside a
+  notebook; runs as is under ``torchrun --nproc_per_node N -m qcrdkit.cli train ...`` or
+  ``accelerate launch -m qcrdkit.cli train ...``;
+* ``qcrd serve-teacher`` — the synthetic arith teacher as an OpenAI-compatible server.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from .errors import QcrdError
+
+
+def _cmd_run(args) -> int:
+    import tempfile
+
+    from .pipeline import StageFailed, load_params, run_pipeline
+    from .progress import PROGRESS_ENV, TerminalProgress
+
+    if args.offline:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    params = load_params(args.params, args.set or [], base=args.base)
+    stages = params["stages"]
+    t0 = time.perf_counter()
+    bars = None
+
+    def on_stage(event: str, name: str, seconds: float | None) -> None:
+        bars.finish()
+        if event == "start":
+            print(f"qcrd run: {name} ...", flush=True)
+        else:
+            print(f"qcrd run: {name} done in {_duration(seconds)} ({_duration(time.perf_counter() - t0)} in all)",
+                  flush=True)
+
+    print(f"qcrd run: {args.params} -> stages {', '.join(stages)}" + ("" if args.quiet else
+          " (progress below; --quiet for plain lines, --verbose for the notebooks' output)"), flush=True)
+    with tempfile.TemporaryDirectory(prefix="qcrd-progress-") as tmp:
+        progress_file = os.path.join(tmp, "progress.jsonl")
+        os.environ[PROGRESS_ENV] = progress_file          # the kernels inherit it
+        try:
+            with TerminalProgress(progress_file, enabled=not args.quiet) as bars:
+                result = run_pipeline(params, kernel_name=args.kernel, log_output=args.verbose, on_stage=on_stage)
+        except StageFailed as exc:
+            print(f"qcrd run: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            os.environ.pop(PROGRESS_ENV, None)
+    print(f"qcrd run: done in {_duration(time.perf_counter() - t0)} -> {result.run_dir}")
+    for line in _where_things_are(result.run_dir):
+        print(f"  {line}")
+    return 0
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 90 else f"{int(seconds // 60)} min {seconds % 60:02.0f} s"
+
+
+def _where_things_are(run_dir) -> list[str]:
+    """Where a finished run keeps what people look at: the report, its figures, the notebooks."""
+    from pathlib import Path
+
+    run_dir = Path(run_dir)
+    lines = []
+    report = run_dir / "report"
+    if (report / "tables.md").exists():
+        lines.append(f"report:  {report / 'tables.md'} (numbers: {report / 'summary.json'})")
+    figures = sorted(p for folder in ("report", "students", "discriminator", "teacher")
+                     for p in (run_dir / folder).glob("*.png"))
+    if figures:
+        lines.append(f"figures: {', '.join(str(p.relative_to(run_dir)) for p in figures)} (under {run_dir})")
+    lines.append(f"notebooks (executed): {run_dir / 'notebooks'}")
+    return lines
+
+
+def _cmd_train(args) -> int:
+    import json
+
+    from .pipeline import parse_override
+    from .students.trainers import train_student
+
+    params = {}
+    for item in args.set or []:
+        keys, value = parse_override(item)
+        params[".".join(keys)] = value
+    metrics = train_student(args.method, args.run_dir, out_dir=args.out, student=args.student, tokenizer=args.tokenizer,
+                            vocab_size=args.vocab_size, seed=args.seed, progress=not args.no_progress, **params)
+    print(json.dumps({k: metrics[k] for k in ("name", "valid_accuracy", "test_accuracy", "steps", "seconds_per_step")}))
+    return 0
+
+
+def _cmd_serve_teacher(args) -> int:
+    from .teacher.synthetic import SyntheticTeacherServer
+
+    server = SyntheticTeacherServer(host=args.host, port=args.port, latency=args.latency, ignore_n=args.ignore_n)
+    print(f"synthetic teacher at {server.url} (Ctrl-C to stop)", flush=True)
+    server.start()
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="qcrd", description="QCRD research kit")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the pipeline notebooks with papermill")
+    run.add_argument("--params", required=True, help="YAML params file (see params/demo.yaml)")
+    run.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a parameter (repeatable)")
+    run.add_argument("--base", default=None, metavar="FILE",
+                     help="start from this params file instead of the 'base' the params file names "
+                          "(e.g. a sweep file on the benchmark's run: --base params/bench.yaml)")
+    run.add_argument("--kernel", default="python3", help="Jupyter kernel (default: this interpreter)")
+    run.add_argument("--verbose", action="store_true", help="also stream the notebooks' own output")
+    run.add_argument("--quiet", action="store_true",
+                     help="no progress bars: one line when each stage starts and ends (CI logs)")
+    run.add_argument("--online", dest="offline", action="store_false",
+                     help="allow Hugging Face hub downloads (default: HF_HUB_OFFLINE=1 unless already set)")
+    run.set_defaults(func=_cmd_run)
+    train = sub.add_parser("train", help="train one student method on a run directory (stages 01-02 done)")
+    train.add_argument("--run-dir", required=True, help="the run directory (outputs/runs/<id>)")
+    train.add_argument("--method", required=True, help="finetune | single_task | dss | mi | qcrd")
+    train.add_argument("--student", default="scratch-small", help="preset, hub name or local folder")
+    train.add_argument("--tokenizer", default="corpus", help="presets: corpus | byte")
+    train.add_argument("--vocab-size", type=int, default=2000, help="presets with the corpus tokenizer")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", default=None, help="output folder (default <run>/students/<method>)")
+    train.add_argument("--set", action="append", metavar="KEY=VALUE",
+                       help="a training parameter: a field of the method's config, e.g. max_steps=500 (repeatable)")
+    train.add_argument("--no-progress", action="store_true")
+    train.set_defaults(func=_cmd_train)
+    serve = sub.add_parser("serve-teacher", help="serve the synthetic arith teacher (OpenAI-compatible)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--latency", type=float, default=0.0, help="seconds added to each request")
+    serve.add_argument("--ignore-n", action="store_true", help="answer one choice whatever n asks")
+    serve.set_defaults(func=_cmd_serve_teacher)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except QcrdError as exc:
+        print(f"qcrd: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""The judge during student training (stage 03): scores and online updates (eq. 8's ``α3 · L_D``)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+
+from ..errors import ConfigError
+from .batching import encode_pairs
+from .model import Discriminator
+from .objectives import OBJECTIVES, discriminator_loss
+from .scoring import score_rationales
+
+
+class OnlineDiscriminator:
+    """The judge during student training: scores rationales and takes online update steps.
+
+    ``update`` runs optimizer steps of ``L_D`` on fresh (question, rationale, label) triples
+    (teacher positives, self-adversarial negatives); ``state_dict`` / ``load_state_dict`` carry
+    the model and its optimizer through a student checkpoint.
+    """
+
+    def __init__(self, model: Discriminator, tokenizer, *, objective: str = "bce", learning_rate: float = 1e-5,
+                 weight_decay: float = 0.0):
+        if objective not in OBJECTIVES:
+            raise ConfigError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+        self.model, self.tokenizer, self.objective = model, tokenizer, objective
+        self.optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
+                                           lr=learning_rate, weight_decay=weight_decay)
+        self.updates = 0
+
+    def score(self, questions: Sequence[str], rationales: Sequence[str], batch_size: int = 64) -> torch.Tensor:
+        return torch.from_numpy(score_rationales(self.model, self.tokenizer, questions, rationales,
+                                                 batch_size=batch_size)).float()
+
+    def loss(self, questions: Sequence[str], rationales: Sequence[str], labels: Sequence[int],
+             group_ids: Sequence | None = None) -> torch.Tensor:
+        """``L_D`` on one batch, with gradient (eq. 8's third term)."""
+        device = next(self.model.parameters()).device
+        enc = encode_pairs(self.tokenizer, questions, rationales, self.model.config.max_pair_length).to(device)
+        logits = self.model(**enc).logits
+        groups = None
+        if group_ids is not None:
+            index = {g: i for i, g in enumerate(dict.fromkeys(group_ids))}
+            groups = torch.tensor([index[g] for g in group_ids], device=device)
+        return discriminator_loss(logits, torch.tensor(list(labels), dtype=torch.float32, device=device),
+                                  groups, self.objective)
+
+    def update(self, questions: Sequence[str], rationales: Sequence[str], labels: Sequence[int],
+               group_ids: Sequence | None = None, steps: int = 1, weight: float = 1.0,
+               learning_rate: float | None = None) -> float:
+        """Take ``steps`` optimizer steps of ``weight · L_D`` on this batch (at ``learning_rate``
+        when given); return the unweighted loss before the last step."""
+        if learning_rate is not None:
+            for group in self.optimizer.param_groups:
+                group["lr"] = learning_rate
+        self.model.train()
+        value = float("nan")
+        for _ in range(steps):
+            loss = self.loss(questions, rationales, labels, group_ids)
+            value = float(loss.detach())
+            loss = weight * loss
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            self.updates += 1
+        self.model.eval()
+        return value
+
+    def state_dict(self) -> dict:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "updates": self.updates}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.updates = state.get("updates", 0)

@@ -1,0 +1,119 @@
+"""Pretraining on the teacher's rationales (stage 02): the Hugging Face ``Trainer`` with the judge's loss."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from transformers import Trainer, TrainingArguments
+
+from ..batches import question_loader
+from ..errors import ConfigError
+from .batching import PairCollator
+from .model import Discriminator
+from .objectives import OBJECTIVES, discriminator_loss
+from .scoring import score_metrics
+
+
+@dataclass
+class DiscriminatorTrainingConfig(TrainingArguments):
+    """``TrainingArguments`` with the discriminator's defaults (paper A.3: 500 steps).
+
+    ``per_device_train_batch_size`` / ``per_device_eval_batch_size`` count **questions** per
+    batch; each brings all of its rationales (teacher samples and augmented negatives).
+    """
+
+    objective: str = field(default="bce", metadata={"help": "bce (default) or eq2 (the paper's eq. 2); see module doc"})
+    max_steps: int = 500
+    per_device_train_batch_size: int = 8
+    per_device_eval_batch_size: int = 32
+    learning_rate: float = 5e-5
+    warmup_steps: float = 0.1
+    weight_decay: float = 0.01
+    logging_steps: float = 10
+    eval_strategy: str = "steps"
+    eval_steps: float = 50
+    save_strategy: str = "steps"
+    save_steps: float = 100
+    save_total_limit: int | None = 1
+    report_to: str | list[str] | None = "none"
+    remove_unused_columns: bool = False
+    label_names: list[str] | None = field(default_factory=lambda: ["labels"])
+    dataloader_pin_memory: bool = False
+    bf16: bool | None = field(default=None, metadata={"help": "None: bf16 when a CUDA device supports it"})
+
+    def __post_init__(self):
+        if self.objective not in OBJECTIVES:
+            raise ConfigError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
+        if self.bf16 is None:
+            self.bf16 = bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+        super().__post_init__()
+
+
+def auc_metrics(eval_pred) -> dict:
+    """``compute_metrics`` for the Trainer: held-out ROC-AUC of the scores."""
+    logits, labels = eval_pred.predictions, eval_pred.label_ids
+    return {"auc": score_metrics(np.asarray(labels), 1 / (1 + np.exp(-np.asarray(logits, dtype=np.float64))))["auc"]}
+
+
+class DiscriminatorTrainer(Trainer):
+    """``Trainer`` with the discriminator's loss and question-grouped batches; nothing else differs."""
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        model_inputs = {k: v for k, v in inputs.items() if k not in ("labels", "group_ids")}
+        logits = model(**model_inputs).logits
+        loss = discriminator_loss(logits, inputs["labels"], inputs["group_ids"], self.args.objective)
+        return (loss, {"logits": logits}) if return_outputs else loss
+
+    def get_train_dataloader(self):
+        return question_loader(self, self.train_dataset, self._train_batch_size, shuffle=True)[0]
+
+    def get_eval_dataloader(self, eval_dataset=None):
+        dataset = self.eval_dataset if eval_dataset is None else eval_dataset
+        return question_loader(self, dataset, self.args.eval_batch_size, shuffle=False)[0]
+
+
+def check_training_items(items: Sequence[dict], objective: str) -> dict:
+    """Raise a clear error if ``items`` cannot train the judge; else return their counts."""
+    if not items:
+        raise ConfigError("no training items for the discriminator (is the sample file empty?)")
+    pos = sum(it["label"] == 1 for it in items)
+    neg = len(items) - pos
+    if pos == 0 or neg == 0:
+        missing = "positive" if pos == 0 else "negative"
+        raise ConfigError(f"the discriminator's training data has no {missing} rationales"
+                          + ("; enable augmentation (augment=True) to make negatives from positives" if neg == 0 else ""))
+    labels_by_q: dict[str, set] = {}
+    for it in items:
+        labels_by_q.setdefault(it["id"], set()).add(it["label"])
+    both = sum(len(v) == 2 for v in labels_by_q.values())
+    if objective == "eq2" and both == 0:
+        raise ConfigError("objective 'eq2' needs questions with both positive and negative rationales and none "
+                          "has both; enable augmentation or use objective='bce'")
+    return {"rationales": len(items), "positives": pos, "negatives": neg, "questions": len(labels_by_q),
+            "questions_with_both": both}
+
+
+def pretrain_discriminator(model: Discriminator, tokenizer, train_items: Sequence[dict], eval_items: Sequence[dict] | None,
+                           args: DiscriminatorTrainingConfig, *, resume: bool = True) -> DiscriminatorTrainer:
+    """Pretrain on teacher (and augmented) rationales; resumes from ``args.output_dir``'s last checkpoint.
+
+    Returns the trainer: ``trainer.state.log_history`` holds the loss and validation curve.
+    """
+    from transformers.trainer_utils import get_last_checkpoint
+
+    from ..progress import progress_callbacks
+
+    check_training_items(train_items, args.objective)
+    if not eval_items:
+        args.eval_strategy = "no"
+    trainer = DiscriminatorTrainer(model=model, args=args, train_dataset=list(train_items),
+                                   eval_dataset=list(eval_items) if eval_items else None,
+                                   data_collator=PairCollator(tokenizer, model.config.max_pair_length),
+                                   processing_class=tokenizer, compute_metrics=auc_metrics,
+                                   callbacks=progress_callbacks("judge (stage 02) pretraining"))
+    last = get_last_checkpoint(args.output_dir) if resume and Path(args.output_dir).is_dir() else None
+    trainer.train(resume_from_checkpoint=last)
+    return trainer

@@ -1,0 +1,239 @@
+"""``qcrd run``: execute the ordered notebooks with papermill into one run directory.
+
+A params file (YAML) names the run, its stages, parameters shared by every stage and
+per-stage parameters::
+
+    run_id: demo                    # outputs/runs/<run_id>; omitted: a timestamped id
+    outputs_dir: outputs
+    stages: [01_teacher_sampling, 02_discriminator]
+    common: {task: arith, seed: 0}  # passed to every stage
+    01_teacher_sampling: {k: 5, temperature: 0.7}
+    02_discriminator: {backbone: minilm, steps: 500}
+
+``--set key=value`` overrides any of it (dotted keys reach into sections:
+``--set 01_teacher_sampling.k=3``, ``--set common.seed=1``, ``--set run_id=sweep-1``);
+values are read as YAML scalars. ``run_dir`` is filled in for every stage.
+
+``base: demo.yaml`` (a path relative to the file) starts from another params file; this file's
+sections are merged into it key by key. ``qcrd run --base OTHER.yaml`` replaces the file's own
+base: ``qcrd run --params params/sweep-temperature.yaml --base params/bench.yaml`` runs the
+temperature sweep on the benchmark's run instead of the demo's.
+
+A **sweep** runs one stage once per variant, in the same run directory::
+
+    sweep:
+      stage: 03_training
+      variants:                       # name -> that stage's parameters for this variant
+        maxmin: {scheme: maxmin}
+        mean: {scheme: mean}
+
+Stages before the swept one run once, the swept stage once per variant (each variant's name
+becomes the stage's ``tag``, so the students are ``students/<method>-<variant>``; executed
+notebook ``notebooks/<stage>-<variant>.ipynb``), the stages after it once at the end (04 then
+tabulates the sweep).
+"""
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+from typing import Callable
+from pathlib import Path
+
+import yaml
+
+from .errors import ConfigError
+
+#: the stage notebooks ship inside the package (``notebooks/`` at the repository root links here), so a
+#: non-editable ``pip install`` runs ``qcrd run`` too
+NOTEBOOK_DIR = Path(__file__).resolve().parent / "notebooks"
+STAGES = ("01_teacher_sampling", "02_discriminator", "03_training", "04_analysis")
+#: parameters given as paths (or lists of paths): made absolute against the caller's working directory
+PATH_PARAMS = ("data_dir", "cache_dir", "import_path", "prompt_template", "llm_judge_cache_dir", "extra_run_dirs")
+#: parameters that are a path or a name (a model on the hub, a preset): made absolute when the path exists
+MAYBE_PATH_PARAMS = ("backbone", "student", "fixed_generator")
+#: the kernel logs only errors: its "Kernel is running over TCP without encryption" warning (a local
+#: kernel on loopback) would otherwise be all `qcrd run` prints
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+#: task_options that are paths when such a file or folder exists (task jsonl)
+TASK_OPTION_PATHS = ("train", "valid", "test", "dataset")
+
+
+class StageFailed(Exception):
+    def __init__(self, stage: str, notebook: Path, detail: str):
+        self.stage, self.notebook, self.detail = stage, notebook, detail
+        super().__init__(f"stage {stage} failed: {detail}\n  executed notebook: {notebook}")
+
+
+def parse_override(item: str) -> tuple[list[str], object]:
+    if "=" not in item:
+        raise ConfigError(f"--set expects key=value, got {item!r}")
+    key, raw = item.split("=", 1)
+    if not key:
+        raise ConfigError(f"--set expects key=value, got {item!r}")
+    return key.split("."), yaml.safe_load(raw) if raw != "" else None
+
+
+def merge_params(base: dict, top: dict) -> dict:
+    """``top`` over ``base``: sections (mappings) merge key by key, anything else is replaced."""
+    out = copy.deepcopy(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_params(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _read_params_file(path: Path, seen: tuple = (), base_file: Path | None = None) -> dict:
+    if not path.exists():
+        raise ConfigError(f"params file {path} not found")
+    if path.resolve() in seen:
+        raise ConfigError(f"{path}: 'base' files include each other")
+    try:
+        params = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(params, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    base = params.pop("base", None)
+    base_path = base_file if base_file is not None else path.parent / str(base) if base is not None else None
+    if base_path is not None:
+        params = merge_params(_read_params_file(base_path, seen + (path.resolve(),)), params)
+    return params
+
+
+def load_params(path: str | Path, overrides: list[str] = (), base: str | Path | None = None) -> dict:
+    """The params file (with its ``base`` chain; ``base`` given here replaces the one the file
+    names, e.g. a sweep file applied to another run's settings), then the ``--set`` overrides."""
+    path = Path(path)
+    params = _read_params_file(path, base_file=Path(base) if base is not None else None)
+    for item in overrides:
+        keys, value = parse_override(item)
+        node = params
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {item}: {k} is not a section")
+        node[keys[-1]] = value
+    stages = params.get("stages", list(STAGES))
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown:
+        raise ConfigError(f"{path}: unknown stage(s) {unknown}; known: {list(STAGES)}")
+    params["stages"] = stages
+    sweep = params.get("sweep")
+    if sweep is not None:
+        if not isinstance(sweep, dict) or sweep.get("stage") not in stages or not isinstance(sweep.get("variants"), dict) \
+                or not sweep["variants"]:
+            raise ConfigError(f"{path}: sweep needs 'stage' (one of the run's stages {stages}) and 'variants' "
+                              "(a mapping: variant name -> that stage's parameters)")
+        for name, variant in sweep["variants"].items():
+            if not isinstance(variant, dict):
+                raise ConfigError(f"{path}: sweep variant {name!r} must be a mapping of parameters")
+    return params
+
+
+def stage_parameters(params: dict, stage: str, run_dir: Path, cwd: Path, declared: set[str] | None = None,
+                     notebook_defaults: dict | None = None) -> dict:
+    """The parameters papermill injects into one stage.
+
+    With ``declared`` (the notebook's parameters cell), ``common`` keys the notebook does not
+    declare are left out, and a stage-section key it does not declare is an error.
+    """
+    common = copy.deepcopy(params.get("common") or {})
+    own = copy.deepcopy(params.get(stage) or {})
+    if declared is not None:
+        unknown = sorted(set(own) - declared)
+        if unknown:
+            raise ConfigError(f"{stage}: unknown parameter(s) {unknown}; the notebook declares {sorted(declared)}")
+        common = {k: v for k, v in common.items() if k in declared}
+    out = {**common, **own}
+    for key in PATH_PARAMS:
+        if isinstance(out.get(key), str):
+            out[key] = str((cwd / out[key]).resolve())
+        elif isinstance(out.get(key), list):
+            out[key] = [str((cwd / p).resolve()) if isinstance(p, str) else p for p in out[key]]
+    for key in MAYBE_PATH_PARAMS:
+        if isinstance(out.get(key), str) and (cwd / out[key]).exists():
+            out[key] = str((cwd / out[key]).resolve())
+    options = out.get("task_options")
+    if isinstance(options, dict):           # task jsonl: its files, relative to where `qcrd run` starts
+        for key in TASK_OPTION_PATHS:
+            if isinstance(options.get(key), str) and (cwd / options[key]).exists():
+                options[key] = str((cwd / options[key]).resolve())
+    # a path default of the notebook is relative to the notebook folder of a checkout (``../outputs/...``):
+    # resolved as if that folder were <cwd>/notebooks, so it lands under the caller's outputs/ wherever the
+    # notebooks are installed (the kernel runs in the run's folder, not beside them)
+    for key in PATH_PARAMS:
+        default = (notebook_defaults or {}).get(key)
+        if key not in out and isinstance(default, str) and not Path(default).is_absolute():
+            out[key] = str((cwd / "notebooks" / default).resolve())
+    out["run_dir"] = str(run_dir)
+    return out
+
+
+def _literal(text: str):
+    """A notebook parameter's default as a value (papermill reports it as source text)."""
+    import ast
+
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return None
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    seconds: dict
+
+
+def run_pipeline(params: dict, *, cwd: str | Path | None = None, kernel_name: str = "python3",
+                 log_output: bool = False, on_stage: Callable[..., None] | None = None) -> RunResult:
+    """Run each stage's notebook into ``<outputs>/runs/<run_id>/notebooks/``; raise :class:`StageFailed`.
+
+    ``on_stage(event, name, seconds)``: told ``"start"`` before and ``"end"`` (with its seconds)
+    after each stage (or sweep variant) — how `qcrd run` prints where it is."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    cwd = Path(cwd or Path.cwd()).resolve()
+    run_id = params.get("run_id") or time.strftime("run-%Y%m%d-%H%M%S")
+    run_dir = (cwd / params.get("outputs_dir", "outputs") / "runs" / str(run_id)).resolve()
+    # every stage's (and variant's) parameters are checked before the first stage runs
+    plan = []
+    sweep = params.get("sweep") or {}
+    for stage in params["stages"]:
+        inspected = pm.inspect_notebook(str(NOTEBOOK_DIR / f"{stage}.ipynb"))
+        declared = set(inspected)
+        defaults = {k: _literal(v["default"]) for k, v in inspected.items()}
+        if stage != sweep.get("stage"):
+            plan.append((stage, stage, stage_parameters(params, stage, run_dir, cwd, declared, defaults)))
+            continue
+        if "tag" not in declared:
+            raise ConfigError(f"sweep: stage {stage} has no 'tag' parameter to tell its variants apart")
+        for name, variant in sweep["variants"].items():
+            varied = merge_params(params, {stage: {**variant, "tag": str(name)}})
+            plan.append((stage, f"{stage}-{name}", stage_parameters(varied, stage, run_dir, cwd, declared, defaults)))
+    (run_dir / "notebooks").mkdir(parents=True, exist_ok=True)
+    params_file = run_dir / "sweeps" / time.strftime("%Y%m%d-%H%M%S.yaml") if sweep else run_dir / "params.yaml"
+    params_file.parent.mkdir(exist_ok=True)
+    params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+    seconds = {}
+    for stage, name, parameters in plan:
+        source = NOTEBOOK_DIR / f"{stage}.ipynb"
+        target = run_dir / "notebooks" / f"{name}.ipynb"
+        t0 = time.perf_counter()
+        if on_stage:
+            on_stage("start", name, None)
+        try:
+            pm.execute_notebook(str(source), str(target), parameters=parameters,
+                                kernel_name=kernel_name, cwd=str(run_dir / "notebooks"), log_output=log_output,
+                                progress_bar=False, extra_arguments=KERNEL_ARGUMENTS)
+        except PapermillExecutionError as exc:
+            detail = f"cell {exc.cell_index} (execution count {exc.exec_count}): {exc.ename}: {exc.evalue}"
+            raise StageFailed(name, target, detail) from None
+        seconds[name] = round(time.perf_counter() - t0, 1)
+        if on_stage:
+            on_stage("end", name, seconds[name])
+    return RunResult(run_dir=run_dir, seconds=seconds)

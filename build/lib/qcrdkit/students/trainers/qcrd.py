@@ -1,0 +1,381 @@
+"""QCRD: quality-guided contrastive rationale distillation (paper §3, eq. 8).
+
+Each optimizer step, for a batch of N questions:
+
+1. **Label task.** ``L_pred``: cross-entropy of the gold label given ``<Predict> x``.
+2. **Negatives** (§3.2.1, A.2, A.4). ``k`` per question, from ``negative_source``:
+   ``"self"`` — sampled at temperature τ_neg (1.5, top-k 20) from the student's own snapshot ``j``
+   iterations back (:class:`~qcrdkit.negatives.SnapshotRing`; none during the first iteration,
+   never the random initialisation), in one batched ``generate`` call with the KV cache; ``"fixed"`` — sampled from a fixed generator (e.g. a trained DSS student);
+   ``"teacher"`` — the teacher's self-consistency negatives; ``"none"`` — ablation w/o NK.
+   An **iteration** is ``steps_per_iteration`` optimizer steps: at the end of each the student's
+   weights go into the ring, ``α3`` is multiplied by 0.9, and the generator moves one snapshot on.
+3. **Contrastive loss** ``L_cl`` (eq. 3–7, :func:`~qcrdkit.losses.contrastive_loss`) over the
+   ``m`` teacher positives and the ``k`` negatives. The encoder pass of ``<Explain> x`` runs
+   once and is shared by all ``m + k`` targets (the decoder reads its output). For the
+   single-pick schemes (MinMax, MaxMin, Sampling) every target's CE is first computed without
+   gradient; only the picked positive and negative are decoded again with gradient.
+4. **Quality weights.** The judge (:class:`~qcrdkit.judge.OnlineDiscriminator`) scores
+   the pairs the loss uses: ``s_pos`` weights the positive term, ``1 − s_neg`` the negative one.
+   Ablation w/o QJ (``use_judge=False``): unit weights (``s_pos = 1``, ``s_neg = 0``).
+5. **Online judge update.** Every ``judge_update_every`` steps the judge takes one step of
+   ``α3 · L_D`` on the pairs it just scored (positives 1, negatives 0) with its own optimizer.
+   ``L_D`` involves only the judge's weights, so this is eq. 8's third term; because Adam
+   cancels a constant loss weight, ``α3``'s decay (×0.9 per iteration) is applied to the judge's
+   learning rate as well.
+
+The student's loss is ``α1 · L_pred + α2 · L_cl``. A checkpoint also stores the snapshot ring,
+the judge and its optimizer (``qcrd_state.pt``), so a resumed run samples negatives from the same
+models and weighs them with the same judge. Host memory for the ring, and the size of each
+checkpoint's ``qcrd_state.pt``: ``j + 1`` copies of the student's weights (T5-base, j = 5: 5.3 GB).
+
+Ablations of Table 4: w/o ED — ``positives="first"`` (the first teacher sample only, no
+self-consistency); w/o NK — ``negative_source="none"``; w/o QJ — ``use_judge=False``.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForSeq2SeqLM, TrainerCallback
+from transformers.modeling_outputs import BaseModelOutput
+from transformers.trainer_utils import get_last_checkpoint
+
+from ...errors import ConfigError
+from ...losses import (alpha3_schedule, contrastive_loss, qcrd_objective, select_rationales,
+                      sequence_cross_entropy)
+from ...negatives import SnapshotRing, load_generator
+from ..models import explain_input
+from .base import StudentTrainer
+from .qcrd_batch import Candidates, Slot, generated_labels, pad_labels, scatter_rows
+from .qcrd_config import QCRDConfig  # noqa: F401  (the trainer's args; importable from here as in TRL)
+
+STATE_FILE = "qcrd_state.pt"
+
+
+class QCRDCallback(TrainerCallback):
+    """Snapshots at iteration ends, and the QCRD state saved into every checkpoint."""
+
+    def __init__(self, trainer: "QCRDTrainer"):
+        self.trainer = trainer
+
+    def on_step_end(self, args, state, control, **kwargs):
+        ring = self.trainer.ring
+        if ring is not None and state.global_step % args.steps_per_iteration == 0:
+            ring.push(state.global_step // args.steps_per_iteration, self.trainer.model.state_dict())
+
+    def on_save(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            torch.save(self.trainer.qcrd_state(), folder / STATE_FILE)
+
+
+class QCRDTrainer(StudentTrainer):
+    """``Seq2SeqTrainer`` with QCRD's loss; see the module doc. ``judge`` is an
+    :class:`~qcrdkit.judge.OnlineDiscriminator` (required unless ``use_judge=False``)."""
+
+    input_format = "multitask"
+
+    def __init__(self, *, judge=None, **kwargs):
+        super().__init__(**kwargs)
+        a = self.args
+        if a.use_judge and judge is None:
+            raise ConfigError("QCRD with use_judge=True needs the quality judge (stage 02's discriminator); "
+                              "pass judge=OnlineDiscriminator(...) or set use_judge=False (ablation w/o QJ)")
+        self.judge = judge if a.use_judge else None
+        if self.judge is not None:
+            self.judge.model.to(a.device)
+        self.ring = SnapshotRing(a.iterations_back) if a.negative_source == "self" else None
+        self.generator, self.generator_iteration = None, None
+        if a.negative_source == "self":
+            self.generator = copy.deepcopy(self.model).eval().requires_grad_(False)
+        elif a.negative_source == "fixed":
+            self.generator = self._load_fixed_generator(a.fixed_generator)
+        self.rows_by_id = {r["id"]: r for r in self.train_dataset}
+        # the m positives of each question, tokenized once; a sampled negative is cut at its
+        # question's longest positive (or rationale) + 8 tokens
+        self.positive_ids = {r["id"]: self.target_ids(r["positives"][:a.num_positives]) if r["positives"] else []
+                             for r in self.train_dataset}
+        self.positive_length = {r["id"]: max(len(t) for t in self.positive_ids[r["id"]] or self.target_ids([r["rationale"]]))
+                                for r in self.train_dataset}
+        self.negative_cache: dict[str, tuple[list[str], list[torch.Tensor]]] = {}
+        self.negative_cache_iteration, self.negatives_sampled, self.negative_fills = None, 0, 0
+        self.selection_rng = torch.Generator(device=a.device).manual_seed(a.seed)
+        self.last_judge_step = -1
+        # negatives with CE < δ / all negatives, over the second half of training (the negative term's reach)
+        self.margin_counts = [0, 0]
+        self.add_callback(QCRDCallback(self))
+
+    def _load_fixed_generator(self, path: str):
+        try:
+            gen = AutoModelForSeq2SeqLM.from_pretrained(path)
+        except OSError as exc:
+            raise ConfigError(f"fixed_generator {path!r} could not be loaded: {exc}") from None
+        if gen.config.vocab_size != self.model.config.vocab_size:
+            raise ConfigError(f"fixed_generator {path!r} has vocabulary size {gen.config.vocab_size}, the student "
+                              f"{self.model.config.vocab_size}: it must share the student's tokenizer")
+        return gen.to(self.args.device).eval().requires_grad_(False)
+
+    # ---- state carried through checkpoints --------------------------------------------------
+    def qcrd_state(self) -> dict:
+        return {"ring": None if self.ring is None else self.ring.state_dict(),
+                "judge": None if self.judge is None else self.judge.state_dict(),
+                "selection_rng": self.selection_rng.get_state(), "last_judge_step": self.last_judge_step,
+                "margin_counts": list(self.margin_counts)}
+
+    def load_qcrd_state(self, checkpoint: str | Path) -> None:
+        path = Path(checkpoint) / STATE_FILE
+        if not path.exists():
+            raise ConfigError(f"{path}: missing; this checkpoint cannot restore QCRD's snapshot ring and judge")
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if self.ring is not None and state["ring"] is not None:
+            self.ring.load_state_dict(state["ring"])
+        if self.judge is not None and state["judge"] is not None:
+            self.judge.load_state_dict(state["judge"])
+        self.selection_rng.set_state(state["selection_rng"])
+        self.last_judge_step = state["last_judge_step"]
+        self.margin_counts = list(state.get("margin_counts", [0, 0]))
+        self.generator_iteration = None
+
+    def train(self, resume_from_checkpoint=None, **kwargs):
+        if resume_from_checkpoint is True:
+            resume_from_checkpoint = get_last_checkpoint(self.args.output_dir)
+        if resume_from_checkpoint:
+            self.load_qcrd_state(resume_from_checkpoint)
+        return super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)
+
+    @property
+    def negatives_inside_margin(self) -> float | None:
+        """Share of negatives with CE < δ over the second half of training (``None``: no negatives)."""
+        inside, total = self.margin_counts
+        return inside / total if total else None
+
+    # ---- pieces of the step -----------------------------------------------------------------
+    @property
+    def iteration(self) -> int:
+        return self.state.global_step // self.args.steps_per_iteration
+
+    @property
+    def alpha_judge(self) -> float:
+        """α3 of this iteration (:func:`~qcrdkit.losses.alpha3_schedule`)."""
+        return alpha3_schedule(self.args.alpha_judge, self.args.alpha_judge_decay, self.iteration)
+
+    def current_generator(self):
+        """The negative generator; ``None`` for ``negative_source="self"`` before the first snapshot."""
+        if self.ring is not None:
+            if len(self.ring) == 0:
+                return None
+            iteration, weights = self.ring.generator_weights()
+            if iteration != self.generator_iteration:
+                load_generator(self.generator, weights)
+                self.generator_iteration = iteration
+        return self.generator
+
+    def target_ids(self, texts: list[str]) -> list[torch.Tensor]:
+        enc = self.processing_class(text_target=texts, max_length=self.args.max_target_length, truncation=True)
+        return [torch.tensor(ids) for ids in enc["input_ids"]]
+
+    # ---- negatives ---------------------------------------------------------------------------
+    def upcoming_questions(self, start: int, steps: int) -> list[str]:
+        """Question ids this process should train on in steps ``[start, start + steps)``.
+
+        A prediction from the sampler's order; a wrong guess only costs speed (a question whose
+        negatives are missing gets them sampled on the spot)."""
+        sampler = copy.copy(self.train_sampler)
+        world, rank, accum = self.args.world_size, self.args.process_index, self.args.gradient_accumulation_steps
+        per_process = math.ceil(len(sampler) / world)
+        steps_per_epoch = max(1, math.ceil(per_process / accum))
+        orders, ids = {}, []
+        for step in range(start, start + steps):
+            epoch, index = divmod(step, steps_per_epoch)
+            if epoch not in orders:
+                sampler.set_epoch(epoch)
+                orders[epoch] = list(sampler)
+            for micro in range(index * accum, min((index + 1) * accum, per_process)):
+                batch = micro * world + rank
+                if batch < len(orders[epoch]):
+                    ids += [self.train_dataset[i]["id"] for i in orders[epoch][batch]]
+        return ids
+
+    @torch.no_grad()
+    def sample_negatives(self, question_ids: list[str]) -> None:
+        """Sample ``k`` rationales for each question at τ_neg into the cache, in batches of
+        ``negative_generation_batch_size`` questions (similar lengths together, KV cache on)."""
+        a, tok, k = self.args, self.processing_class, self.args.num_negatives
+        generator = self.current_generator()
+        order = sorted(question_ids, key=lambda q: self.positive_length[q])
+        for start in range(0, len(order), a.negative_generation_batch_size):
+            chunk = order[start:start + a.negative_generation_batch_size]
+            enc = self.data_collator.inputs([explain_input(self.rows_by_id[q]["question"]) for q in chunk]).to(a.device)
+            budget = min(a.negative_max_new_tokens or a.max_target_length,
+                         max(self.positive_length[q] for q in chunk) + 8)
+            # τ_neg = 0 (A.4's "no sampling"): greedy decoding
+            sampling = dict(do_sample=True, temperature=a.negative_temperature, top_k=a.negative_top_k,
+                            top_p=a.negative_top_p) if a.negative_temperature > 0 else dict(do_sample=False)
+            out = generator.generate(**enc, **sampling, num_return_sequences=k, max_new_tokens=budget, use_cache=True,
+                                     pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
+            ids = generated_labels(out[:, 1:], tok.eos_token_id)
+            texts = tok.batch_decode([t.tolist() for t in ids], skip_special_tokens=True)
+            for i, q in enumerate(chunk):
+                self.negative_cache[q] = (texts[i * k:(i + 1) * k], ids[i * k:(i + 1) * k])
+        self.negatives_sampled += len(order)
+        self.negative_fills += 1
+
+    def negatives(self, inputs) -> tuple[list[list[str]], list[list[torch.Tensor]]]:
+        """``(texts, token ids)`` of each question's negatives, from ``negative_source``."""
+        a = self.args
+        n = len(inputs["question"])
+        if a.negative_source == "none" or a.num_negatives == 0 or \
+                (a.negative_source == "self" and self.current_generator() is None):    # first iteration: none yet
+            return [[] for _ in range(n)], [[] for _ in range(n)]
+        if a.negative_source == "teacher":
+            texts = [negs[:a.num_negatives] for negs in inputs["teacher_negatives"]]
+            return texts, [self.target_ids(t) if t else [] for t in texts]
+        self.current_generator()
+        if self.negative_cache_iteration != self.generator_iteration:     # a new generator: old samples are stale
+            self.negative_cache.clear()
+            self.negative_cache_iteration = self.generator_iteration
+        missing = [q for q in inputs["id"] if q not in self.negative_cache]
+        if missing:
+            step = self.state.global_step
+            end = min(self.state.max_steps or step + 1, (self.iteration + 1) * a.steps_per_iteration)
+            ahead = self.upcoming_questions(step, min(a.negative_prefetch_steps, max(end - step, 1)))
+            self.sample_negatives(list(dict.fromkeys(missing + [q for q in ahead if q not in self.negative_cache])))
+        used = [self.negative_cache.pop(q) for q in inputs["id"]]    # each sample is used once
+        return [u[0] for u in used], [u[1] for u in used]
+
+    @staticmethod
+    def rationale_ce(student, hidden, attention_mask, rows: list[int], labels: list[torch.Tensor]) -> torch.Tensor:
+        """``CE(f(x), r)`` of each target, the decoder reading the shared encoder output of its question."""
+        index = torch.tensor(rows, device=hidden.device)
+        label_matrix = pad_labels(labels, hidden.device)
+        out = student(encoder_outputs=BaseModelOutput(last_hidden_state=hidden[index]),
+                      attention_mask=attention_mask[index], labels=label_matrix)
+        return sequence_cross_entropy(out.logits, label_matrix)
+
+    def quality(self, questions: list[str], texts: list[str], positive: list[bool], device) -> torch.Tensor:
+        """The judge's scores; without a judge (w/o QJ) 1 for positives and 0 for negatives (unit weights)."""
+        if self.judge is None:
+            return torch.tensor([1.0 if p else 0.0 for p in positive], device=device)
+        if not texts:
+            return torch.zeros(0, device=device)
+        return self.judge.score(questions, texts).to(device)
+
+    # ---- the loss: select, score, combine ------------------------------------------------------
+    def candidates(self, inputs) -> Candidates:
+        """Each question's positives (up to ``num_positives``) and negatives, as texts and token ids."""
+        a = self.args
+        pos_texts = [p[:a.num_positives] for p in inputs["positives"]]
+        pos_ids = [self.positive_ids[q] if q in self.positive_ids else self.target_ids(p) if p else []
+                   for q, p in zip(inputs["id"], pos_texts)]
+        neg_texts, neg_ids = self.negatives(inputs)
+        return Candidates(inputs["question"], pos_texts, pos_ids, neg_texts, neg_ids)
+
+    def select(self, student, hidden, mask, c: Candidates) -> list[Slot]:
+        """The rationales that enter the loss (eq. 4–5): every candidate for ``mean``/``wmean``, else per
+        question the positive and the negative the scheme picks by CE (no gradient; a question's lone
+        candidate of a kind is picked without computing its CE)."""
+        a, n, device = self.args, c.n, hidden.device
+        slots = c.slots()
+        if a.scheme in ("mean", "wmean") or not slots:
+            return slots
+        counts = {(i, kind): sum(1 for s in slots if s[:2] == (i, kind)) for i, kind, _ in slots}
+        contested = [s for s in slots if counts[s[:2]] > 1]
+        ce = torch.zeros(0, device=device)
+        if contested:
+            with torch.no_grad():
+                ce = self.rationale_ce(student, hidden.detach(), mask, [i for i, _, _ in contested],
+                                       [c.ids(*s) for s in contested])
+        is_pos = torch.tensor([kind == "pos" for _, kind, _ in contested], dtype=torch.bool, device=device)
+        pos_ce = scatter_rows(ce[is_pos], [i * c.m + j for i, kind, j in contested if kind == "pos"], n, c.m)
+        neg_ce = scatter_rows(ce[~is_pos], [i * c.k + j for i, kind, j in contested if kind == "neg"], n, c.k)
+        pos_mask, neg_mask = c.masks(device)
+        if c.k == 0:      # no negatives (w/o NK): a masked-out column to select from
+            neg_ce, neg_mask = torch.zeros(n, 1, device=device), torch.zeros(n, 1, dtype=torch.bool, device=device)
+        jp, jn = select_rationales(pos_ce, neg_ce, pos_mask, neg_mask, a.scheme, self.selection_rng)
+        has_pos, has_neg = pos_mask.any(1), neg_mask.any(1)
+        return [(i, "pos", int(jp[i])) for i in range(n) if has_pos[i]] + \
+               [(i, "neg", int(jn[i])) for i in range(n) if has_neg[i]]
+
+    def score(self, student, hidden, mask, c: Candidates, used: list[Slot]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The selected rationales' CE (with gradient) and the judge's quality scores (one call)."""
+        device = hidden.device
+        ce = self.rationale_ce(student, hidden, mask, [i for i, _, _ in used], [c.ids(*s) for s in used]) \
+            if used else torch.zeros(0, device=device)
+        scores = self.quality([c.questions[i] for i, _, _ in used], [c.text(*s) for s in used],
+                              [kind == "pos" for _, kind, _ in used], device)
+        return ce, scores
+
+    def combine(self, c: Candidates, used: list[Slot], ce: torch.Tensor, scores: torch.Tensor) -> dict:
+        """CEs, scores and masks as ``[N, m]`` / ``[N, k]`` matrices (single-pick schemes: one column),
+        and ``L_cl`` (:func:`~qcrdkit.losses.contrastive_loss`, eq. 3–7)."""
+        a, n, device = self.args, c.n, ce.device
+        full = a.scheme in ("mean", "wmean")
+        mats = {}
+        for kind, width in (("pos", c.m if full else 1), ("neg", c.k if full else min(c.k, 1))):
+            where = [idx for idx, s in enumerate(used) if s[1] == kind]
+            cells = [used[idx][0] * width + (used[idx][2] if full else 0) for idx in where]
+            ce_m, s_m, in_m = (scatter_rows(values, cells, n, width) for values in
+                               (ce[where], scores[where], torch.ones(len(where), device=device)))
+            mats[kind] = (ce_m, s_m, in_m.bool())
+        (pce, ps, pm), (nce, ns, nm) = mats["pos"], mats["neg"]
+        l_cl = contrastive_loss(pce, nce, ps, ns, pm, nm, scheme=a.scheme if full else "minmax",
+                                beta=a.beta, delta=a.delta)
+        return {"loss_cl": l_cl, "pos_ce": pce, "pos_scores": ps, "pos_mask": pm,
+                "neg_ce": nce, "neg_scores": ns, "neg_mask": nm}
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        a = self.args
+        pred = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], labels=inputs["labels"])
+        student = self.accelerator.unwrap_model(model)
+        mask = inputs["expl_attention_mask"]
+        hidden = student.get_encoder()(input_ids=inputs["expl_input_ids"], attention_mask=mask).last_hidden_state
+
+        c = self.candidates(inputs)
+        used = self.select(student, hidden, mask, c)
+        ce, scores = self.score(student, hidden, mask, c, used)
+        parts = self.combine(c, used, ce, scores)
+        loss = qcrd_objective(pred.loss, parts["loss_cl"], a.alpha_pred, a.alpha_cl)      # eq. 8, the student's terms
+
+        if model.training:
+            self.update_judge(used, c.questions, c.text)
+        self.log_step(pred.loss, parts, training=model.training)
+        return (loss, pred) if return_outputs else loss
+
+    def log_step(self, loss_pred: torch.Tensor, parts: dict, training: bool) -> None:
+        """The step's diagnostics (means over the batch) and, in the second half of training, the
+        count of negatives inside the margin."""
+        a = self.args
+        pce, pm, ps = parts["pos_ce"], parts["pos_mask"], parts["pos_scores"]
+        nce, nm, ns = parts["neg_ce"], parts["neg_mask"], parts["neg_scores"]
+        if training and nm.any() and self.state.global_step >= (self.state.max_steps or 0) // 2:
+            self.margin_counts[0] += int((nce[nm] < a.delta).sum())
+            self.margin_counts[1] += int(nm.sum())
+        self.record(loss_pred=loss_pred.detach(), loss_cl=parts["loss_cl"].detach(),
+                    ce_pos=pce[pm].mean().detach() if pm.any() else None,
+                    ce_neg=nce[nm].mean().detach() if nm.any() else None,
+                    neg_active=(nce[nm] < a.delta).float().mean() if nm.any() else None,
+                    score_pos=ps[pm].mean() if pm.any() else None, score_neg=ns[nm].mean() if nm.any() else None,
+                    alpha_judge=self.alpha_judge if self.judge is not None else None,
+                    generator_iteration=self.generator_iteration if nm.any() else None,
+                    generator_age=self.state.global_step - self.generator_iteration * a.steps_per_iteration
+                    if nm.any() and self.ring is not None else None)
+
+    def update_judge(self, used: list[Slot], questions: list[str], text_of) -> None:
+        """Every ``judge_update_every`` steps: one step of ``α3 · L_D`` on the pairs just scored."""
+        a, step = self.args, self.state.global_step
+        if (self.judge is None or not a.judge_update_every or step == self.last_judge_step
+                or (step + 1) % a.judge_update_every):
+            return
+        labels = [1 if kind == "pos" else 0 for _, kind, _ in used]
+        if len(set(labels)) < 2:
+            return
+        value = self.judge.update([questions[i] for i, _, _ in used], [text_of(*s) for s in used], labels,
+                                  group_ids=[i for i, _, _ in used], weight=self.alpha_judge,
+                                  # α3's decay on the learning rate (Adam cancels a constant loss weight)
+                                  learning_rate=a.judge_learning_rate * alpha3_schedule(1.0, a.alpha_judge_decay,
+                                                                                        self.iteration))
+        self.last_judge_step = step
+        self.record(loss_judge=value)

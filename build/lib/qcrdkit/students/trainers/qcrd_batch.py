@@ -1,0 +1,77 @@
+"""One QCRD step's candidate rationales as tensors: each question's positives and negatives, padded
+label matrices and scatter into ``[N, width]`` matrices (pure tensor helpers of :mod:`.qcrd`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+def pad_labels(sequences: list[torch.Tensor], device) -> torch.Tensor:
+    """1-D token tensors → one [n, T] label matrix padded with -100."""
+    width = max((len(s) for s in sequences), default=1)
+    out = torch.full((len(sequences), max(width, 1)), -100, dtype=torch.long)
+    for i, s in enumerate(sequences):
+        out[i, :len(s)] = s
+    return out.to(device)
+
+
+def generated_labels(ids: torch.Tensor, eos_token_id: int) -> list[torch.Tensor]:
+    """Sampled decoder outputs (without the start token) → targets: each kept up to its first EOS."""
+    is_eos = ids == eos_token_id
+    before_or_at_eos = (is_eos.long().cumsum(1) - is_eos.long()) == 0
+    return [row[keep].cpu() for row, keep in zip(ids, before_or_at_eos)]
+
+
+def scatter_rows(values: torch.Tensor, cells: list[int], n: int, width: int) -> torch.Tensor:
+    """An [n, width] matrix of zeros with ``values`` at the flat ``cells`` (differentiable in ``values``)."""
+    flat = torch.zeros(n * width, device=values.device, dtype=values.dtype)
+    if cells:
+        flat = flat.index_put((torch.tensor(cells, device=values.device),), values)
+    return flat.view(n, width)
+
+
+#: a candidate rationale: (question row, "pos" or "neg", its index among that question's candidates)
+Slot = tuple
+
+
+@dataclass
+class Candidates:
+    """One batch's candidate rationales: per question its positives and negatives (texts, token ids)."""
+
+    questions: list[str]
+    pos_texts: list[list[str]]
+    pos_ids: list[list[torch.Tensor]]
+    neg_texts: list[list[str]]
+    neg_ids: list[list[torch.Tensor]]
+
+    @property
+    def n(self) -> int:
+        return len(self.questions)
+
+    @property
+    def m(self) -> int:
+        """Width of the positives' matrix (at least 1)."""
+        return max(1, max((len(p) for p in self.pos_texts), default=0))
+
+    @property
+    def k(self) -> int:
+        """Width of the negatives' matrix (0: no negatives this step)."""
+        return max((len(t) for t in self.neg_texts), default=0)
+
+    def slots(self) -> list[Slot]:
+        """Every candidate: all positives, then all negatives."""
+        return [(i, "pos", j) for i in range(self.n) for j in range(len(self.pos_texts[i]))] + \
+               [(i, "neg", j) for i in range(self.n) for j in range(len(self.neg_texts[i]))]
+
+    def masks(self, device) -> tuple[torch.Tensor, torch.Tensor]:
+        """``[N, m]`` and ``[N, k]``: which cells hold a candidate."""
+        pos = torch.tensor([[j < len(p) for j in range(self.m)] for p in self.pos_texts], dtype=torch.bool, device=device)
+        neg = torch.tensor([[j < len(t) for j in range(self.k)] for t in self.neg_texts], dtype=torch.bool,
+                           device=device).reshape(self.n, self.k)
+        return pos, neg
+
+    def ids(self, i: int, kind: str, j: int) -> torch.Tensor:
+        return self.pos_ids[i][j] if kind == "pos" else self.neg_ids[i][j]
+
+    def text(self, i: int, kind: str, j: int) -> str:
+        return self.pos_texts[i][j] if kind == "pos" else self.neg_texts[i][j]

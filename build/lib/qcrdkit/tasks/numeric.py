@@ -1,0 +1,128 @@
+"""Numbers in free text: safe evaluation of equations and extraction of a numeric answer.
+
+SVAMP's gold labels are equations such as ``"( 84.0 / 2.0 )"`` and teachers often answer with
+an expression (``The answer is (84 / 2).``). We evaluate them with a tiny AST walker that knows
+only numbers, + - * / and parentheses: never ``eval``.
+"""
+from __future__ import annotations
+
+import ast
+import math
+import operator
+import re
+from typing import Any
+
+from .base import Example, Task
+
+_BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+_UNARY = {ast.UAdd: operator.pos, ast.USub: operator.neg}
+
+
+def safe_eval(expression: str) -> float:
+    """Evaluate an arithmetic expression of numbers, + - * / and parentheses.
+
+    Raises ``ValueError`` for anything else (names, calls, powers, division by zero).
+    """
+    try:
+        tree = ast.parse(expression.strip(), mode="eval")
+    except SyntaxError:
+        raise ValueError(f"not an arithmetic expression: {expression!r}") from None
+
+    def walk(node):
+        if isinstance(node, ast.Expression):
+            return walk(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            return float(node.value)
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+            left, right = walk(node.left), walk(node.right)
+            if isinstance(node.op, ast.Div) and right == 0:
+                raise ValueError(f"division by zero in {expression!r}")
+            return _BINOPS[type(node.op)](left, right)
+        if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
+            return _UNARY[type(node.op)](walk(node.operand))
+        raise ValueError(f"not allowed in an arithmetic expression: {ast.dump(node)[:60]} in {expression!r}")
+
+    return walk(tree)
+
+
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_EXPRESSION_RUN = re.compile(r"[\d.\s+\-*/()]+")
+
+
+def _normalise(text: str) -> str:
+    text = text.replace("$", " ").replace("×", "*").replace("÷", "/").replace("−", "-")
+    text = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)          # 1,200 -> 1200
+    text = re.sub(r"(?<=\d)\s*[xX]\s*(?=\d)", " * ", text)        # 7 x 36 -> 7 * 36
+    return text
+
+
+def parse_number(text: str) -> float | None:
+    """The first number (or arithmetic expression, evaluated) in ``text``; ``None`` if none.
+
+    Handles ``(84 / 2)``, ``42 apples.``, ``$1,200``, ``7 x 36``, ``-3``, ``12.5.``.
+    """
+    text = _normalise(text)
+    for run in _EXPRESSION_RUN.finditer(text):
+        candidate = run.group().strip().rstrip(".").strip()
+        if not re.search(r"\d", candidate):
+            continue
+        try:
+            return safe_eval(candidate)
+        except ValueError:
+            first = _NUMBER.search(candidate)
+            return float(first.group()) if first else None
+    return None
+
+
+def numbers_equal(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-4)
+
+
+def number_key(a: float) -> float:
+    """Vote key of a number: rounded so that 42.0000001 and 42 count as one answer."""
+    return round(float(a), 4) + 0.0
+
+
+def format_number(a: float) -> str:
+    """42.0 -> '42', 12.5 -> '12.5'."""
+    a = float(a)
+    return str(int(a)) if a.is_integer() else f"{a:.4f}".rstrip("0").rstrip(".")
+
+
+_LAST_RESULT = re.compile(r"=\s*(-?\d+(?:\.\d+)?)")
+
+
+def last_result(text: str) -> float | None:
+    """The result of the text's last calculation (``... = 32 more wrappers`` -> 32); ``None`` if none."""
+    results = _LAST_RESULT.findall(text.replace(",", ""))
+    return float(results[-1]) if results else None
+
+
+class NumericTask(Task):
+    """Shared answer handling for tasks whose answer is a number."""
+
+    numeric = True
+
+    def parse_answer_text(self, answer_text: str, example: Example | None) -> float | None:
+        return parse_number(answer_text)
+
+    def answer_key(self, answer: Any):
+        return None if answer is None else number_key(answer)
+
+    def is_correct(self, answer: Any, example: Example) -> bool:
+        return answer is not None and numbers_equal(float(answer), float(example.answer))
+
+    def answer_to_text(self, answer: Any) -> str:
+        return format_number(answer)
+
+    def fallback_answer(self, text: str, example: Example | None = None) -> float | None:
+        """The result of the text's last calculation (``... = 32 more wrappers`` -> 32)."""
+        return last_result(text)
+
+    def parse_label(self, text: str, example: Example | None = None) -> float | None:
+        """An equation (``( 5.0 + 3.0 )``) or a bare number, evaluated; anything else (a broken
+        equation, words) is ``None``: no credit for a number picked out of a malformed label."""
+        try:
+            return safe_eval(text)
+        except (ValueError, RecursionError):
+            return None

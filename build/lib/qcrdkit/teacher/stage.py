@@ -1,0 +1,140 @@
+"""Stage 01 in one call per source: where the teacher samples come from.
+
+``source``:
+  * ``"synthetic"`` — the embedded offline teacher (``arith`` only), started on a loopback port
+    and sampled through the same ``openai`` client path as any hosted model;
+  * ``"openai"`` — any OpenAI-compatible endpoint (``base_url``; ``None`` = OpenAI);
+  * ``"dss_import"`` — the Distilling Step-by-Step PaLM completions under ``data_dir``;
+  * ``"jsonl_import"`` — a generic JSONL dump at ``import_path``.
+"""
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..tasks.base import Example, Task
+from .cache import CompletionCache
+from .client import TeacherClient, TeacherConfig
+from .importers import import_dss_llm, import_jsonl
+from .prompts import STOP_SEQUENCES, load_template
+from .sampling import sample_teacher
+from .synthetic import MODEL_NAME, SyntheticTeacherServer
+
+SOURCES = ("synthetic", "openai", "dss_import", "jsonl_import")
+
+
+@contextlib.contextmanager
+def endpoint(source: str, base_url: str | None, api_key_env: str | None):
+    """``(base_url, cache_namespace, api_key_env)`` of an OpenAI-compatible endpoint: for
+    ``"synthetic"`` the embedded server, started on a loopback port for the ``with`` block."""
+    if source == "synthetic":
+        with SyntheticTeacherServer() as server:
+            yield server.url, f"synthetic://{MODEL_NAME}", None
+    elif source == "openai":
+        yield base_url, None, api_key_env
+    else:
+        raise ConfigError(f"an endpoint is 'synthetic' or 'openai', got {source!r}")
+
+
+def collect_teacher_samples(task: Task, examples: dict[str, list[Example]], *, source: str = "synthetic",
+                            base_url: str | None = None, model: str = MODEL_NAME, api_key_env: str | None = "OPENAI_API_KEY",
+                            k: int = 5, temperature: float = 0.7, max_tokens: int = 256, seed: int | None = 0,
+                            concurrency: int = 8, timeout: float = 60.0, max_retries: int = 5,
+                            cache_dir: str | Path | None = None, prompt_template: str | Path | None = None,
+                            data_dir: str | Path | None = None, import_path: str | Path | None = None,
+                            other_examples: dict[str, list[Example]] | None = None, strict_import: bool = False,
+                            allow_test_overlap: bool = False, progress: bool = True) -> tuple[list[dict], dict]:
+    """Sample records for every split in ``examples``, and a provenance dict (no secrets).
+
+    ``jsonl_import`` reads ``import_path`` once for all splits (:func:`import_jsonl`; ``other_examples``:
+    the task's splits not sampled, for routing and the test-leakage check;
+    ``strict_import``: an unmatched line is an error; ``allow_test_overlap``: route lines that
+    overlap the test split there instead of refusing). Every source: a split with more than
+    :data:`UNPARSEABLE_WARNING` of its samples unparseable is warned about (they become negatives)."""
+    if source not in SOURCES:
+        raise ConfigError(f"teacher must be one of {SOURCES}, got {source!r}")
+    t0 = time.perf_counter()
+    provenance: dict = {"source": source, "task": task.name, "splits": {s: len(v) for s, v in examples.items()}}
+    records: list[dict] = []
+    if source == "dss_import":
+        if data_dir is None:
+            raise ConfigError("teacher='dss_import' needs data_dir (the DSS data folder)")
+        for split, exs in examples.items():
+            records += import_dss_llm(task, data_dir, split, exs)
+    elif source == "jsonl_import":
+        if import_path is None:
+            raise ConfigError("teacher='jsonl_import' needs import_path (a JSONL file of rationales)")
+        records, provenance["import"] = import_jsonl(task, import_path, examples, temperature=temperature,
+                                                     other_examples=other_examples, strict=strict_import,
+                                                     allow_test_overlap=allow_test_overlap)
+        provenance["import_path"] = str(import_path)
+        imported = provenance["import"]
+        print(f"imported {import_path}: " + "; ".join(
+            f"{s} {v['questions']}/{v['of_questions']} questions, {v['rationales']} rationales"
+            for s, v in imported["by_split"].items())
+            + (f"; unmatched lines {imported['unmatched']}" if imported["unmatched"] else "")
+            + (f"; {len(imported['test_overlap'])} test-overlap lines routed to test (analysis only)"
+               if imported["test_overlap"] else ""))
+    else:
+        if source == "synthetic" and task.name != "arith":
+            raise ConfigError(f"the synthetic teacher only answers 'arith' questions, not {task.name!r}; "
+                              "use teacher='openai' with a base_url, or 'dss_import'")
+        template = load_template(task.name, prompt_template)
+        cache = CompletionCache(cache_dir) if cache_dir is not None else None
+        with endpoint(source, base_url, api_key_env) as (base_url, namespace, api_key_env):
+            config = TeacherConfig(model=model, base_url=base_url, temperature=temperature, k=k, max_tokens=max_tokens,
+                                   seed=seed, concurrency=concurrency, timeout=timeout, max_retries=max_retries,
+                                   api_key_env=api_key_env, stop=STOP_SEQUENCES, cache_namespace=namespace)
+            client = TeacherClient(config, cache, progress=progress)
+            requests = hits = 0
+            for split, exs in examples.items():
+                records += sample_teacher(task, exs, client, split=split, template=template)
+                requests += client.last_stats.requests
+                hits += client.last_stats.cache_hits
+        provenance.update(teacher=asdict(config), requests=requests, cache_hits=hits,
+                          cache_dir=None if cache_dir is None else str(cache_dir),
+                          prompt_template=str(prompt_template) if prompt_template else f"builtin:{task.name}")
+    provenance["unparseable"] = warn_unparseable(records, source)
+    provenance["seconds"] = round(time.perf_counter() - t0, 2)
+    return records, provenance
+
+
+def other_splits(task: Task, sampled: list[str], data_dir: str | Path | None = None) -> dict[str, list[Example]]:
+    """The task's splits not in ``sampled`` that load (an imported dump is routed to them and checked
+    against their test questions); a split the data lacks is left out."""
+    from ..tasks.base import SPLITS
+
+    out = {}
+    for split in SPLITS:
+        if split not in sampled:
+            try:
+                out[split] = task.load(split, data_dir=data_dir)
+            except (FileNotFoundError, ConfigError):
+                pass
+    return out
+
+
+#: share of a split's samples without a parseable answer above which stage 01 warns
+UNPARSEABLE_WARNING = 0.10
+
+
+def warn_unparseable(records: list[dict], source: str) -> dict[str, float]:
+    """Share of unparseable samples per split; a loud warning for each split above
+    :data:`UNPARSEABLE_WARNING` (an unparseable sample can never agree with the majority, so it
+    becomes a negative)."""
+    import warnings
+
+    shares = {}
+    for split in sorted({r["split"] for r in records}):
+        part = [r for r in records if r["split"] == split]
+        shares[split] = round(sum(r["answer"] is None for r in part) / len(part), 4)
+        if shares[split] > UNPARSEABLE_WARNING:
+            example = next(r for r in part if r["answer"] is None)
+            message = (f"WARNING: {100 * shares[split]:.1f} % of the {split} samples ({source}) have no answer the "
+                       f"task can parse; they all become negatives. First: {example['raw'][-160:]!r}")
+            print(message)
+            warnings.warn(message, stacklevel=2)
+    return shares
