@@ -84,7 +84,7 @@ def test_sweep_runs_one_stage_per_variant_and_04_tabulates_it(smoke_run, tmp_pat
     sweep = tmp_path / "sweep.yaml"
     sweep.write_text(yaml.safe_dump({
         "base": str(REPO / "params" / "smoke.yaml"), "stages": ["03_training", "04_analysis"],
-        "03_training": {"methods": ["qcrd"]}, "04_analysis": {"judge": None},
+        "03_training": {"methods": ["qcrd"]}, "04_analysis": {"llm_judge": None},
         "sweep": {"stage": "03_training", "variants": {"mean": {"scheme": "mean"}, "woNK": {"negative_source": "none"}}}}))
     res = qcrd("run", "--params", str(sweep), "--set", f"outputs_dir={tmp_path}")
     assert res.returncode == 0, res.stderr[-3000:]
