@@ -10,7 +10,12 @@
 <run>/discriminator/metrics.json      held-out ROC-AUC, accuracy at 0.5, mean scores, counts
 <run>/discriminator/scores.jsonl      per held-out rationale: id, key, source, label, score
 <run>/discriminator/history.json      the Trainer's log history (loss and validation curve)
-<run>/notebooks/NN_*.ipynb      executed notebooks (qcrd run)
+<run>/discriminator/teacher_scores.jsonl   the final judge's score of every teacher sample (the explorer)
+<run>/students/tokenizer/       stage 03: the run's student tokenizer (offline presets)
+<run>/students/<name>/          stage 03: a selected student, its metrics.json, history.json, test_predictions.jsonl
+<run>/students/summary.json     stage 03: every student's metrics.json (students.trainers.collect_students reads them)
+<run>/report/                   stage 04: tables.md, summary.json, figures, student_samples.jsonl
+<run>/notebooks/NN_*.ipynb      executed notebooks (qcrd run); the kernels run in this folder
 ```
 """
 from __future__ import annotations
