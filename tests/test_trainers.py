@@ -135,6 +135,8 @@ def test_method_configs_have_paper_defaults_and_reject_unknown_parameters(tmp_pa
     with pytest.raises(ConfigError, match="unknown method"):
         method_config("distill", output_dir=str(tmp_path))
     assert student_folder_name("qcrd", 2, tag="woNK") == "qcrd-woNK-seed2" and student_folder_name("dss", 0) == "dss"
+    from qcrdkit.students.trainers.run import student_label
+    assert student_label("out/students/qcrd-seed1/checkpoints") == "qcrd-seed1" == student_label("x/qcrd-seed1")
     assert method_config("dss", output_dir=str(tmp_path)).train_fraction == 1.0
     with pytest.raises(ValueError, match="train_fraction must be in"):
         method_config("dss", output_dir=str(tmp_path), train_fraction=0)

@@ -76,6 +76,12 @@ def student_folder_name(method: str, seed: int = 0, *, tag: str | None = None) -
     return "-".join([method] + ([tag] if tag else []) + ([f"seed{seed}"] if seed else []))
 
 
+def student_label(output_dir: str | Path) -> str:
+    """The student's name for progress lines: its folder (``students/<name>/checkpoints`` → ``<name>``)."""
+    path = Path(output_dir)
+    return path.parent.name if path.name == "checkpoints" else path.name
+
+
 def student_corpus(examples: dict, records: list[dict], task) -> list[str]:
     """Texts the run's corpus tokenizer is trained on: train questions and labels, teacher rationales."""
     return [t for ex in examples["train"] for t in (ex.input, task.label_target(ex))] + \
@@ -159,7 +165,7 @@ def build_trainer(method: str, run_dir: str | Path, *, output_dir: str | Path, s
         extra["judge"] = load_online_judge(run_dir, args)
     trainer = trainer_cls(model=model, args=args, train_dataset=rows, eval_dataset=eval_rows(task, examples["valid"]),
                           task=task, processing_class=tok,
-                          callbacks=progress_callbacks(f"student {Path(output_dir).name}"), **extra)
+                          callbacks=progress_callbacks(f"student {student_label(output_dir)}"), **extra)
     trainer.rationale_max_new_tokens = rationale_generation_length(tok, rows, args.max_target_length)
     return StudentSetup(trainer, task, spec, examples, counts, tok)
 
