@@ -12,18 +12,24 @@ export HF_DATASETS_OFFLINE ?= 1
 # The Distilling Step-by-Step data the tests read (never copied into the repo).
 export QCRD_DSS_DATA ?= $(abspath ../shared/data/dss)
 
-.PHONY: setup demo dashboard test test-fast smoke bench bench-methods clean-venv
+.PHONY: setup lock demo dashboard test test-fast smoke bench bench-methods clean-venv
 
-$(VENV)/.installed: pyproject.toml
+# constraints.txt pins every package to the version the suite passed with (`make lock` rewrites it).
+$(VENV)/.installed: pyproject.toml constraints.txt
 	@echo "Setting up $(VENV) (first run only: about 2-3 minutes)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "$(TORCH)"
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -c constraints.txt "$(TORCH)"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
 	$(PY) -m ipykernel install --prefix $(VENV) --name $(KERNEL) --display-name "Python (qcrdkit)" >/dev/null
 	touch $@
 
 setup: $(VENV)/.installed
+
+# After upgrading packages in .venv (pip install -U ...) and a green `make test`: pin what is installed now.
+lock: setup
+	{ sed -n '1,2p' constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -iv '^qcrdkit' \
+	  | sed -E 's/^(torch==[^+]*)\+.*/\1/'; } > constraints.txt.new && mv constraints.txt.new constraints.txt
 
 demo: setup
 	$(VENV)/bin/qcrd run --params params/demo.yaml

@@ -182,6 +182,22 @@ def _literal(text: str):
         return None
 
 
+def _last_started_cell(notebook: Path) -> str:
+    """``cell N (`first line`)``: the last cell of an executed notebook that papermill started."""
+    import nbformat
+
+    try:
+        cells = nbformat.read(str(notebook), as_version=4).cells
+    except (OSError, ValueError):
+        return "an unknown cell (the executed notebook was not written)"
+    started = [(i, c) for i, c in enumerate(cells) if c.get("metadata", {}).get("papermill", {}).get("start_time")]
+    if not started:
+        return "its first cell"
+    index, cell = started[-1]
+    first = next((line for line in cell.source.splitlines() if line.strip()), "")
+    return f"cell {index} (`{first[:70]}`)"
+
+
 @dataclass
 class RunResult:
     run_dir: Path
@@ -195,6 +211,7 @@ def run_pipeline(params: dict, *, cwd: str | Path | None = None, kernel_name: st
     ``on_stage(event, name, seconds)``: told ``"start"`` before and ``"end"`` (with its seconds)
     after each stage (or sweep variant) — how `qcrd run` prints where it is."""
     import papermill as pm
+    from nbclient.exceptions import DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
     cwd = Path(cwd or Path.cwd()).resolve()
@@ -215,6 +232,10 @@ def run_pipeline(params: dict, *, cwd: str | Path | None = None, kernel_name: st
         for name, variant in sweep["variants"].items():
             varied = merge_params(params, {stage: {**variant, "tag": str(name)}})
             plan.append((stage, f"{stage}-{name}", stage_parameters(varied, stage, run_dir, cwd, declared, defaults)))
+    from .stages import check_types
+
+    for stage, _, parameters in plan:
+        check_types(stage, parameters)
     (run_dir / "notebooks").mkdir(parents=True, exist_ok=True)
     params_file = run_dir / "sweeps" / time.strftime("%Y%m%d-%H%M%S.yaml") if sweep else run_dir / "params.yaml"
     params_file.parent.mkdir(exist_ok=True)
@@ -233,6 +254,11 @@ def run_pipeline(params: dict, *, cwd: str | Path | None = None, kernel_name: st
         except PapermillExecutionError as exc:
             detail = f"cell {exc.cell_index} (execution count {exc.exec_count}): {exc.ename}: {exc.evalue}"
             raise StageFailed(name, target, detail) from None
+        except DeadKernelError:
+            raise StageFailed(name, target, f"the kernel died in {_last_started_cell(target)}: it was killed "
+                              "(out of memory is the usual cause: check free memory, or lower batch_size / the "
+                              "number of questions) or crashed. What the stage wrote before is kept; "
+                              "run again to resume") from None
         seconds[name] = round(time.perf_counter() - t0, 1)
         if on_stage:
             on_stage("end", name, seconds[name])

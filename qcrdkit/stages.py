@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+from .errors import ConfigError
+
 
 @dataclass
 class TeacherSamplingConfig:
@@ -288,3 +290,30 @@ def paper_values(stage: str) -> dict:
 def help_text(stage: str) -> dict:
     """``{parameter: what it means}`` of one stage."""
     return {f.name: f.metadata["help"] for f in fields(STAGE_CONFIGS[stage])}
+
+
+_TYPES = {"int": int, "float": (int, float), "str": str, "bool": bool, "list": list, "dict": dict}
+
+
+def check_types(stage: str, parameters: dict) -> None:
+    """:class:`ConfigError` naming ``stage.parameter`` when a value's type is not the field's
+    (``k: five`` for an int): caught before any stage runs, not as a TypeError deep in a notebook.
+    ``None`` passes (several parameters take it); a bool is not a number."""
+    config = STAGE_CONFIGS.get(stage)
+    if config is None:
+        return
+    for f in fields(config):
+        if f.name not in parameters or parameters[f.name] is None:
+            continue
+        value = parameters[f.name]
+        names = [part.strip() for part in str(f.type).split("|") if part.strip() != "None"]
+        allowed = [_TYPES[n] for n in names if n in _TYPES]
+        if len(allowed) != len(names):
+            continue                                  # an annotation this check does not read
+        if isinstance(value, bool) and bool not in allowed:
+            ok = False
+        else:
+            ok = any(isinstance(value, t) for t in allowed)
+        if not ok:
+            raise ConfigError(f"{stage}.{f.name}: expected {' or '.join(names)}, got {value!r} "
+                              f"({type(value).__name__}) — {f.metadata.get('help', '')}".rstrip(" —"))

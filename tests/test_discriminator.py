@@ -247,6 +247,41 @@ def test_online_update_lowers_the_loss_and_state_round_trips(tmp_path):
     assert torch.allclose(other.score(qs, rs), judge.score(qs, rs)) and other.updates == 15
 
 
+def test_scoring_copy_in_bfloat16_follows_the_judge_through_updates_and_loads():
+    """Scores of the bf16 copy stay within 0.02 of the float32 judge's, before and after updates
+    (the copy is refreshed after each) and after load_state_dict."""
+    set_seed(0)
+    model, tok = D.build_discriminator("t5-tiny")
+    judge = D.OnlineDiscriminator(model, tok, learning_rate=3e-3)
+    batch = toy_items(4)
+    qs, rs, labels = [i["question"] for i in batch], [i["rationale"] for i in batch], [i["label"] for i in batch]
+
+    def fp32_scores():
+        return torch.from_numpy(D.score_rationales(judge.model, tok, qs, rs)).float()
+    judge.set_inference_dtype(torch.bfloat16)
+    first = judge.score(qs, rs)
+    assert judge.scorer() is not judge.model and next(judge.scorer().parameters()).dtype == torch.bfloat16
+    assert (first - fp32_scores()).abs().max() < 0.02
+    judge.update(qs, rs, labels, steps=10)
+    moved = fp32_scores()
+    assert (moved - first).abs().max() > 0.05                            # the judge changed ...
+    assert (judge.score(qs, rs) - moved).abs().max() < 0.02              # ... and the copy with it
+    other = D.OnlineDiscriminator(*D.build_discriminator("t5-tiny"))
+    other.set_inference_dtype(torch.bfloat16)
+    other.score(qs, rs)
+    other.load_state_dict(judge.state_dict())
+    assert (other.score(qs, rs) - moved).abs().max() < 0.02
+
+
+def test_inference_dtype_settings():
+    from qcrdkit.precision import has_fast_bf16, inference_dtype
+
+    assert inference_dtype("auto", "cpu") == (torch.bfloat16 if has_fast_bf16("cpu") else torch.float32)
+    assert inference_dtype("float32", "cpu") == torch.float32
+    with pytest.raises(ConfigError, match="inference_dtype must be one of"):
+        inference_dtype("fp8", "cpu")
+
+
 def test_freezing_layers_keeps_them_fixed(tmp_path):
     set_seed(0)
     model, tok = D.build_discriminator("t5-tiny")

@@ -23,7 +23,7 @@ def test_dss_palm_completions_import_and_parse(dss_dir, name, split, n, acc_rang
     assert len(records) == n
     stats = consistency_stats(records, task)
     assert acc_range[0] <= stats["teacher_accuracy"] <= acc_range[1]
-    assert stats["unparseable_fraction"] < 0.03
+    assert stats["unparseable_fraction"] < 0.04      # SVAMP train: 3.3 % (24 malformed expressions)
     for r in records[:50]:                       # cut at the next few-shot example, answer split off
         assert "\nQ:" not in r["rationale"] and "\nPremise:" not in r["rationale"]
         assert "answer is" not in r["rationale"].lower()[-40:]

@@ -262,3 +262,35 @@ def test_a_non_editable_install_runs_qcrd_run_from_another_folder(tmp_path):
     where = subprocess.run([sys.executable, "-c", "import qcrdkit; print(qcrdkit.__file__)"], env=env, cwd=project,
                            capture_output=True, text=True, check=True).stdout
     assert where.startswith(str(target))          # the installed copy ran, not the checkout
+
+
+def test_a_dead_kernel_is_one_line_naming_stage_and_cell_and_keeps_outputs(tmp_path, monkeypatch, capsys):
+    """The kernel is SIGKILLed in the middle of a stage (as the OOM killer does): `qcrd run` exits 1 with
+    one line naming the stage, the cell and the likely cause, and what the stage wrote stays."""
+    import nbformat
+
+    from qcrdkit import cli, pipeline
+
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    parameters = nbformat.v4.new_code_cell("marker = ''")
+    parameters.metadata["tags"] = ["parameters"]
+    nb.cells = [parameters, nbformat.v4.new_code_cell("open(marker, 'w').write('written before the kill')"),
+                nbformat.v4.new_code_cell("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"),
+                nbformat.v4.new_code_cell("print('never reached')")]
+    nbformat.write(nb, str(notebooks / "01_teacher_sampling.ipynb"))
+    monkeypatch.setattr(pipeline, "NOTEBOOK_DIR", notebooks)
+    marker = tmp_path / "partial.txt"
+    params = tmp_path / "p.yaml"
+    params.write_text(yaml.safe_dump({"run_id": "dies", "outputs_dir": str(tmp_path / "out"),
+                                      "stages": ["01_teacher_sampling"], "01_teacher_sampling": {"marker": str(marker)}}))
+    code = cli.main(["run", "--params", str(params), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "stage 01_teacher_sampling failed: the kernel died in cell 3 (`import os, signal`)" in err
+    assert "out of memory is the usual cause" in err and "Traceback" not in err
+    assert len([line for line in err.splitlines() if line.startswith("qcrd run:")]) == 1
+    assert marker.read_text() == "written before the kill"
+    assert (tmp_path / "out" / "runs" / "dies" / "notebooks" / "01_teacher_sampling.ipynb").exists()

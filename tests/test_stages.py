@@ -37,3 +37,29 @@ def test_readme_table_lists_every_parameter(stage):
     names = {n.strip(" `") for cell in listed for n in cell.split(",")}
     assert set(defaults(stage)) <= names, f"not in the README table: {sorted(set(defaults(stage)) - names)}"
     assert names <= set(defaults(stage)), f"in the README table but not a parameter: {sorted(names - set(defaults(stage)))}"
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "params").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_params_file_and_the_defaults_have_the_declared_types(path):
+    from qcrdkit.pipeline import load_params
+    from qcrdkit.stages import check_types
+
+    params = load_params(path)
+    for stage in STAGE_CONFIGS:
+        check_types(stage, defaults(stage))
+        check_types(stage, {**(params.get("common") or {}), **(params.get(stage) or {})})
+        for variant in ((params.get("sweep") or {}).get("variants") or {}).values():
+            check_types(stage, variant if params["sweep"]["stage"] == stage else {})
+
+
+def test_a_wrong_type_names_the_stage_and_parameter():
+    from qcrdkit.errors import ConfigError
+    from qcrdkit.stages import check_types
+
+    with pytest.raises(ConfigError, match=r"01_teacher_sampling\.k: expected int, got 'five' \(str\)"):
+        check_types("01_teacher_sampling", {"k": "five"})
+    with pytest.raises(ConfigError, match=r"03_training\.steps: expected int, got True"):
+        check_types("03_training", {"steps": True})                  # a bool is not a number
+    with pytest.raises(ConfigError, match=r"03_training\.methods: expected list"):
+        check_types("03_training", {"methods": "dss"})
+    check_types("01_teacher_sampling", {"temperature": 1, "limit": None, "base_url": None})   # int for float, None

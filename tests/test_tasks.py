@@ -36,6 +36,24 @@ def test_split_answer(text, rationale, answer):
     assert split_answer(text) == (rationale, answer)
 
 
+#: answers after "The answer is" in the DSS PaLM completions (svamp/llm/*_CoT_*.json) that a reader
+#: cannot evaluate: a variable, a pair, two expressions, words inside the expression, cut off
+MALFORMED_DSS_SVAMP = ["(2 * x).", "(175, 5).", "(some - 8).", "((28 - 13) and (28 - 15)).", "(7x = 14).",
+                       "((491 - 21", "(54 - (some - 28)).", "((8 action figures + 10 cabinets) * 4 shelves).",
+                       "(14, 21).", "(7 + x - 10)."]
+
+
+@pytest.mark.parametrize("text", MALFORMED_DSS_SVAMP)
+def test_a_malformed_expression_from_the_dss_files_is_unparseable(text):
+    assert parse_number(text) is None
+    assert get_task("svamp").parse_label(text) is None          # the student's label parser agrees
+
+
+@pytest.mark.parametrize("text, value", [("8 (10 - 2).", 8.0), ("42 (apples).", 42.0), ("1.5 (or 3/2)", 1.5)])
+def test_a_number_followed_by_an_aside_is_that_number(text, value):
+    assert parse_number(text) == value
+
+
 # ----------------------------------------------------------------------------- extraction per task
 def test_svamp_extraction_and_scoring():
     task = get_task("svamp")
@@ -60,6 +78,51 @@ def test_cqa_extraction_with_letters_and_text():
     assert task.extract_answer("The answer is Train Station.", ex) == "train station"
     assert task.extract_answer("So the answer is either (b) train station or (c) zoo.", ex) is None
     assert task.is_correct("Train station", ex)
+
+
+def cqa_example(choices, answer):
+    return get_task("cqa").example_from_record({"id": "q", "question": "?", "choices": choices, "answer": answer}, "x")
+
+
+@pytest.mark.parametrize("answer_text, choices, gold", [
+    # real answers and options of the DSS CQA completions (cqa/llm/*_CoT_*.json), each naming two or more options
+    ("(d) soccer game or (e) hockey game.", ["sporting event", "head ball", "stadium", "soccer game", "hockey game"],
+     "soccer game"),
+    ("either (c) giggling or (d) laughing.", ["itchiness", "nausea", "giggling", "laughing", "yelling"], "giggling"),
+    ("(a) poisonous gas, (b) homicide, (d) nuclear weapons, or (e) cyanide.",
+     ["poisonous gas", "homicide", "cinder", "nuclear weapons", "cyanide"], "homicide"),
+    ("(a) listen to music and (b) watch television.",
+     ["listen to music", "watch television", "play chess", "walk", "play basketball"], "listen to music"),
+    ("either (d) doctor's office or (e) vet's office.", ["hospital", "school", "obituary", "doctor's office", "vets office"],
+     "doctor's office"),
+])
+def test_a_cqa_hedge_naming_two_options_is_unparseable(answer_text, choices, gold):
+    task = get_task("cqa")
+    assert task.parse_answer_text(answer_text, cqa_example(choices, gold)) is None
+    assert task.parse_answer_text(answer_text, None) is None
+
+
+def test_a_cqa_letter_whose_text_names_another_option_is_unparseable():
+    """From the DSS test completions: "(e) wait for orders." where (e) is "follow instructions" and
+    "wait for orders" is option (d) (credited as (e) before)."""
+    task = get_task("cqa")
+    choices = ["fight enemy", "go to war", "fight for freedom", "wait for orders", "follow instructions"]
+    ex = cqa_example(choices, "wait for orders")
+    assert task.parse_answer_text("(e) wait for orders.", ex) is None
+    assert task.parse_answer_text("(e) follow instructions.", ex) == "follow instructions"
+    assert task.parse_answer_text("(e) surely the instructions.", ex) == "follow instructions"   # names no option
+    assert task.parse_answer_text("(d).", ex) == "wait for orders"
+
+
+def test_dss_teacher_accuracy_under_the_exact_rules(dss_dir):
+    """Measured on the DSS files (the closing note of issue 18 has before/after): CQA train 8766
+    completions, 6617 credited, 258 unparseable; SVAMP train 720, 532 credited, 24 unparseable."""
+    from qcrdkit.teacher.importers import import_dss_llm
+
+    for name, credited, unparseable in (("cqa", 6617, 258), ("svamp", 532, 24)):
+        task = get_task(name)
+        records = import_dss_llm(task, dss_dir, "train", task.load("train", data_dir=dss_dir))
+        assert (sum(r["correct"] for r in records), sum(r["answer"] is None for r in records)) == (credited, unparseable)
 
 
 @pytest.mark.parametrize("name", ["anli1", "esnli"])

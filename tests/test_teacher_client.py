@@ -53,9 +53,13 @@ def test_429_then_success():
 
     s = RateLimited()
     with s.server:
-        out = TeacherClient(config(s.server.url, k=3), progress=False).sample(teacher_prompts(TASK, EXAMPLES[:1]))
+        client = TeacherClient(config(s.server.url, k=3), progress=False)
+        out = client.sample(teacher_prompts(TASK, EXAMPLES[:1]))
     assert len(out[EXAMPLES[0].id]) == 3
     assert s.calls == 2                                        # the 429 and its retry
+    stats = client.last_stats
+    assert (stats.requests, stats.attempts, stats.retries) == (1, 2, 1)
+    assert stats.retry_causes() == {"HTTP 429": 1}
 
 
 def test_persistent_500_fails_that_prompt_only_and_keeps_the_rest(tmp_path):
@@ -74,6 +78,56 @@ def test_persistent_500_fails_that_prompt_only_and_keeps_the_rest(tmp_path):
     assert len(cache) == 3 * 3                                  # the other three prompts are cached
     assert s.calls == 3 + 3                                     # 1 + 2 retries for the bad one, 1 each for the rest
     assert list(client.last_stats.failures) == [EXAMPLES[0].id]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_refused_connection_fails_in_seconds_naming_the_url(tmp_path):
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    client = TeacherClient(config(url, max_retries=5), CompletionCache(tmp_path), progress=False)
+    t0 = time.perf_counter()
+    with pytest.raises(TeacherError, match=rf"cannot connect to the teacher endpoint {url}.*is the server running"):
+        client.sample(teacher_prompts(TASK, EXAMPLES))
+    assert time.perf_counter() - t0 < 5
+    assert client.last_stats.attempts == 0                    # the probe failed: no request was sent
+
+
+def test_a_404_stops_every_prompt_without_retries():
+    class WrongRoute(Scripted):
+        def fault(self, n, body):
+            return 404, {"error": {"message": f"model {body['model']} not found"}}
+
+    s = WrongRoute()
+    with s.server:
+        client = TeacherClient(config(s.server.url, max_retries=5, concurrency=2), progress=False)
+        t0 = time.perf_counter()
+        with pytest.raises(TeacherError, match=r"answered HTTP 404 .*not retried.*base_url usually ends in /v1"):
+            client.sample(teacher_prompts(TASK, EXAMPLES))
+    assert time.perf_counter() - t0 < 5
+    assert s.calls <= 2 and client.last_stats.retries == 0    # the requests in flight, none retried
+
+
+def test_a_400_fails_its_prompt_unretried_and_the_rest_finish():
+    bad_question = EXAMPLES[0].input
+
+    class TooLong(Scripted):
+        def fault(self, n, body):
+            if bad_question in body["messages"][-1]["content"]:
+                return 400, {"error": {"message": "context length exceeded"}}
+
+    s = TooLong()
+    with s.server:
+        client = TeacherClient(config(s.server.url, max_retries=3), progress=False)
+        with pytest.raises(TeacherError, match=r"1 of 3 prompts failed: 0 after 3 retries, 1 not retried.*"
+                                               r"HTTP 400: context length exceeded.*HTTP 400 × 1"):
+            client.sample(teacher_prompts(TASK, EXAMPLES[:3]))
+    assert s.calls == 3 and client.last_stats.retries == 0
 
 
 def test_stall_past_timeout_is_retried():

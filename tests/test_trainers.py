@@ -217,7 +217,8 @@ def test_qcrd_ablation_switches(run_dir, tmp_path):
     train_student("qcrd", run_dir, out_dir=tmp_path / "qj", max_steps=4, **FAST, **QCRD_FAST, use_judge=False,
                   negative_source="teacher")
     history = read_json(tmp_path / "qj" / "history.json")
-    assert all(h["score_pos"] == 1.0 and h["score_neg"] == 0.0 for h in history if "score_pos" in h)
+    # score_neg: logged over the negatives inside the margin (an untrained student has none here)
+    assert all(h["score_pos"] == 1.0 and h.get("score_neg", 0.0) == 0.0 for h in history if "score_pos" in h)
     assert not any("loss_judge" in h for h in history)
     bare = tmp_path / "bare"
     shutil.copytree(run_dir / "teacher", bare / "teacher")
@@ -372,14 +373,18 @@ def qcrd_trainer_and_batch(run_dir, tmp_path, **params):
     return trainer, batch
 
 
-@pytest.mark.parametrize("scheme", ["minmax", "mean"])
-def test_qcrd_compute_loss_equals_the_loss_functions_on_the_same_ces(run_dir, tmp_path, scheme):
+@pytest.mark.parametrize("scheme,margin", [("minmax", "default"), ("mean", "default"), ("minmax", "median"),
+                                           ("mean", "median")])
+def test_qcrd_compute_loss_equals_the_loss_functions_on_the_same_ces(run_dir, tmp_path, scheme, margin):
     """compute_loss end to end = α1 · L_pred + α2 · contrastive_loss on CEs and judge scores computed
-    here independently (full decoder passes, one per rationale)."""
+    here independently (full decoder passes, one per rationale; the judge reads every rationale).
+    With δ at the negatives' median CE, half of them lie outside the margin and the trainer does not
+    score those: the loss is the same. Float32 throughout, chunked decoder passes (2 rows a chunk)."""
     from qcrdkit.losses import contrastive_loss, sequence_cross_entropy
     from qcrdkit.students.trainers.qcrd_batch import pad_labels
 
-    trainer, batch = qcrd_trainer_and_batch(run_dir, tmp_path, scheme=scheme, num_positives=2)
+    trainer, batch = qcrd_trainer_and_batch(run_dir, tmp_path, scheme=scheme, num_positives=2,
+                                            inference_dtype="float32", chunk_rows=2)
     model, a = trainer.model, trainer.args
     pos = [p[:a.num_positives] for p in batch["positives"]]
     neg = [t[:a.num_negatives] for t in batch["teacher_negatives"]]
@@ -390,21 +395,76 @@ def test_qcrd_compute_loss_equals_the_loss_functions_on_the_same_ces(run_dir, tm
                     labels=labels)
         return sequence_cross_entropy(out.logits, labels)[0]
 
+    read = []
+    original = trainer.judge.score
+    trainer.judge.score = lambda q, r, **kw: (read.extend(r), original(q, r, **kw))[1]
     with torch.no_grad():
         pos_ce = torch.stack([torch.stack([ce(i, t) for t in p]) for i, p in enumerate(pos)])
         neg_ce = torch.stack([torch.stack([ce(i, t) for t in n]) for i, n in enumerate(neg)])
+        if margin == "median":
+            a.delta = float(neg_ce.median())
         q = batch["question"]
-        pos_s = torch.stack([trainer.judge.score([q[i]] * len(p), p) for i, p in enumerate(pos)])
-        neg_s = torch.stack([trainer.judge.score([q[i]] * len(n), n) for i, n in enumerate(neg)])
+        pos_s = torch.stack([original([q[i]] * len(p), p) for i, p in enumerate(pos)])
+        neg_s = torch.stack([original([q[i]] * len(n), n) for i, n in enumerate(neg)])
         pred = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]).loss
         expected = a.alpha_pred * pred + a.alpha_cl * contrastive_loss(pos_ce, neg_ce, pos_s, neg_s, scheme=scheme,
                                                                        beta=a.beta, delta=a.delta)
         got = trainer.compute_loss(model, batch)
     assert got.item() == pytest.approx(expected.item(), rel=1e-4, abs=1e-5)
+    inside = sum(int(c < a.delta) for c in neg_ce.flatten())
+    if margin == "median":
+        assert 0 < inside < neg_ce.numel()
+    # the judge read the negatives inside the margin only
+    assert sum(r in {t for n in neg for t in n} for r in read) == inside
+
+
+def test_chunked_decoder_passes_give_the_same_ces_and_gradients(run_dir, tmp_path):
+    """rationale_ce sorted by length in chunks = one padded pass: values and gradients."""
+    trainer, batch = qcrd_trainer_and_batch(run_dir, tmp_path, num_positives=2)
+    model = trainer.model
+    rows = [i for i, p in enumerate(batch["positives"]) for _ in p[:2]]
+    labels = [t for p in batch["positives"] for t in trainer.target_ids(p[:2])]
+    assert len({len(t) for t in labels}) > 1                       # lengths differ: padding matters
+    results = []
+    for chunk in (0, 3):
+        model.zero_grad()
+        hidden = model.get_encoder()(input_ids=batch["expl_input_ids"],
+                                     attention_mask=batch["expl_attention_mask"]).last_hidden_state
+        ce = trainer.rationale_ce(model, hidden, batch["expl_attention_mask"], rows, labels, chunk_rows=chunk)
+        (ce * torch.arange(1, len(ce) + 1)).sum().backward()
+        results.append((ce.detach(), [p.grad.clone() for p in model.parameters() if p.grad is not None]))
+    (ce0, g0), (ce3, g3) = results
+    assert torch.allclose(ce0, ce3, atol=1e-5)
+    assert len(g0) == len(g3) and all(torch.allclose(x, y, atol=1e-5) for x, y in zip(g0, g3))
+
+
+def test_bfloat16_selection_picks_as_float32_except_near_ties(run_dir, tmp_path):
+    """The MinMax selection in bfloat16 picks the float32 pick wherever the two best positives' CEs
+    are more than 0.05 apart (bf16 keeps ~3 significant digits)."""
+    trainer, batch = qcrd_trainer_and_batch(run_dir, tmp_path, num_positives=2, inference_dtype="bfloat16")
+    model = trainer.model
+    hidden = model.get_encoder()(input_ids=batch["expl_input_ids"],
+                                 attention_mask=batch["expl_attention_mask"]).last_hidden_state
+    c = trainer.candidates(batch)
+    picks = {}
+    for dtype in (torch.float32, torch.bfloat16):
+        trainer.fast_dtype = dtype
+        picks[dtype] = trainer.select(model, hidden, batch["expl_attention_mask"], c)
+    with torch.no_grad():
+        rows = [i for i, p in enumerate(c.pos_ids) for _ in p]
+        ce = trainer.rationale_ce(model, hidden, batch["expl_attention_mask"], rows, [t for p in c.pos_ids for t in p])
+    gaps, start = [], 0
+    for p in c.pos_ids:
+        values = sorted(ce[start:start + len(p)].tolist())
+        gaps.append(values[1] - values[0] if len(values) > 1 else float("inf"))
+        start += len(p)
+    same = [s32 == s16 for s32, s16 in zip(picks[torch.float32], picks[torch.bfloat16])]
+    assert len(picks[torch.float32]) == len(picks[torch.bfloat16])
+    assert all(ok for ok, (i, kind, _) in zip(same, picks[torch.float32]) if kind == "neg" or gaps[i] > 0.05)
 
 
 def test_the_judge_reads_question_and_rationale_inside_the_trainer(run_dir, tmp_path):
-    trainer, batch = qcrd_trainer_and_batch(run_dir, tmp_path)
+    trainer, batch = qcrd_trainer_and_batch(run_dir, tmp_path, delta=100.0)      # every negative inside the margin
     seen = []
     original = trainer.judge.score
 

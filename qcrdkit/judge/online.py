@@ -3,9 +3,12 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import copy
+
 import torch
 
 from ..errors import ConfigError
+from ..precision import use_fast_attention
 from .batching import encode_pairs
 from .model import Discriminator
 from .objectives import OBJECTIVES, discriminator_loss
@@ -28,9 +31,27 @@ class OnlineDiscriminator:
         self.optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
                                            lr=learning_rate, weight_decay=weight_decay)
         self.updates = 0
+        self.inference_dtype = torch.float32
+        self._scorer, self._scorer_updates = None, None
+
+    def set_inference_dtype(self, dtype: torch.dtype) -> None:
+        """Score with a copy of the judge in ``dtype`` (refreshed after every update); float32: the judge itself."""
+        self.inference_dtype, self._scorer, self._scorer_updates = dtype, None, None
+
+    def scorer(self) -> Discriminator:
+        """The model that scores: the judge, or its copy in the inference dtype as of the last update."""
+        if self.inference_dtype == torch.float32:
+            return self.model
+        if self._scorer is None:
+            self._scorer = copy.deepcopy(self.model).to(dtype=self.inference_dtype).eval().requires_grad_(False)
+            use_fast_attention(self._scorer, next(self.model.parameters()).device)
+        elif self._scorer_updates != self.updates:
+            self._scorer.load_state_dict(self.model.state_dict())      # copy_ casts to the copy's dtype
+        self._scorer_updates = self.updates
+        return self._scorer
 
     def score(self, questions: Sequence[str], rationales: Sequence[str], batch_size: int = 64) -> torch.Tensor:
-        return torch.from_numpy(score_rationales(self.model, self.tokenizer, questions, rationales,
+        return torch.from_numpy(score_rationales(self.scorer(), self.tokenizer, questions, rationales,
                                                  batch_size=batch_size)).float()
 
     def loss(self, questions: Sequence[str], rationales: Sequence[str], labels: Sequence[int],
@@ -74,3 +95,4 @@ class OnlineDiscriminator:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.updates = state.get("updates", 0)
+        self._scorer_updates = None      # the copy is stale

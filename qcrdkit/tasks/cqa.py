@@ -6,6 +6,7 @@ import string
 from typing import Any
 
 from .base import Example, Task, register_task
+from .choice import first_sentence, is_hedge, leading_letter, parse_choice
 
 LETTERS = "abcde"
 
@@ -36,26 +37,19 @@ class CQA(Task):
                        meta={"choices": choices, "explanation": record.get("abstractive_explanation")})
 
     def parse_answer_text(self, answer_text: str, example: Example | None) -> str | None:
-        """``(c) train station.`` -> ``train station``; a bare letter or choice text also works."""
+        """``(c) train station.`` -> ``train station``; a bare letter or an option's text also works; a hedge
+        (``(d) soccer game or (e) hockey game.``) or a letter whose text names another option is ``None``
+        (:mod:`qcrdkit.tasks.choice`). Without the example's options: the letter's text (or the letter)."""
         choices = (example.meta.get("choices") if example else None) or []
-        first_sentence = re.split(r"(?<=[.!?])\s|\n", answer_text.strip(), maxsplit=1)[0]
-        m = re.match(r"^\(?([a-eA-E])\)(?:\s*|$)(.*)$", first_sentence) or re.match(r"^([a-eA-E])[.)]?$", first_sentence)
-        if m:
-            idx = LETTERS.index(m.group(1).lower())
-            if choices:
-                return choices[idx]
-            rest = _norm(m.group(2)) if m.lastindex and m.lastindex >= 2 else ""
-            return rest or m.group(1).lower()
-        text = _norm(first_sentence)
-        if not text:
+        if choices:
+            return parse_choice(answer_text, choices, _norm)
+        sentence = first_sentence(answer_text)
+        if is_hedge(sentence):
             return None
-        if not choices:
-            return text
-        for c in choices:
-            if _norm(c) == text:
-                return c
-        contained = [c for c in choices if re.search(rf"\b{re.escape(_norm(c))}\b", text)]
-        return contained[0] if len(contained) == 1 else None
+        lead = leading_letter(sentence)
+        if lead and lead[0] in LETTERS:
+            return _norm(lead[1]) or lead[0]
+        return _norm(sentence) or None
 
     def answer_key(self, answer: Any):
         return None if answer is None else _norm(str(answer))

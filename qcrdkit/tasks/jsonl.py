@@ -39,12 +39,10 @@ from typing import Any
 from ..errors import ConfigError, DataFormatError
 from ..io import iter_jsonl
 from .base import SPLITS, Example, Task, carve_valid, register_task
+from .choice import LETTERS, first_sentence, parse_choice
 from .numeric import format_number, last_result, number_key, numbers_equal, parse_number
 
 ANSWER_TYPES = ("number", "choice", "label", "text")
-LETTERS = string.ascii_lowercase
-
-
 def normalise_text(text: str) -> str:
     """Lower case, punctuation and the articles a/an/the removed, whitespace collapsed."""
     text = "".join(ch for ch in str(text).lower() if ch not in string.punctuation)
@@ -199,16 +197,9 @@ class JsonlTask(Task):
     def parse_answer_text(self, answer_text: str, example: Example | None) -> Any:
         if self.answer_type == "number":
             return parse_number(answer_text)
-        first = re.split(r"(?<=[.!?])\s|\n", answer_text.strip(), maxsplit=1)[0]
+        first = first_sentence(answer_text)
         if self.answer_type == "choice":
-            options = (example.meta.get("choices") if example else None) or []
-            m = re.match(r"^\(?([a-zA-Z])\)(?:[\s.,;:!]|$)", first) or re.match(r"^([a-zA-Z])[.)]?$", first)
-            if m and m.group(1).lower() in LETTERS[:len(options)]:
-                return options[LETTERS.index(m.group(1).lower())]
-            text = normalise_text(first)
-            exact = [o for o in options if normalise_text(o) == text]
-            contained = [o for o in options if re.search(rf"\b{re.escape(normalise_text(o))}\b", text)]
-            return exact[0] if exact else (contained[0] if len(contained) == 1 else None)
+            return parse_choice(answer_text, (example.meta.get("choices") if example else None) or [], normalise_text)
         if self.answer_type == "label":
             text = normalise_text(first)
             hits = [(m.start(), lab) for lab in (self._label_set or [])

@@ -45,7 +45,6 @@ def safe_eval(expression: str) -> float:
     return walk(tree)
 
 
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _EXPRESSION_RUN = re.compile(r"[\d.\s+\-*/()]+")
 
 
@@ -56,10 +55,17 @@ def _normalise(text: str) -> str:
     return text
 
 
-def parse_number(text: str) -> float | None:
-    """The first number (or arithmetic expression, evaluated) in ``text``; ``None`` if none.
+#: a number followed by a parenthesis the prose opens: ``8 (10 - 2)``, ``42 (apples)``
+_NUMBER_THEN_ASIDE = re.compile(r"^(-?\d+(?:\.\d+)?)\s*\(")
 
-    Handles ``(84 / 2)``, ``42 apples.``, ``$1,200``, ``7 x 36``, ``-3``, ``12.5.``.
+
+def parse_number(text: str) -> float | None:
+    """The first number or arithmetic expression in ``text``, evaluated; ``None`` if there is none or
+    it is malformed.
+
+    Handles ``(84 / 2)``, ``42 apples.``, ``$1,200``, ``7 x 36``, ``-3``, ``12.5.``, ``8 (10 - 2)``.
+    A malformed expression — ``(2 * x)``, ``(175, 5)``, ``(some - 8)``, ``((28 - 13) and (28 - 15))`` — is
+    unparseable: no number is picked out of it (the student's label parser refuses the same).
     """
     text = _normalise(text)
     for run in _EXPRESSION_RUN.finditer(text):
@@ -69,8 +75,8 @@ def parse_number(text: str) -> float | None:
         try:
             return safe_eval(candidate)
         except ValueError:
-            first = _NUMBER.search(candidate)
-            return float(first.group()) if first else None
+            aside = _NUMBER_THEN_ASIDE.match(candidate)
+            return float(aside.group(1)) if aside else None
     return None
 
 

@@ -3,7 +3,12 @@
 * One request with ``n=K`` per prompt; when a server returns fewer choices (many local servers
   ignore ``n``), the missing samples are asked for one by one, with ``seed + sample_index``.
 * At most ``concurrency`` requests in flight. Retries with exponential backoff on 408/409/429,
-  5xx, timeouts and connection errors come from the ``openai`` client itself (``max_retries``).
+  5xx, timeouts and connection errors come from the ``openai`` client itself (``max_retries``);
+  every attempt is counted (``SampleStats``: attempts, retries and their causes).
+* Fail fast: before the first request the endpoint's host and port are probed (a TCP connection,
+  ``probe_timeout`` seconds), so a server that is down or a wrong port fails in seconds, naming the
+  base URL. A status that says the endpoint itself is wrong — 401, 403, 404 — stops every prompt at
+  once (nothing is retried; what to check is in the message); other 4xx fail their prompt unretried.
 * Every completion goes to the :class:`~qcrdkit.teacher.cache.CompletionCache` as soon as it
   arrives; a re-run requests only what is missing.
 * API keys are read from the environment variable named by ``api_key_env``, never passed as
@@ -50,6 +55,7 @@ class TeacherConfig:
         stop: stop sequences (cut where a completion starts the next few-shot example).
         cache_namespace: identity of the endpoint in cache keys; defaults to ``base_url``. Set it
             when the same model moves between URLs (e.g. the synthetic teacher's random port).
+        probe_timeout: seconds the reachability probe before the first request may take.
     """
 
     model: str
@@ -64,6 +70,7 @@ class TeacherConfig:
     api_key_env: str | None = "OPENAI_API_KEY"
     stop: list[str] | None = None
     cache_namespace: str | None = None
+    probe_timeout: float = 5.0
 
     def __post_init__(self):
         if self.k < 1:
@@ -113,14 +120,80 @@ class TeacherError(QcrdError):
     """Some prompts could not be sampled after all retries; what finished is in the cache."""
 
 
+#: statuses that say the endpoint itself is wrong (every prompt would fail the same way), and what to check
+ENDPOINT_STATUSES = {
+    401: "the API key is missing or wrong: check the environment variable named by api_key_env",
+    403: "the key may not use this model or endpoint",
+    404: "the URL path or the model is unknown: base_url usually ends in /v1, and model must be a name the "
+         "server serves",
+}
+
+
+def is_retryable(status: int) -> bool:
+    """The statuses the openai client retries: 408, 409, 429 and 5xx."""
+    return status in (408, 409, 429) or status >= 500
+
+
 @dataclass
 class SampleStats:
+    """One sampling call: prompts, requests (logical calls), attempts (HTTP requests sent, retries
+    included), retries = attempts − requests, and the causes of the failed attempts."""
+
     prompts: int = 0
     requests: int = 0
+    attempts: int = 0
+    responses: int = 0
     cache_hits: int = 0
     fallback_requests: int = 0
     failures: dict = field(default_factory=dict)
+    failed_attempts: dict = field(default_factory=dict)
     seconds: float = 0.0
+
+    @property
+    def retries(self) -> int:
+        return max(0, self.attempts - self.requests)
+
+    def retry_causes(self) -> dict[str, int]:
+        """``{"HTTP 429": n, ..., "no response (connection error or timeout)": n}`` over all attempts."""
+        causes = dict(self.failed_attempts)
+        if self.attempts > self.responses:
+            causes["no response (connection error or timeout)"] = self.attempts - self.responses
+        return causes
+
+    def record(self) -> dict:
+        """What the stage's ``config.json`` keeps."""
+        return {"requests": self.requests, "attempts": self.attempts, "retries": self.retries,
+                "retry_causes": self.retry_causes(), "cache_hits": self.cache_hits,
+                "fallback_requests": self.fallback_requests, "failed_prompts": len(self.failures)}
+
+
+def endpoint_address(base_url: str | None) -> tuple[str, int]:
+    """``(host, port)`` of an endpoint URL (OpenAI's API when ``None``)."""
+    url = urlparse(base_url or "https://api.openai.com/v1")
+    if not url.hostname:
+        raise ConfigError(f"base_url {base_url!r} has no host: expected e.g. http://127.0.0.1:8000/v1")
+    return url.hostname, url.port or (443 if url.scheme == "https" else 80)
+
+
+async def probe_endpoint(base_url: str | None, timeout: float) -> None:
+    """Open (and close) a TCP connection to the endpoint; :class:`TeacherError` naming the URL if it fails."""
+    host, port = endpoint_address(base_url)
+    where = base_url or "https://api.openai.com/v1"
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    except asyncio.TimeoutError:
+        raise TeacherError(f"the teacher endpoint {where} did not answer within {timeout:g} s ({host}:{port}): is the "
+                           "host reachable from here (network, VPN, firewall)? Nothing was sampled.") from None
+    except OSError as exc:
+        hint = ("nothing listens there: is the server running, and is the port in base_url right?"
+                if isinstance(exc, ConnectionRefusedError) else "check the host name in base_url and the network.")
+        raise TeacherError(f"cannot connect to the teacher endpoint {where} ({host}:{port}): "
+                           f"{exc.strerror or exc}; {hint} Nothing was sampled.") from None
+    writer.close()
+    try:
+        await writer.wait_closed()
+    except OSError:
+        pass
 
 
 def _run_in_own_loop(coro_factory):
@@ -153,11 +226,26 @@ class TeacherClient:
 
         from ..progress import report
 
+        from openai import DefaultAsyncHttpxClient
+
         cfg = self.config
         stats = self.last_stats = SampleStats(prompts=len(prompts))
+        self._fatal: TeacherError | None = None
+        self._probed = asyncio.Lock(), []
         t0 = time.perf_counter()
+
+        async def count_attempt(request):
+            stats.attempts += 1
+
+        async def count_response(response):
+            stats.responses += 1
+            if response.status_code >= 400:
+                cause = f"HTTP {response.status_code}"
+                stats.failed_attempts[cause] = stats.failed_attempts.get(cause, 0) + 1
+
+        http = DefaultAsyncHttpxClient(event_hooks={"request": [count_attempt], "response": [count_response]})
         client = AsyncOpenAI(api_key=self._api_key, base_url=cfg.base_url, timeout=cfg.timeout,
-                             max_retries=cfg.max_retries)
+                             max_retries=cfg.max_retries, http_client=http)
         semaphore = asyncio.Semaphore(cfg.concurrency)
         results: dict[str, list[dict]] = {}
         label = desc or f"teacher {cfg.model}"
@@ -168,7 +256,7 @@ class TeacherClient:
             try:
                 results[pid] = await self._sample_prompt(client, semaphore, messages, stats)
             except Exception as exc:  # recorded, raised after the others finished
-                stats.failures[pid] = f"{type(exc).__name__}: {exc}"
+                stats.failures[pid] = self._describe(exc)
             finally:
                 bar.update(1)
                 finished.append(pid)
@@ -180,12 +268,23 @@ class TeacherClient:
             bar.close()
             await client.close()
             stats.seconds = time.perf_counter() - t0
+        if self._fatal is not None:
+            done = len(prompts) - len(stats.failures)
+            raise TeacherError(f"{self._fatal}" + (f" ({done} of {len(prompts)} prompts had finished and are cached)"
+                                                   if done else ""))
         if stats.failures:
             first_id, first_err = next(iter(stats.failures.items()))
-            raise TeacherError(f"{len(stats.failures)} of {len(prompts)} prompts failed after {cfg.max_retries} "
-                               f"retries (first: {first_id}: {first_err}). Finished samples are cached; "
-                               "re-run to retry only the missing ones.")
+            retried = sum(not err.startswith("not retried") for err in stats.failures.values())
+            raise TeacherError(f"{len(stats.failures)} of {len(prompts)} prompts failed: {retried} after "
+                               f"{cfg.max_retries} retries, {len(stats.failures) - retried} not retried (first: "
+                               f"{first_id}: {first_err}); {stats.retries} retries in all "
+                               f"({self._causes(stats)}). Finished samples are cached; re-run to retry only the "
+                               "missing ones.")
         return results
+
+    @staticmethod
+    def _causes(stats: SampleStats) -> str:
+        return ", ".join(f"{cause} × {n}" for cause, n in stats.retry_causes().items()) or "no failed attempts"
 
     # ----------------------------------------------------------------- internals
     async def _sample_prompt(self, client, semaphore, messages, stats: SampleStats) -> list[dict]:
@@ -222,6 +321,28 @@ class TeacherClient:
             await asyncio.gather(*(single(i) for i in missing))
         return got  # type: ignore[return-value]
 
+    async def _check_endpoint(self) -> None:
+        """Raise the fatal endpoint error, if any; probe the endpoint once, before the first request."""
+        if self._fatal is not None:
+            raise self._fatal
+        lock, done = self._probed
+        async with lock:
+            if not done:
+                try:
+                    await probe_endpoint(self.config.base_url, self.config.probe_timeout)
+                except TeacherError as exc:
+                    self._fatal = exc
+                    raise
+                done.append(True)
+
+    @staticmethod
+    def _describe(exc: Exception) -> str:
+        """A failed prompt's line: non-retryable statuses say so."""
+        status = getattr(exc, "status_code", None)
+        if isinstance(status, int) and not is_retryable(status):
+            return f"not retried: HTTP {status}: {_server_message(exc)}"
+        return f"{type(exc).__name__}: {exc}"
+
     async def _request(self, client, semaphore, messages, n: int, seed, stats: SampleStats) -> list[dict]:
         cfg = self.config
         kwargs: dict[str, Any] = dict(model=cfg.model, messages=messages, temperature=cfg.temperature,
@@ -230,11 +351,29 @@ class TeacherClient:
             kwargs["seed"] = seed
         if cfg.stop:
             kwargs["stop"] = cfg.stop
+        await self._check_endpoint()
         async with semaphore:
+            await self._check_endpoint()
             stats.requests += 1
-            response = await client.chat.completions.create(**kwargs)
+            try:
+                response = await client.chat.completions.create(**kwargs)
+            except Exception as exc:
+                status = getattr(exc, "status_code", None)
+                if status in ENDPOINT_STATUSES and self._fatal is None:
+                    self._fatal = TeacherError(f"the teacher endpoint {cfg.base_url or 'https://api.openai.com/v1'} "
+                                               f"answered HTTP {status} for model {cfg.model!r} (not retried): "
+                                               f"{ENDPOINT_STATUSES[status]}. Server said: {_server_message(exc)}")
+                raise
         request = {"endpoint": cfg.cache_namespace or cfg.base_url, "model": cfg.model, "temperature": cfg.temperature,
                    "max_tokens": cfg.max_tokens, "n": n, "seed": seed, "created": int(time.time()),
                    "response_model": getattr(response, "model", None)}
         return [{"text": choice.message.content or "", "finish_reason": choice.finish_reason, "request": request}
                 for choice in sorted(response.choices, key=lambda c: c.index)]
+
+
+def _server_message(exc: Exception) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        return str(error.get("message", error) if isinstance(error, dict) else error)[:200]
+    return str(getattr(exc, "message", exc))[:200]

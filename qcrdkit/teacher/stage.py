@@ -89,17 +89,31 @@ def collect_teacher_samples(task: Task, examples: dict[str, list[Example]], *, s
                                    seed=seed, concurrency=concurrency, timeout=timeout, max_retries=max_retries,
                                    api_key_env=api_key_env, stop=STOP_SEQUENCES, cache_namespace=namespace)
             client = TeacherClient(config, cache, progress=progress)
-            requests = hits = 0
+            counts: dict = {}
             for split, exs in examples.items():
                 records += sample_teacher(task, exs, client, split=split, template=template)
-                requests += client.last_stats.requests
-                hits += client.last_stats.cache_hits
-        provenance.update(teacher=asdict(config), requests=requests, cache_hits=hits,
+                counts = _add_counts(counts, client.last_stats.record())
+        # requests (logical calls), attempts sent (retries included), retries and their causes
+        provenance.update(teacher=asdict(config), **counts,
                           cache_dir=None if cache_dir is None else str(cache_dir),
                           prompt_template=str(prompt_template) if prompt_template else f"builtin:{task.name}")
     provenance["unparseable"] = warn_unparseable(records, source)
     provenance["seconds"] = round(time.perf_counter() - t0, 2)
     return records, provenance
+
+
+def _add_counts(total: dict, more: dict) -> dict:
+    """Sum two :meth:`SampleStats.record` dicts (numbers added, cause counts merged)."""
+    out = dict(total)
+    for key, value in more.items():
+        if isinstance(value, dict):
+            merged = dict(out.get(key, {}))
+            for cause, n in value.items():
+                merged[cause] = merged.get(cause, 0) + n
+            out[key] = merged
+        else:
+            out[key] = out.get(key, 0) + value
+    return out
 
 
 def other_splits(task: Task, sampled: list[str], data_dir: str | Path | None = None) -> dict[str, list[Example]]:

@@ -39,14 +39,15 @@ import math
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForSeq2SeqLM, TrainerCallback
+from transformers import AutoModelForSeq2SeqLM, LogitsProcessorList, TrainerCallback
 from transformers.modeling_outputs import BaseModelOutput
 from transformers.trainer_utils import get_last_checkpoint
 
 from ...errors import ConfigError
 from ...losses import (alpha3_schedule, contrastive_loss, qcrd_objective, select_rationales,
                       sequence_cross_entropy)
-from ...negatives import SnapshotRing, load_generator
+from ...negatives import GumbelTopK, SnapshotRing, load_generator
+from ...precision import autocast, inference_dtype, use_fast_attention
 from ..models import explain_input
 from .base import StudentTrainer
 from .qcrd_batch import Candidates, Slot, generated_labels, pad_labels, scatter_rows
@@ -84,15 +85,20 @@ class QCRDTrainer(StudentTrainer):
         if a.use_judge and judge is None:
             raise ConfigError("QCRD with use_judge=True needs the quality judge (stage 02's discriminator); "
                               "pass judge=OnlineDiscriminator(...) or set use_judge=False (ablation w/o QJ)")
+        # the dtype of the passes without gradient (selection, judge scores, sampling): qcrdkit.precision
+        self.fast_dtype = inference_dtype(a.inference_dtype, a.device)
         self.judge = judge if a.use_judge else None
         if self.judge is not None:
             self.judge.model.to(a.device)
+            self.judge.set_inference_dtype(self.fast_dtype)
         self.ring = SnapshotRing(a.iterations_back) if a.negative_source == "self" else None
         self.generator, self.generator_iteration = None, None
         if a.negative_source == "self":
-            self.generator = copy.deepcopy(self.model).eval().requires_grad_(False)
+            self.generator = copy.deepcopy(self.model).to(dtype=self.fast_dtype).eval().requires_grad_(False)
         elif a.negative_source == "fixed":
             self.generator = self._load_fixed_generator(a.fixed_generator)
+        if self.generator is not None:
+            use_fast_attention(self.generator, a.device)
         self.rows_by_id = {r["id"]: r for r in self.train_dataset}
         # the m positives of each question, tokenized once; a sampled negative is cut at its
         # question's longest positive (or rationale) + 8 tokens
@@ -116,7 +122,7 @@ class QCRDTrainer(StudentTrainer):
         if gen.config.vocab_size != self.model.config.vocab_size:
             raise ConfigError(f"fixed_generator {path!r} has vocabulary size {gen.config.vocab_size}, the student "
                               f"{self.model.config.vocab_size}: it must share the student's tokenizer")
-        return gen.to(self.args.device).eval().requires_grad_(False)
+        return gen.to(self.args.device, dtype=self.fast_dtype).eval().requires_grad_(False)
 
     # ---- state carried through checkpoints --------------------------------------------------
     def qcrd_state(self) -> dict:
@@ -208,20 +214,30 @@ class QCRDTrainer(StudentTrainer):
         order = sorted(question_ids, key=lambda q: self.positive_length[q])
         for start in range(0, len(order), a.negative_generation_batch_size):
             chunk = order[start:start + a.negative_generation_batch_size]
-            enc = self.data_collator.inputs([explain_input(self.rows_by_id[q]["question"]) for q in chunk]).to(a.device)
+            # k rows per question (greedy decoding through GumbelTopK returns one sequence per row)
+            enc = self.data_collator.inputs([explain_input(self.rows_by_id[q]["question"]) for q in chunk for _ in range(k)])
             budget = min(a.negative_max_new_tokens or a.max_target_length,
                          max(self.positive_length[q] for q in chunk) + 8)
-            # τ_neg = 0 (A.4's "no sampling"): greedy decoding
-            sampling = dict(do_sample=True, temperature=a.negative_temperature, top_k=a.negative_top_k,
-                            top_p=a.negative_top_p) if a.negative_temperature > 0 else dict(do_sample=False)
-            out = generator.generate(**enc, **sampling, num_return_sequences=k, max_new_tokens=budget, use_cache=True,
-                                     pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
+            out = generator.generate(**enc.to(a.device), **self.sampling_arguments(), max_new_tokens=budget,
+                                     use_cache=True, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
             ids = generated_labels(out[:, 1:], tok.eos_token_id)
             texts = tok.batch_decode([t.tolist() for t in ids], skip_special_tokens=True)
             for i, q in enumerate(chunk):
                 self.negative_cache[q] = (texts[i * k:(i + 1) * k], ids[i * k:(i + 1) * k])
         self.negatives_sampled += len(order)
         self.negative_fills += 1
+
+    def sampling_arguments(self) -> dict:
+        """``generate`` arguments that sample at τ_neg from the top k (and nucleus p) tokens. Without a
+        nucleus cut, greedy decoding through :class:`~qcrdkit.negatives.GumbelTopK` (the same
+        distribution, noise for k tokens instead of the vocabulary); τ_neg = 0 (A.4's "no sampling"): greedy."""
+        a = self.args
+        if a.negative_temperature == 0:
+            return dict(do_sample=False)
+        if a.negative_top_p < 1:
+            return dict(do_sample=True, temperature=a.negative_temperature, top_k=a.negative_top_k, top_p=a.negative_top_p)
+        return dict(do_sample=False, logits_processor=LogitsProcessorList([GumbelTopK(a.negative_temperature,
+                                                                                      a.negative_top_k)]))
 
     def negatives(self, inputs) -> tuple[list[list[str]], list[list[torch.Tensor]]]:
         """``(texts, token ids)`` of each question's negatives, from ``negative_source``."""
@@ -247,13 +263,25 @@ class QCRDTrainer(StudentTrainer):
         return [u[0] for u in used], [u[1] for u in used]
 
     @staticmethod
-    def rationale_ce(student, hidden, attention_mask, rows: list[int], labels: list[torch.Tensor]) -> torch.Tensor:
-        """``CE(f(x), r)`` of each target, the decoder reading the shared encoder output of its question."""
-        index = torch.tensor(rows, device=hidden.device)
-        label_matrix = pad_labels(labels, hidden.device)
-        out = student(encoder_outputs=BaseModelOutput(last_hidden_state=hidden[index]),
-                      attention_mask=attention_mask[index], labels=label_matrix)
-        return sequence_cross_entropy(out.logits, label_matrix)
+    def rationale_ce(student, hidden, attention_mask, rows: list[int], labels: list[torch.Tensor],
+                     chunk_rows: int = 0) -> torch.Tensor:
+        """``CE(f(x), r)`` of each target, the decoder reading the shared encoder output of its question.
+
+        ``chunk_rows > 0``: targets sorted by length and decoded ``chunk_rows`` at a time, so that each
+        chunk is padded to its own longest target (same values, less padding)."""
+        if chunk_rows <= 0 or len(rows) <= chunk_rows:
+            index = torch.tensor(rows, device=hidden.device)
+            label_matrix = pad_labels(labels, hidden.device)
+            out = student(encoder_outputs=BaseModelOutput(last_hidden_state=hidden[index]),
+                          attention_mask=attention_mask[index], labels=label_matrix)
+            return sequence_cross_entropy(out.logits, label_matrix)
+        order = sorted(range(len(rows)), key=lambda i: len(labels[i]))
+        ce = torch.empty(len(rows), device=hidden.device)
+        for start in range(0, len(order), chunk_rows):
+            part = order[start:start + chunk_rows]
+            ce[torch.tensor(part, device=hidden.device)] = QCRDTrainer.rationale_ce(
+                student, hidden, attention_mask, [rows[i] for i in part], [labels[i] for i in part])
+        return ce
 
     def quality(self, questions: list[str], texts: list[str], positive: list[bool], device) -> torch.Tensor:
         """The judge's scores; without a judge (w/o QJ) 1 for positives and 0 for negatives (unit weights)."""
@@ -284,10 +312,10 @@ class QCRDTrainer(StudentTrainer):
         counts = {(i, kind): sum(1 for s in slots if s[:2] == (i, kind)) for i, kind, _ in slots}
         contested = [s for s in slots if counts[s[:2]] > 1]
         ce = torch.zeros(0, device=device)
-        if contested:
-            with torch.no_grad():
+        if contested:      # a ranking only: in the inference dtype, targets of similar length together
+            with torch.no_grad(), autocast(device, self.fast_dtype):
                 ce = self.rationale_ce(student, hidden.detach(), mask, [i for i, _, _ in contested],
-                                       [c.ids(*s) for s in contested])
+                                       [c.ids(*s) for s in contested], chunk_rows=self.args.chunk_rows)
         is_pos = torch.tensor([kind == "pos" for _, kind, _ in contested], dtype=torch.bool, device=device)
         pos_ce = scatter_rows(ce[is_pos], [i * c.m + j for i, kind, j in contested if kind == "pos"], n, c.m)
         neg_ce = scatter_rows(ce[~is_pos], [i * c.k + j for i, kind, j in contested if kind == "neg"], n, c.k)
@@ -300,12 +328,21 @@ class QCRDTrainer(StudentTrainer):
                [(i, "neg", int(jn[i])) for i in range(n) if has_neg[i]]
 
     def score(self, student, hidden, mask, c: Candidates, used: list[Slot]) -> tuple[torch.Tensor, torch.Tensor]:
-        """The selected rationales' CE (with gradient) and the judge's quality scores (one call)."""
+        """The selected rationales' CE (with gradient) and the judge's quality scores (one call).
+
+        A negative with CE ≥ δ adds ``(1 − s) · min(CE − δ, 0) = 0`` whatever its score, so the judge
+        does not read it (score 0) — except under ``wmean``, whose weights normalise over all negatives."""
         device = hidden.device
-        ce = self.rationale_ce(student, hidden, mask, [i for i, _, _ in used], [c.ids(*s) for s in used]) \
-            if used else torch.zeros(0, device=device)
-        scores = self.quality([c.questions[i] for i, _, _ in used], [c.text(*s) for s in used],
-                              [kind == "pos" for _, kind, _ in used], device)
+        ce = self.rationale_ce(student, hidden, mask, [i for i, _, _ in used], [c.ids(*s) for s in used],
+                               chunk_rows=self.args.chunk_rows) if used else torch.zeros(0, device=device)
+        read = [not (kind == "neg" and self.args.scheme != "wmean" and float(value) >= self.args.delta)
+                for (_, kind, _), value in zip(used, ce.detach().tolist())]
+        scores = torch.zeros(len(used), device=device)
+        if any(read):
+            where = [idx for idx, r in enumerate(read) if r]
+            scores[torch.tensor(where, device=device)] = self.quality(
+                [c.questions[used[idx][0]] for idx in where], [c.text(*used[idx]) for idx in where],
+                [used[idx][1] == "pos" for idx in where], device)
         return ce, scores
 
     def combine(self, c: Candidates, used: list[Slot], ce: torch.Tensor, scores: torch.Tensor) -> dict:
@@ -350,6 +387,7 @@ class QCRDTrainer(StudentTrainer):
         a = self.args
         pce, pm, ps = parts["pos_ce"], parts["pos_mask"], parts["pos_scores"]
         nce, nm, ns = parts["neg_ce"], parts["neg_mask"], parts["neg_scores"]
+        read = nm if a.scheme == "wmean" else nm & (nce < a.delta)      # the negatives the judge scored
         if training and nm.any() and self.state.global_step >= (self.state.max_steps or 0) // 2:
             self.margin_counts[0] += int((nce[nm] < a.delta).sum())
             self.margin_counts[1] += int(nm.sum())
@@ -357,7 +395,7 @@ class QCRDTrainer(StudentTrainer):
                     ce_pos=pce[pm].mean().detach() if pm.any() else None,
                     ce_neg=nce[nm].mean().detach() if nm.any() else None,
                     neg_active=(nce[nm] < a.delta).float().mean() if nm.any() else None,
-                    score_pos=ps[pm].mean() if pm.any() else None, score_neg=ns[nm].mean() if nm.any() else None,
+                    score_pos=ps[pm].mean() if pm.any() else None, score_neg=ns[read].mean() if read.any() else None,
                     alpha_judge=self.alpha_judge if self.judge is not None else None,
                     generator_iteration=self.generator_iteration if nm.any() else None,
                     generator_age=self.state.global_step - self.generator_iteration * a.steps_per_iteration

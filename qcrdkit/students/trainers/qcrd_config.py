@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from ...errors import ConfigError
 from ...losses import SCHEMES
+from ...precision import INFERENCE_DTYPES
 from .base import StudentConfig
 
 NEGATIVE_SOURCES = ("self", "fixed", "teacher", "none")
@@ -47,6 +48,13 @@ class QCRDConfig(StudentConfig):
     judge_update_every: int = field(default=10, metadata={"help": "optimizer steps between online judge updates (0: never)"})
     judge_learning_rate: float = field(default=1e-5, metadata={"help": "the judge's online learning rate"})
     judge_objective: str = field(default="bce", metadata={"help": "L_D: bce | eq2 (see qcrdkit.judge)"})
+    chunk_rows: int = field(default=32, metadata={
+        "help": "the decoder passes over candidate rationales (the MinMax selection; the picked pairs with gradient) "
+                "sort them by length and decode this many at a time, each chunk padded to its own longest (0: all at once)"})
+    inference_dtype: str = field(default="auto", metadata={
+        "help": "dtype of the passes without gradient — the MinMax selection, the judge's scores, negative sampling: "
+                "auto (bfloat16 where the device multiplies it natively: CUDA with bf16, a CPU with AVX512-BF16 or AMX; "
+                "else float32) | float32 | bfloat16 (qcrdkit.precision)"})
 
     def __post_init__(self):
         if self.scheme not in SCHEMES:
@@ -62,4 +70,6 @@ class QCRDConfig(StudentConfig):
         if self.negative_top_k < 0 or not 0 < self.negative_top_p <= 1:
             raise ConfigError(f"negative_top_k must be >= 0 and negative_top_p in (0, 1], got "
                               f"{self.negative_top_k}, {self.negative_top_p}")
+        if self.inference_dtype not in INFERENCE_DTYPES:
+            raise ConfigError(f"inference_dtype must be one of {INFERENCE_DTYPES}, got {self.inference_dtype!r}")
         super().__post_init__()

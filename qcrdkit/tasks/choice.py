@@ -1,0 +1,67 @@
+"""Reading a multiple-choice answer as a reader would: a letter, an option's text — or a hedge, which
+names no single option and is unparseable. Shared by ``cqa`` and the ``jsonl`` task's ``choice`` answers.
+
+Rules, in order, on the answer's first sentence:
+
+1. **A hedge** naming two or more option letters — ``(d) soccer game or (e) hockey game.``,
+   ``either (c) giggling or (d) laughing.`` — is unparseable, whatever its first word.
+2. **A leading letter** — ``(c)``, ``c)``, ``c``, ``(c) train station`` — picks its option, unless the
+   text written after it names a different option and not its own (``(e) wait for orders`` where (e)
+   is "follow instructions" and "wait for orders" is another option): unparseable.
+3. **No letter**: the option the text equals; else the one option whose text it contains; none or
+   several: unparseable.
+"""
+from __future__ import annotations
+
+import re
+import string
+from typing import Callable, Sequence
+
+LETTERS = string.ascii_lowercase
+_OPTION_LETTER = re.compile(r"\(([a-zA-Z])\)")
+_LEADING_LETTER = re.compile(r"^\(?([a-zA-Z])\)(?:[\s.,;:!]|$)(.*)$")
+_BARE_LETTER = re.compile(r"^([a-zA-Z])[.)]?$")
+
+
+def first_sentence(text: str) -> str:
+    return re.split(r"(?<=[.!?])\s|\n", text.strip(), maxsplit=1)[0]
+
+
+def named_options(text: str, options: Sequence[str], normalise: Callable[[str], str]) -> list[str]:
+    """The options whose (normalised) text appears in ``text`` as whole words."""
+    return [o for o in options if normalise(o) and re.search(rf"\b{re.escape(normalise(o))}\b", text)]
+
+
+def is_hedge(sentence: str) -> bool:
+    """Rule 1: two or more different option letters in one answer."""
+    return len({letter.lower() for letter in _OPTION_LETTER.findall(sentence)}) > 1
+
+
+def leading_letter(sentence: str) -> tuple[str, str] | None:
+    """``(letter, text after it)`` of an answer that starts with an option letter."""
+    m = _LEADING_LETTER.match(sentence)
+    if m:
+        return m.group(1).lower(), m.group(2)
+    m = _BARE_LETTER.match(sentence)
+    return (m.group(1).lower(), "") if m else None
+
+
+def parse_choice(answer_text: str, options: Sequence[str], normalise: Callable[[str], str]) -> str | None:
+    """The option ``answer_text`` commits to under the module's rules, or ``None``."""
+    sentence = first_sentence(answer_text)
+    if is_hedge(sentence):
+        return None
+    lead = leading_letter(sentence)
+    if lead and lead[0] in LETTERS[:len(options)]:
+        option = options[LETTERS.index(lead[0])]
+        rest = normalise(lead[1])
+        named = named_options(rest, options, normalise) if rest else []
+        return None if named and option not in named else option
+    text = normalise(sentence)
+    if not text:
+        return None
+    exact = [o for o in options if normalise(o) == text]
+    if exact:
+        return exact[0]
+    contained = named_options(text, options, normalise)
+    return contained[0] if len(contained) == 1 else None
