@@ -14,16 +14,20 @@ Each optimizer step, for a batch of N questions:
    ``m`` teacher positives and the ``k`` negatives. The encoder pass of ``<Explain> x`` runs
    once and is shared by all ``m + k`` targets (the decoder reads its output). For the
    single-pick schemes (MinMax, MaxMin, Sampling) every target's CE is first computed without
-   gradient; only the picked positive and negative are decoded again with gradient.
+   gradient; only the picked positive and negative are decoded again with gradient. Both passes
+   decode the targets sorted by length, ``chunk_rows`` at a time.
 4. **Quality weights.** The judge (:class:`~qcrdkit.judge.OnlineDiscriminator`) scores
-   the pairs the loss uses: ``s_pos`` weights the positive term, ``1 − s_neg`` the negative one.
+   the pairs the loss uses: ``s_pos`` weights the positive term, ``1 − s_neg`` the negative one
+   (a negative outside the margin is not scored: its term is 0 whatever its score; except ``wmean``).
    Ablation w/o QJ (``use_judge=False``): unit weights (``s_pos = 1``, ``s_neg = 0``).
 5. **Online judge update.** Every ``judge_update_every`` steps the judge takes one step of
-   ``α3 · L_D`` on the pairs it just scored (positives 1, negatives 0) with its own optimizer.
+   ``α3 · L_D`` on the pairs of the step (positives 1, negatives 0) with its own optimizer.
    ``L_D`` involves only the judge's weights, so this is eq. 8's third term; because Adam
    cancels a constant loss weight, ``α3``'s decay (×0.9 per iteration) is applied to the judge's
    learning rate as well.
 
+The passes without gradient — selection, the judge's scores, sampling negatives — run in
+``inference_dtype`` (:mod:`qcrdkit.precision`: bfloat16 where the device multiplies it natively).
 The student's loss is ``α1 · L_pred + α2 · L_cl``. A checkpoint also stores the snapshot ring,
 the judge and its optimizer (``qcrd_state.pt``), so a resumed run samples negatives from the same
 models and weighs them with the same judge. Host memory for the ring, and the size of each
