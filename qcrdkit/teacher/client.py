@@ -221,17 +221,15 @@ class TeacherClient:
         ``request`` (what produced it). Raises :class:`TeacherError` at the end if any prompt
         failed after all retries; every completion that did arrive is already cached.
         """
-        from openai import AsyncOpenAI
+        from openai import AsyncOpenAI, DefaultAsyncHttpxClient
         from tqdm.auto import tqdm
 
         from ..progress import report
 
-        from openai import DefaultAsyncHttpxClient
-
         cfg = self.config
         stats = self.last_stats = SampleStats(prompts=len(prompts))
         self._fatal: TeacherError | None = None
-        self._probed = asyncio.Lock(), []
+        self._probe_lock, self._probed = asyncio.Lock(), False
         t0 = time.perf_counter()
 
         async def count_attempt(request):
@@ -325,15 +323,14 @@ class TeacherClient:
         """Raise the fatal endpoint error, if any; probe the endpoint once, before the first request."""
         if self._fatal is not None:
             raise self._fatal
-        lock, done = self._probed
-        async with lock:
-            if not done:
+        async with self._probe_lock:
+            if not self._probed:
                 try:
                     await probe_endpoint(self.config.base_url, self.config.probe_timeout)
                 except TeacherError as exc:
                     self._fatal = exc
                     raise
-                done.append(True)
+                self._probed = True
 
     @staticmethod
     def _describe(exc: Exception) -> str:
