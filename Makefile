@@ -34,9 +34,11 @@ lock: setup
 demo: setup
 	$(VENV)/bin/qcrd run --params params/demo.yaml
 
-# Notebook 04 as a web page (Voilà) on the demo run: the tables, plots and the temperature widget.
+# A run's report as a web page (Voilà): tables, figures, the temperature widget and the explorer, read from what
+# stage 04 saved. RUN: a run id under outputs/runs or a folder (make dashboard RUN=outputs/runs/sweep-1).
+RUN ?= demo
 dashboard: setup
-	QCRD_RUN_DIR=$(abspath outputs/runs/demo) $(VENV)/bin/voila notebooks/04_analysis.ipynb --Voila.ip=127.0.0.1
+	$(VENV)/bin/qcrd dashboard $(RUN)
 
 smoke: setup
 	$(VENV)/bin/qcrd run --params params/smoke.yaml

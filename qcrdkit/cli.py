@@ -4,6 +4,8 @@
 * ``qcrd train --run-dir DIR --method qcrd [--set max_steps=2000 ...]`` — one student, outside a
   notebook; runs as is under ``torchrun --nproc_per_node N -m qcrdkit.cli train ...`` or
   ``accelerate launch -m qcrdkit.cli train ...``;
+* ``qcrd dashboard [RUN]`` — a run's report, case study and explorer as a web page (Voilà), read from what
+  stage 04 saved;
 * ``qcrd serve-teacher`` — the synthetic arith teacher as an OpenAI-compatible server.
 """
 from __future__ import annotations
@@ -24,7 +26,8 @@ def _cmd_run(args) -> int:
 
     if args.offline:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    params = load_params(args.params, args.set or [], base=args.base)
+    params = load_params(args.params, (args.set or []) + (["common.replace=true"] if args.replace else []),
+                         base=args.base)
     stages = params["stages"]
     t0 = time.perf_counter()
     bars = None
@@ -88,9 +91,38 @@ def _cmd_train(args) -> int:
         keys, value = parse_override(item)
         params[".".join(keys)] = value
     metrics = train_student(args.method, args.run_dir, out_dir=args.out, student=args.student, tokenizer=args.tokenizer,
-                            vocab_size=args.vocab_size, seed=args.seed, progress=not args.no_progress, **params)
+                            vocab_size=args.vocab_size, seed=args.seed, progress=not args.no_progress,
+                            replace=args.replace, **params)
     print(json.dumps({k: metrics[k] for k in ("name", "valid_accuracy", "test_accuracy", "steps", "seconds_per_step")}))
     return 0
+
+
+def _cmd_dashboard(args) -> int:
+    import subprocess
+    from pathlib import Path
+
+    from .analysis.dashboard import locate_run, run_status
+    from .errors import ConfigError
+    from .paths import PROJECT_ENV
+    from .pipeline import NOTEBOOK_DIR
+
+    env = {**os.environ, PROJECT_ENV: str(Path.cwd().resolve())}
+    try:
+        run_dir = locate_run(args.run, args.outputs_dir)
+        env["QCRD_RUN_DIR"] = str(run_dir)
+        ready, message = run_status(run_dir)
+    except ConfigError as exc:
+        ready, message = False, str(exc)
+    if not ready:                                   # served all the same: the page says it too
+        print(f"qcrd dashboard: {message.replace('**', '').replace('`', '')}", file=sys.stderr)
+    url = f"http://{args.host}:{args.port}/"
+    print(f"qcrd dashboard: {env.get('QCRD_RUN_DIR', 'no run')} at {url} (Ctrl-C to stop)", flush=True)
+    command = [sys.executable, "-m", "voila", str(NOTEBOOK_DIR / "dashboard.ipynb"), f"--port={args.port}",
+               f"--Voila.ip={args.host}", "--no-browser", "--preheat_kernel=True", "--pool_size=1"]
+    try:
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        return 0
 
 
 def _cmd_serve_teacher(args) -> int:
@@ -116,6 +148,9 @@ def main(argv=None) -> int:
     run.add_argument("--base", default=None, metavar="FILE",
                      help="start from this params file instead of the 'base' the params file names "
                           "(e.g. a sweep file on the benchmark's run: --base params/bench.yaml)")
+    run.add_argument("--replace", action="store_true",
+                     help="a finished artifact of the run made with other settings or inputs is moved to "
+                          "<run>/replaced/ and computed again (default: the stage stops and names the differences)")
     run.add_argument("--kernel", default="python3", help="Jupyter kernel (default: this interpreter)")
     run.add_argument("--verbose", action="store_true", help="also stream the notebooks' own output")
     run.add_argument("--quiet", action="store_true",
@@ -133,8 +168,18 @@ def main(argv=None) -> int:
     train.add_argument("--out", default=None, help="output folder (default <run>/students/<method>)")
     train.add_argument("--set", action="append", metavar="KEY=VALUE",
                        help="a training parameter: a field of the method's config, e.g. max_steps=500 (repeatable)")
+    train.add_argument("--replace", action="store_true",
+                       help="a finished student there made with other settings or inputs is moved aside and trained again")
     train.add_argument("--no-progress", action="store_true")
     train.set_defaults(func=_cmd_train)
+    dash = sub.add_parser("dashboard", help="serve a run's report, case study and explorer as a web page (Voilà)")
+    dash.add_argument("run", nargs="?", default=None,
+                      help="a run folder or a run id under <outputs-dir>/runs (default: $QCRD_RUN_DIR or the newest "
+                           "run with students)")
+    dash.add_argument("--outputs-dir", default="outputs", help="where run ids are looked up (default: outputs)")
+    dash.add_argument("--host", default="127.0.0.1")
+    dash.add_argument("--port", type=int, default=8866)
+    dash.set_defaults(func=_cmd_dashboard)
     serve = sub.add_parser("serve-teacher", help="serve the synthetic arith teacher (OpenAI-compatible)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8765)

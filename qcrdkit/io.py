@@ -36,15 +36,23 @@ def read_jsonl(path: str | os.PathLike) -> list[dict]:
     return [record for _, record in iter_jsonl(path)]
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_text(path: str | os.PathLike, text: str, fsync: bool = True) -> None:
     """Write ``text`` to ``path`` through a temporary file and an atomic rename.
 
     The rename alone makes the write all-or-nothing for a killed process (SIGKILL included);
-    ``fsync`` also makes it survive a power cut, at a few milliseconds per file."""
+    ``fsync`` also makes it survive a power cut, at a few milliseconds per file. The file's mode
+    follows the umask, as for ``open()`` (classmates on a shared server can read a run)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())      # mkstemp makes 0600: give the file the mode open() would
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             if fsync:

@@ -35,6 +35,7 @@ tabulates the sweep).
 from __future__ import annotations
 
 import copy
+import os
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -161,13 +162,12 @@ def stage_parameters(params: dict, stage: str, run_dir: Path, cwd: Path, declare
         for key in TASK_OPTION_PATHS:
             if isinstance(options.get(key), str) and (cwd / options[key]).exists():
                 options[key] = str((cwd / options[key]).resolve())
-    # a path default of the notebook is relative to the notebook folder of a checkout (``../outputs/...``):
-    # resolved as if that folder were <cwd>/notebooks, so it lands under the caller's outputs/ wherever the
-    # notebooks are installed (the kernel runs in the run's folder, not beside them)
+    # a relative path default of the notebook (``outputs/cache/teacher``) is relative to the project folder:
+    # the folder `qcrd run` starts in (the kernel runs in the run's folder, and gets $QCRD_PROJECT_DIR too)
     for key in PATH_PARAMS:
         default = (notebook_defaults or {}).get(key)
         if key not in out and isinstance(default, str) and not Path(default).is_absolute():
-            out[key] = str((cwd / "notebooks" / default).resolve())
+            out[key] = str((cwd / default).resolve())
     out["run_dir"] = str(run_dir)
     return out
 
@@ -211,8 +211,6 @@ def run_pipeline(params: dict, *, cwd: str | Path | None = None, kernel_name: st
     ``on_stage(event, name, seconds)``: told ``"start"`` before and ``"end"`` (with its seconds)
     after each stage (or sweep variant) — how `qcrd run` prints where it is."""
     import papermill as pm
-    from nbclient.exceptions import DeadKernelError
-    from papermill.exceptions import PapermillExecutionError
 
     cwd = Path(cwd or Path.cwd()).resolve()
     run_id = params.get("run_id") or time.strftime("run-%Y%m%d-%H%M%S")
@@ -241,6 +239,26 @@ def run_pipeline(params: dict, *, cwd: str | Path | None = None, kernel_name: st
     params_file.parent.mkdir(exist_ok=True)
     params_file.write_text(yaml.safe_dump(params, sort_keys=False))
     seconds = {}
+    from .paths import PROJECT_ENV
+
+    previous_project = os.environ.get(PROJECT_ENV)
+    os.environ[PROJECT_ENV] = str(cwd)          # the kernels resolve relative paths against where `qcrd run` started
+    try:
+        _execute_plan(plan, run_dir, kernel_name, log_output, on_stage, seconds)
+    finally:
+        if previous_project is None:
+            os.environ.pop(PROJECT_ENV, None)
+        else:
+            os.environ[PROJECT_ENV] = previous_project
+    return RunResult(run_dir=run_dir, seconds=seconds)
+
+
+def _execute_plan(plan: list, run_dir: Path, kernel_name: str, log_output: bool,
+                  on_stage: Callable[..., None] | None, seconds: dict) -> None:
+    import papermill as pm
+    from nbclient.exceptions import DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
     for stage, name, parameters in plan:
         source = NOTEBOOK_DIR / f"{stage}.ipynb"
         target = run_dir / "notebooks" / f"{name}.ipynb"
@@ -262,4 +280,3 @@ def run_pipeline(params: dict, *, cwd: str | Path | None = None, kernel_name: st
         seconds[name] = round(time.perf_counter() - t0, 1)
         if on_stage:
             on_stage("end", name, seconds[name])
-    return RunResult(run_dir=run_dir, seconds=seconds)

@@ -131,3 +131,19 @@ class TerminalProgress:
         while not self._stop.is_set():
             self._read()
             self._stop.wait(self.interval)
+
+
+def quiet_libraries() -> None:
+    """Keep a notebook's output to what the kit says: no weight-loading or shard-writing bars from
+    transformers, and only its errors (a student's tied ``lm_head.weight`` is reported "missing" on every
+    load, which is expected). The Trainers' step bars (``progress``) are the kit's own and stay."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
+    except ImportError:                      # an older huggingface_hub
+        pass

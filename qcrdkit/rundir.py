@@ -16,11 +16,13 @@
 <run>/students/summary.json     stage 03: every student's metrics.json (students.trainers.collect_students reads them)
 <run>/report/                   stage 04: tables.md, summary.json, figures, student_samples.jsonl
 <run>/notebooks/NN_*.ipynb      executed notebooks (qcrd run); the kernels run in this folder
+<run>/*/provenance.json         teacher/, discriminator/, students/<name>/: the settings and input fingerprints
+                                that made it (qcrdkit.provenance; a rerun reuses only an exact match)
+<run>/replaced/<time>/          artifacts a ``replace`` moved aside
 ```
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from .errors import ConfigError
@@ -83,28 +85,20 @@ def discriminator_dir(run_dir: str | Path) -> Path:
 
 def write_discriminator_artifacts(run_dir: str | Path, model, tokenizer, *, metrics: dict, scores: list[dict],
                                   history: list[dict], extra_scores: dict[str, list[dict]] | None = None) -> Path:
-    """The judge checkpoint plus ``metrics.json``, ``scores.jsonl`` (``scores_<split>.jsonl`` for
-    ``extra_scores``) and ``history.json`` under ``<run>/discriminator/``."""
+    """The judge checkpoint (``model=None``: a reused judge, left as it is) plus ``metrics.json``,
+    ``scores.jsonl`` (``scores_<split>.jsonl`` for ``extra_scores``) and ``history.json`` under
+    ``<run>/discriminator/``."""
     from .judge import save_discriminator
 
     out = discriminator_dir(run_dir)
-    save_discriminator(model, tokenizer, out)
+    if model is not None:
+        save_discriminator(model, tokenizer, out)
     write_json(out / "metrics.json", metrics)
     write_jsonl(out / "scores.jsonl", scores)
     for split, rows in (extra_scores or {}).items():
         write_jsonl(out / f"scores_{split}.jsonl", rows)
     write_json(out / "history.json", history)
     return out
-
-
-def finished_discriminator(run_dir: str | Path, settings: dict) -> dict | None:
-    """The saved ``metrics.json`` of a stage-02 judge pretrained with exactly these ``settings``
-    (the notebook's training parameters), so the stage can reuse it; ``None`` otherwise."""
-    path = discriminator_dir(run_dir) / "metrics.json"
-    if not path.exists() or not (discriminator_dir(run_dir) / "config.json").exists():
-        return None
-    saved = read_json(path)
-    return saved if saved.get("settings") == json.loads(json.dumps(settings)) else None
 
 
 def load_run_discriminator(run_dir: str | Path, device=None):
@@ -114,21 +108,107 @@ def load_run_discriminator(run_dir: str | Path, device=None):
     return load_discriminator(discriminator_dir(run_dir), device=device)
 
 
+def runs_with_students(outputs_dir: str | Path) -> list[Path]:
+    """The runs under ``<outputs_dir>/runs`` with at least one trained student, oldest first (by the
+    newest ``metrics.json`` in each)."""
+    newest: dict[Path, float] = {}
+    for metrics in Path(outputs_dir).glob("runs/*/students/*/metrics.json"):
+        run = metrics.parents[2]
+        newest[run] = max(newest.get(run, 0.0), metrics.stat().st_mtime)
+    return sorted(newest, key=newest.get)
+
+
 def resolve_run_dir(run_dir: str | Path | None, outputs_dir: str | Path = "outputs") -> Path:
-    """``run_dir`` itself; for ``None``, ``$QCRD_RUN_DIR`` or else the newest run under
-    ``<outputs_dir>/runs`` with trained students (a notebook opened by hand, or served by Voilà)."""
+    """``run_dir`` itself (a relative one against the project folder, :mod:`qcrdkit.paths`); for
+    ``None``, ``$QCRD_RUN_DIR`` or else the newest run under ``<outputs_dir>/runs`` with trained
+    students (a notebook opened by hand, or served by Voilà)."""
     import os
+
+    from .paths import project_path
 
     if run_dir is None:
         run_dir = os.environ.get("QCRD_RUN_DIR")
     if run_dir is None:
-        runs = sorted((p.parent.parent for p in Path(outputs_dir).glob("runs/*/students/*/metrics.json")),
-                      key=lambda p: p.stat().st_mtime)
+        outputs = project_path(outputs_dir)
+        runs = runs_with_students(outputs)
         if not runs:
-            raise ConfigError(f"no run with trained students under {Path(outputs_dir) / 'runs'}; "
+            raise ConfigError(f"no run with trained students under {outputs / 'runs'}; "
                               "pass run_dir, set QCRD_RUN_DIR, or run `make demo` first")
         run_dir = runs[-1]
-    run_dir = Path(run_dir)
+    run_dir = project_path(run_dir)
     if not run_dir.is_dir():
         raise ConfigError(f"run_dir {run_dir} does not exist")
     return run_dir
+
+
+# ---- what produced each artifact (qcrdkit.provenance): reuse only what is current --------------------------
+#: the files of stage 01 every later stage reads
+TEACHER_FILES = ("task.json", "teacher/samples.jsonl", "teacher/greedy.jsonl")
+#: the judge's weights: what a QCRD student that uses the judge read
+JUDGE_WEIGHTS = "discriminator/model.safetensors"
+
+
+def teacher_inputs(run_dir: str | Path) -> dict:
+    """Fingerprints of stage 01's files (the inputs of the judge and the students)."""
+    from .provenance import fingerprints
+
+    return fingerprints(run_dir, TEACHER_FILES)
+
+
+def _file_inputs(settings: dict, keys: tuple[str, ...]) -> dict:
+    from .provenance import file_fingerprint
+
+    return {str(Path(settings[k]).resolve()): file_fingerprint(settings[k]) for k in keys if settings.get(k)}
+
+
+def claim_teacher(run_dir: str | Path, settings: dict, *, replace: bool = False) -> str:
+    """Stage 01's decision (:func:`qcrdkit.provenance.decide`): ``"reuse"`` the samples already made with
+    ``settings``, ``"new"``, or ``"replace"`` (the old ``teacher/`` and ``task.json`` moved aside first)."""
+    from .provenance import decide, move_aside
+
+    run_dir = Path(run_dir)
+    inputs = _file_inputs(settings, ("import_path", "prompt_template"))
+    decision, _ = decide(run_dir / "teacher", "teacher samples", settings, inputs,
+                         finished=teacher_samples_path(run_dir).exists(), replace=replace,
+                         what="the teacher's samples", hint="use another run_id for other teacher settings")
+    if decision == "replace":
+        move_aside(run_dir, run_dir / "teacher")
+        move_aside(run_dir, run_dir / "task.json")
+    return decision
+
+
+def record_teacher(run_dir: str | Path, settings: dict) -> dict:
+    from .provenance import write_record
+
+    return write_record(Path(run_dir) / "teacher", "teacher samples", settings,
+                        _file_inputs(settings, ("import_path", "prompt_template")))
+
+
+def read_teacher_stage(run_dir: str | Path) -> tuple[list[dict], list[dict] | None, dict, dict]:
+    """A finished stage 01: ``(records, greedy, config, stats)``."""
+    folder = Path(run_dir) / "teacher"
+    return (read_teacher_samples(run_dir), read_teacher_greedy(run_dir), read_json(folder / "config.json"),
+            read_json(folder / "stats.json"))
+
+
+def claim_judge(run_dir: str | Path, settings: dict, *, replace: bool = False) -> str:
+    """Stage 02's decision: ``"reuse"`` the judge pretrained with ``settings`` on the run's current teacher
+    samples, ``"new"`` (checkpoints of the same configuration resume), or ``"replace"``."""
+    from .provenance import claim_checkpoints, decide, move_aside
+
+    run_dir, folder = Path(run_dir), discriminator_dir(run_dir)
+    inputs = teacher_inputs(run_dir)
+    finished = (folder / "config.json").exists() and (folder / "metrics.json").exists()
+    decision, _ = decide(folder, "judge", settings, inputs, finished=finished, replace=replace,
+                         what="the pretrained judge", hint="use another run_id for another judge")
+    if decision == "replace":
+        move_aside(run_dir, folder)
+    if decision != "reuse":
+        claim_checkpoints(run_dir, folder / "checkpoints", "judge", settings, inputs, replace=replace)
+    return decision
+
+
+def record_judge(run_dir: str | Path, settings: dict) -> dict:
+    from .provenance import write_record
+
+    return write_record(discriminator_dir(run_dir), "judge", settings, teacher_inputs(run_dir))

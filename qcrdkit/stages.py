@@ -19,7 +19,8 @@ class TeacherSamplingConfig:
     The parameters of ``notebooks/01_teacher_sampling.ipynb``."""
 
     stage = "01_teacher_sampling"
-    run_dir: str = field(default="../outputs/runs/interactive", metadata={"help": "where this run's artifacts go"})
+    run_dir: str = field(default="outputs/runs/interactive",
+                         metadata={"help": "where this run's artifacts go (relative paths: to the project folder)"})
     task: str = field(
         default="arith",
         metadata={"help": "svamp | cqa | anli1 | esnli | arith | jsonl (your own files: README \"Your own data\")"})
@@ -72,8 +73,12 @@ class TeacherSamplingConfig:
         default=None,
         metadata={"help": "your own few-shot template file with {question} (None: built-in)"})
     cache_dir: str = field(
-        default="../outputs/cache/teacher",
+        default="outputs/cache/teacher",
         metadata={"help": "completion cache shared across runs (None: no cache)"})
+    replace: bool = field(
+        default=False,
+        metadata={"help": "a finished artifact made with other settings or inputs: False keeps it and stops, naming the "
+                          "differences; True moves it to <run>/replaced/ and computes it again"})
     progress: bool = field(default=True, metadata={"help": "progress bars inside the notebook"})
 
 
@@ -84,7 +89,8 @@ class DiscriminatorStageConfig:
     The parameters of ``notebooks/02_discriminator.ipynb``."""
 
     stage = "02_discriminator"
-    run_dir: str = field(default="../outputs/runs/interactive", metadata={"help": "the run of stage 01"})
+    run_dir: str = field(default="outputs/runs/interactive",
+                         metadata={"help": "the run of stage 01 (relative paths: to the project folder)"})
     backbone: str = field(
         default="scratch-small",
         metadata={"help": "minilm | t5-tiny | t5-mini | scratch-tiny | scratch-small | a Hugging Face name or path", "paper": "t5-base"})
@@ -128,6 +134,10 @@ class DiscriminatorStageConfig:
         metadata={"help": "also score this stage-01 split once at the end, e.g. test"})
     save_every: int = field(default=100, metadata={"help": "steps between resumable checkpoints"})
     seed: int = field(default=0, metadata={"help": "seed of sampling, splits and training"})
+    replace: bool = field(
+        default=False,
+        metadata={"help": "a finished artifact made with other settings or inputs: False keeps it and stops, naming the "
+                          "differences; True moves it to <run>/replaced/ and computes it again"})
     progress: bool = field(default=True, metadata={"help": "progress bars inside the notebook"})
 
 
@@ -138,7 +148,8 @@ class TrainingStageConfig:
     The parameters of ``notebooks/03_training.ipynb``."""
 
     stage = "03_training"
-    run_dir: str = field(default="../outputs/runs/interactive", metadata={"help": "the run of stages 01-02"})
+    run_dir: str = field(default="outputs/runs/interactive",
+                         metadata={"help": "the run of stages 01-02 (relative paths: to the project folder)"})
     methods: list = field(
         default_factory=lambda: ["dss", "qcrd"],
         metadata={"help": "any of: finetune, single_task, dss, mi, qcrd"})
@@ -215,6 +226,10 @@ class TrainingStageConfig:
     extra: dict = field(
         default_factory=lambda: {},
         metadata={"help": "any other training argument, e.g. {\"warmup_steps\": 0.05, \"gradient_accumulation_steps\": 2}"})
+    replace: bool = field(
+        default=False,
+        metadata={"help": "a finished artifact made with other settings or inputs: False keeps it and stops, naming the "
+                          "differences; True moves it to <run>/replaced/ and computes it again"})
     progress: bool = field(default=True, metadata={"help": "progress bars inside the notebook"})
 
 
@@ -227,7 +242,7 @@ class AnalysisStageConfig:
     stage = "04_analysis"
     run_dir: str | None = field(
         default=None,
-        metadata={"help": "the run to analyse; None: $QCRD_RUN_DIR or the newest run under ../outputs/runs"})
+        metadata={"help": "the run to analyse; None: $QCRD_RUN_DIR or the newest run with students under outputs/runs"})
     extra_run_dirs: list = field(
         default_factory=lambda: [],
         metadata={"help": "more runs whose students join the tables (other seeds, sweeps)"})
@@ -263,7 +278,7 @@ class AnalysisStageConfig:
         default_factory=lambda: [0.0, 0.7],
         metadata={"help": "the students' rationale temperatures (paper Table 7: 0 and 0.7)"})
     llm_judge_cache_dir: str = field(
-        default="../outputs/cache/judge",
+        default="outputs/cache/judge",
         metadata={"help": "judge replies cache (None: no cache); a re-run asks only what is missing"})
     bootstrap_resamples: int = field(
         default=2000,
@@ -317,3 +332,46 @@ def check_types(stage: str, parameters: dict) -> None:
         if not ok:
             raise ConfigError(f"{stage}.{f.name}: expected {' or '.join(names)}, got {value!r} "
                               f"({type(value).__name__}) — {f.metadata.get('help', '')}".rstrip(" —"))
+
+
+#: parameters that do not decide what a stage's artifact holds (where it goes, how fast, what is shown): a finished
+#: artifact is reused whatever they are (:func:`deciding_settings`)
+NOT_DECIDING = frozenset({"run_dir", "progress", "replace", "concurrency", "timeout", "cache_dir", "api_key_env",
+                          "eval_every", "eval_questions", "test_split", "save_every"})
+
+
+def deciding_settings(stage: str, namespace: dict) -> dict:
+    """The stage's parameters that decide its artifact, read from ``namespace`` (a notebook's globals):
+    what its ``provenance.json`` records and a rerun compares (:mod:`qcrdkit.provenance`)."""
+    return {f.name: namespace[f.name] for f in fields(STAGE_CONFIGS[stage])
+            if f.name not in NOT_DECIDING and f.name in namespace}
+
+
+def _container_names(stage: str) -> dict[str, type]:
+    return {f.name: (list if str(f.type) == "list" else dict) for f in fields(STAGE_CONFIGS[stage])
+            if str(f.type) in ("list", "dict")}
+
+
+def accept_parameters(stage: str, namespace: dict) -> None:
+    """Check a notebook's parameters in place (its first code cell calls this on ``globals()``).
+
+    ``papermill -p methods '["qcrd"]'`` injects a string: a list or dict parameter given as a string
+    is read as YAML/JSON (``[qcrd]``, ``["qcrd", "dss"]``, ``{n_train: 100}``); one that does not read as
+    one is a :class:`ConfigError` that names the parameter and ``papermill -y``. Then every value's type is
+    checked (:func:`check_types`)."""
+    import yaml
+
+    for name, kind in _container_names(stage).items():
+        value = namespace.get(name)
+        if not isinstance(value, str):
+            continue
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            parsed = None
+        if not isinstance(parsed, kind):
+            raise ConfigError(f"{stage}.{name}: expected a {kind.__name__}, got the string {value!r}; write it as "
+                              f"YAML or JSON (-p {name} '{'[a, b]' if kind is list else '{key: value}'}'), or pass "
+                              f"parameters as YAML with papermill -y '{name}: ...'")
+        namespace[name] = parsed
+    check_types(stage, {k: namespace[k] for k in (f.name for f in fields(STAGE_CONFIGS[stage])) if k in namespace})

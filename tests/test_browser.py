@@ -1,8 +1,10 @@
-"""The temperature widget and the rationale explorer in a real browser: notebook 04, parametrized by papermill for the smoke
-run, served by Voilà on 127.0.0.1 and driven in Debian's chromium by Playwright.
+"""The dashboard in a real browser: `qcrd dashboard` serves the smoke run's report with Voilà on 127.0.0.1,
+driven in Debian's chromium by Playwright — the page load (timed, printed), the temperature widget, the
+rationale explorer with its download, and a missing run's message.
 
-Needs /usr/bin/chromium (`.ci/run` installs Debian's package); a missing browser fails the test.
+Needs /usr/bin/chromium (`make test` installs Debian's package); a missing browser fails the test.
 """
+import json
 import os
 import shutil
 import socket
@@ -15,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
 
 pytestmark = pytest.mark.slow
 
@@ -30,67 +31,120 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def voila_page(smoke_run, tmp_path_factory):
-    """Notebook 04 with the smoke run's parameters injected (papermill, not executed), served by Voilà
-    (once for this module's tests)."""
-    import papermill as pm
-
-    tmp_path = tmp_path_factory.mktemp("voila")
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium), as .ci/run does")
-    run = tmp_path / "run"                      # a copy: notebook 04 writes its report into the run
-    shutil.copytree(smoke_run, run)
-    notebook = tmp_path / "04_analysis.ipynb"
-    pm.execute_notebook(str(REPO / "notebooks" / "04_analysis.ipynb"), str(notebook), prepare_only=True,
-                        parameters={"run_dir": str(run), "kde_questions": 4, "samples_per_temperature": 2,
-                                    "case_questions": 3, "case_temperature": 0.7, "temperatures": [0.7],
-                                    "llm_judge": None, "llm_judge_cache_dir": None, "bootstrap_resamples": 100,
-                                    "progress": False})
+def serve_dashboard(run: str, folder: Path):
+    """`qcrd dashboard RUN` on a free loopback port; yields the URL once the server answers."""
     port = free_port()
-    log = open(tmp_path / "voila.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
-                               "--Voila.ip=127.0.0.1", "--VoilaConfiguration.show_tracebacks=True"],
-                              stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path, env={**os.environ, "MPLBACKEND": "Agg"})
+    log = open(folder / "voila.log", "w")
+    server = subprocess.Popen([sys.executable, "-m", "qcrdkit.cli", "dashboard", run, f"--port={port}"],
+                              stdout=log, stderr=subprocess.STDOUT, cwd=folder, env={**os.environ, "MPLBACKEND": "Agg"})
     url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url + "static/", timeout=2)
+            break
+        except urllib.error.HTTPError:          # any HTTP answer: the server is up
+            break
+        except OSError:
+            if time.time() > deadline or server.poll() is not None:
+                server.terminate()
+                pytest.fail(f"the dashboard did not start: {(folder / 'voila.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+    return server, log, url
+
+
+@pytest.fixture(scope="module")
+def dashboard_run(smoke_run, tmp_path_factory):
+    """The smoke run (a copy) served by `qcrd dashboard`; yields (url, run folder)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium), as make test does")
+    tmp_path = tmp_path_factory.mktemp("dashboard")
+    run = tmp_path / "smoke"
+    shutil.copytree(smoke_run, run)
+    server, log, url = serve_dashboard(str(run), tmp_path)
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(url + "static/", timeout=2)
-                break
-            except urllib.error.HTTPError:          # any HTTP answer: the server is up
-                break
-            except OSError:
-                if time.time() > deadline or server.poll() is not None:
-                    pytest.fail(f"Voilà did not start: {(tmp_path / 'voila.log').read_text()[-2000:]}")
-                time.sleep(0.5)
-        yield url
+        yield url, run
     finally:
         server.terminate()
         server.wait(timeout=20)
         log.close()
 
 
-def test_slider_resamples_the_rationale_in_chromium(voila_page, tmp_path):
+def report_state(run: Path) -> dict:
+    return {str(p.relative_to(run)): p.stat().st_mtime_ns for p in sorted((run / "report").iterdir())}
+
+
+def test_the_dashboard_opens_a_run_in_seconds_without_rerunning_the_analysis(dashboard_run, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
+    url, run = dashboard_run
+    before = report_state(run)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
-            page.goto(voila_page, timeout=60_000)
+            t0 = time.perf_counter()
+            page.goto(url, timeout=60_000)
+            expect(page.locator(".qcrd-count")).to_contain_text("rationales selected", timeout=120_000)
+            expect(page.locator(".qcrd-case")).to_be_visible(timeout=60_000)
+            seconds = time.perf_counter() - t0
+            print(f"dashboard page load: {seconds:.1f} s (request to the explorer and case study shown)")
+            assert page.get_by_text("Test accuracy (%)").count() >= 1          # the report's tables
+            assert page.locator("img").count() >= 2                           # its figures
+            page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+        finally:
+            browser.close()
+    assert report_state(run) == before                 # read back, not re-analysed: the report is untouched
+
+
+def test_the_dashboard_of_a_missing_run_says_so_in_the_page(tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium), as make test does")
+    server, log, url = serve_dashboard(str(tmp_path / "outputs" / "runs" / "no-such-run"), tmp_path)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page()
+                page.goto(url, timeout=60_000)
+                expect(page.get_by_text("No run at")).to_be_visible(timeout=120_000)
+                assert page.get_by_text("make demo").count() >= 1
+                assert page.get_by_text("There was an error when executing cell").count() == 0
+            finally:
+                browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        log.close()
+
+
+def test_slider_resamples_the_rationale_in_chromium(dashboard_run, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, run = dashboard_run
+    saved = [json.loads(x) for x in (run / "report" / "student_samples.jsonl").read_text().splitlines()]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(url, timeout=60_000)
             case = page.locator(".qcrd-case")
-            expect(case).to_have_attribute("data-temperature", "0.7", timeout=180_000)   # the kernel ran notebook 04
+            expect(case).to_have_attribute("data-temperature", "1.5", timeout=180_000)   # the smoke run's start
             before = case.locator(".qcrd-rationale").all_inner_texts()
-            assert before and page.locator(".qcrd-temperature").inner_text() == "τ=0.7"
+            assert before and page.locator(".qcrd-temperature").inner_text() == "τ=1.5"
+            # what stage 04 sampled is what the dashboard shows (pre-loaded, not sampled again)
+            first = [r["rationale"] or "(empty)" for r in saved if r["temperature"] == 1.5 and
+                     r["question_id"] == saved[0]["question_id"]]
+            assert [t.strip() for t in before] == [t.strip() for t in first]
             page.screenshot(path=str(tmp_path / "before.png"))
             handle = page.locator(".widget-slider .noUi-handle").first
             handle.focus()
-            for _ in range(8):                       # 8 steps of 0.1 to the right: τ = 1.5
+            for _ in range(8):                       # 8 steps of 0.1 to the right: τ = 2.3
                 handle.press("ArrowRight")
-            expect(case).to_have_attribute("data-temperature", "1.5", timeout=60_000)
-            assert page.locator(".qcrd-temperature").inner_text() == "τ=1.5"
+            expect(case).to_have_attribute("data-temperature", "2.3", timeout=60_000)
+            assert page.locator(".qcrd-temperature").inner_text() == "τ=2.3"
             after = case.locator(".qcrd-rationale").all_inner_texts()
             assert after != before                   # re-sampled at the new temperature
             page.screenshot(path=str(tmp_path / "after.png"))
@@ -98,16 +152,17 @@ def test_slider_resamples_the_rationale_in_chromium(voila_page, tmp_path):
             browser.close()
 
 
-def test_explorer_filter_and_question_in_chromium(voila_page, tmp_path):
+def test_explorer_filter_question_and_download_in_chromium(dashboard_run, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     from qcrdkit.analysis.widgets import RationaleExplorer as RationaleFilter
 
+    url, run = dashboard_run
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page()
-            page.goto(voila_page, timeout=60_000)
+            page = browser.new_page(accept_downloads=True)
+            page.goto(url, timeout=60_000)
             count = page.locator(".qcrd-count")
             expect(count).to_contain_text("rationales selected", timeout=180_000)    # the kernel ran notebook 04
             total = int(count.inner_text().split()[0])
@@ -126,6 +181,16 @@ def test_explorer_filter_and_question_in_chromium(voila_page, tmp_path):
             page.locator(".qcrd-open-question select").select_option(label=label)  # open a question
             expect(page.locator(".qcrd-question")).to_have_attribute("data-question", label.split(":")[0], timeout=60_000)
             assert page.locator(".qcrd-question .qcrd-card").count() >= 1 and target is not None
+            page.locator(".qcrd-export").click()              # export: a download in the browser
+            link = page.locator(".qcrd-download")
+            expect(link).to_be_visible(timeout=60_000)
+            with page.expect_download() as info:
+                link.click()
+            saved = tmp_path / info.value.suggested_filename
+            info.value.save_as(saved)
+            rows = [json.loads(x) for x in saved.read_text().splitlines()]
+            assert info.value.suggested_filename == "smoke-selection.jsonl" and len(rows) == wrong
+            assert not any(r["correct"] for r in rows)
             page.screenshot(path=str(tmp_path / "explorer.png"), full_page=True)
         finally:
             browser.close()

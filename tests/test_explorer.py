@@ -1,5 +1,7 @@
 """The rationale explorer: its pure data layer on hand-made rows, and the widget driven directly."""
+import base64
 import json
+import re
 
 import numpy as np
 import pytest
@@ -31,8 +33,13 @@ def test_rows_sides_scores_and_disagreement():
     df = table()
     assert list(df["source"]) == ["teacher"] * 4 + ["student qcrd"]
     assert list(df["side"][:4]) == ["positive", "negative", "positive", "negative"] and df["side"].isna().iloc[4]
-    # |score - 1| for a positive (or a right student sample), |score - 0| for a negative (a wrong one)
+    # |score - 1| for a rationale that reaches the gold answer, |score - 0| for one that does not
     assert df["disagreement"].tolist() == pytest.approx([0.1, 0.8, 0.9, 0.2, 0.7])
+    # the evidence is the gold answer, not the self-consistency side: a positive of a wrong majority scored
+    # high is a mistake of the judge, the same positive scored low is not
+    wrong_majority = [{**records()[0], "correct": False}]
+    assert X.rationale_table(X.teacher_rows(wrong_majority, {"q1#0": {"score": 0.9}}))["disagreement"][0] == \
+        pytest.approx(0.9)
     assert df["judge_trained_on"].tolist() == [True, True, False, False, False]
     assert df["analysis_only"].tolist() == [False, False, False, True, True]
 
@@ -72,7 +79,7 @@ def test_question_view_and_export(tmp_path):
 def test_explorer_widget_filters_opens_and_exports(tmp_path):
     from qcrdkit.analysis.widgets import RationaleExplorer
 
-    e = RationaleExplorer(table(), export_path=str(tmp_path / "sel.csv"))
+    e = RationaleExplorer(table(), export_name="sel.csv")
     assert "5 rationales selected" in e.rows.value and "<img class='qcrd-histogram'" in e.histogram.value
     assert e.question.value == "q2"                      # the judge's worst mistake opens first
     e.correct.value = "wrong"
@@ -82,6 +89,10 @@ def test_explorer_widget_filters_opens_and_exports(tmp_path):
     e.side.value = "positive"
     assert "0 rationales selected" in e.rows.value and e.question.value is None and e.question_view.value == ""
     e.side.value = e.ALL
-    e.export()
-    assert len((tmp_path / "sel.csv").read_text().splitlines()) == 3 and "2 rows" in e.export_status.value
+    link = e.export()                                     # a download in the browser: a data: link, no server file
+    assert "download='sel.csv'" in link and "download 2 rows" in link and not list(tmp_path.iterdir())
+    payload = base64.b64decode(re.search(r"base64,([^']+)'", link).group(1)).decode()
+    assert len(payload.splitlines()) == 3 and payload.startswith("source,")      # header + the 2 wrong rows
+    e.export_name.value = "sel.txt"
+    assert "name the file .jsonl or .csv" in e.export()
     assert np.isnan(X.disagreement(X.rationale_table(X.teacher_rows(records()[:1])))[0])     # unscored: NaN

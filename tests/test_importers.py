@@ -5,6 +5,7 @@ import pytest
 from qcrdkit.consistency import consistency_stats
 from qcrdkit.errors import DataFormatError
 from qcrdkit.tasks import get_task
+from qcrdkit.tasks.numeric import format_number
 from qcrdkit.teacher import CompletionCache, SyntheticTeacherServer, TeacherClient, TeacherConfig
 from qcrdkit.teacher.batch import export_batch, import_batch_results
 from qcrdkit.teacher.importers import import_dss_llm, import_jsonl
@@ -147,3 +148,21 @@ def test_batch_export_then_import_fills_the_cache(tmp_path):
         client = TeacherClient(TeacherConfig(**{**cfg.__dict__, "base_url": server.url}), cache, progress=False)
         client.sample(prompts)
     assert server.requests == 1 and client.last_stats.cache_hits == 8
+
+
+def test_the_fallback_reads_only_a_last_calculation_that_checks_out():
+    """Text without an answer marker is read by its last calculation only when that calculation is right:
+    sampled noise that happens to end in "= <gold>" reads nothing (and so earns no credit)."""
+    from qcrdkit.tasks.numeric import last_result
+
+    assert last_result("Leo has 4 apples. 4 + 1 = 5 apples in all") == 5.0
+    assert last_result("$4,089 + $4,176 = $8,265") == 8265.0            # currency and thousands separators
+    assert last_result("(3 + 4) * 2 = 14 books") == 14.0 and last_result("7 - 10 = -3") == -3.0
+    assert last_result("4 - 1 = 13. Paul has 13 - 1 = 12 in all") == 12.0   # an earlier slip: the last step holds
+    for noise in ("2 + 2 = 7", "apples = 7", "3 = 3", "3 + 4 = 7 . 7 * 2 = 9 = 14", "hat 5 5 cats 9 ( = 7",
+                  "+ + = 7 books"):
+        assert last_result(noise) is None, noise
+    task = get_task("arith", n_train=5)
+    example = task.load("train")[0]
+    gold = format_number(example.answer)
+    assert task.rationale_outcome(f"bought cats + the 3 = {gold}", example) == (None, False)

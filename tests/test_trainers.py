@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from qcrdkit.errors import ConfigError
+from qcrdkit.provenance import ArtifactConflict
 from qcrdkit.io import read_json, write_jsonl
 from qcrdkit.rundir import save_task_spec
 from qcrdkit.tasks import get_task
@@ -242,6 +243,7 @@ def test_dss_resume_continues_where_it_stopped(run_dir, tmp_path):
     common = dict(max_steps=8, **{**FAST, "save_steps": 4, "eval_steps": 4}, keep_checkpoints=True)
     train_student("dss", run_dir, out_dir=tmp_path / "full", **common)
     shutil.copytree(tmp_path / "full" / "checkpoints" / "checkpoint-4", tmp_path / "cut" / "checkpoints" / "checkpoint-4")
+    shutil.copy(tmp_path / "full" / "checkpoints" / "provenance.json", tmp_path / "cut" / "checkpoints")
     resumed = train_student("dss", run_dir, out_dir=tmp_path / "cut", **common)
     assert resumed["resumed_from"].endswith("checkpoint-4") and resumed["steps"] == 8
     a = torch.load(tmp_path / "full" / "checkpoints" / "checkpoint-8" / "optimizer.pt", weights_only=True)
@@ -260,6 +262,7 @@ def test_qcrd_resume_restores_the_snapshot_ring_and_the_judge(run_dir, tmp_path)
     assert [i for i, _ in saved["ring"]["snapshots"]] == [1, 2]               # steps 2, 4 (never the initial model)
     assert saved["judge"]["updates"] == 1            # step 4 (every 2; at step 2 no negatives yet: nothing to contrast)
     shutil.copytree(tmp_path / "full" / "checkpoints" / "checkpoint-4", tmp_path / "cut" / "checkpoints" / "checkpoint-4")
+    shutil.copy(tmp_path / "full" / "checkpoints" / "provenance.json", tmp_path / "cut" / "checkpoints")
     resumed = train_student("qcrd", run_dir, out_dir=tmp_path / "cut", **common)
     assert resumed["resumed_from"].endswith("checkpoint-4") and resumed["steps"] == 8
     final = torch.load(tmp_path / "cut" / "checkpoints" / "checkpoint-8" / STATE_FILE, weights_only=True)
@@ -269,7 +272,10 @@ def test_qcrd_resume_restores_the_snapshot_ring_and_the_judge(run_dir, tmp_path)
     assert [h["step"] for h in history if "loss" in h] == list(range(1, 9))   # steps 1-4 restored, not redone
     os.remove(tmp_path / "cut" / "checkpoints" / "checkpoint-8" / STATE_FILE)
     shutil.rmtree(tmp_path / "cut" / "checkpoints" / "checkpoint-4")
+    (tmp_path / "cut" / "metrics.json").unlink()                              # unfinished: it resumes from step 8
     with pytest.raises(ConfigError, match="qcrd_state.pt: missing"):
+        train_student("qcrd", run_dir, out_dir=tmp_path / "cut", **common)
+    with pytest.raises(ArtifactConflict, match="unfinished student's checkpoints.*config.max_steps: 8 → 10"):
         train_student("qcrd", run_dir, out_dir=tmp_path / "cut", **{**common, "max_steps": 10})
 
 
@@ -287,9 +293,14 @@ def test_model_selection_uses_valid_and_test_is_reported(run_dir, tmp_path):
     again = train_student("finetune", run_dir, out_dir=tmp_path / "ft", max_steps=6,
                           **{**FAST, "eval_steps": 2, "save_steps": 2})
     assert again == {**metrics, "reused": True}                               # a finished student is kept
-    other = train_student("finetune", run_dir, out_dir=tmp_path / "ft", max_steps=4,
+    with pytest.raises(ArtifactConflict, match=r"the finished student ft .*config\.max_steps: 6 → 4"):
+        train_student("finetune", run_dir, out_dir=tmp_path / "ft", max_steps=4, **{**FAST, "eval_steps": 2,
+                                                                                   "save_steps": 2})
+    assert read_json(tmp_path / "ft" / "metrics.json") == metrics             # another config never overwrites it
+    other = train_student("finetune", run_dir, out_dir=tmp_path / "ft", max_steps=4, replace=True,
                           **{**FAST, "eval_steps": 2, "save_steps": 2})
-    assert other["steps"] == 4 and "reused" not in other                      # a changed config trains again
+    assert other["steps"] == 4 and "reused" not in other                      # asked to replace: trains again
+    assert read_json(next((tmp_path / "replaced").glob("*/ft/metrics.json"))) == metrics   # the old one kept aside
 
 
 @pytest.mark.slow

@@ -28,3 +28,16 @@ def test_judge_counts_stack_every_outcome():
     widths = [p.get_width() for p in ax.patches]
     assert widths == [2, 1, 3, 0, 4] and sum(widths) == 10
     assert ax.get_legend_handles_labels()[1][:3] == ["DSS better", "both good", "QCRD better"]
+
+
+def test_tables_keep_counts_as_integers():
+    from qcrdkit.analysis.plots import metrics_table, stats_table
+
+    table = metrics_table({"held-out": {"auc": 0.83, "accuracy": 0.8, "mean_score_pos": 0.6, "mean_score_neg": 0.2,
+                                        "n_pos": 409, "n_neg": 91}})
+    assert "409.0" not in table.to_string() and table.loc["n_pos", "held-out"] == 409
+    stats = {"train": {"questions": 2000, "samples_per_question": 5.0, "teacher_accuracy": 0.8, "sc_accuracy": 0.9,
+                       "majority": {"mean_positives": 3.9}, "ground_truth": {"mean_positives": 3.8,
+                       "frac_only_positive": 0.5, "frac_only_negative": 0.05}, "unparseable": 12}}
+    text = stats_table(stats).to_string()
+    assert "2000.0" not in text and " 2000" in text and "0.8" in text

@@ -103,6 +103,19 @@ class TemperatureStudy:
                 "answer": None if answer is None else self.task.answer_to_text(answer),
                 "correct": correct, "score": score})
 
+    def preload(self, rows: Sequence[dict]) -> int:
+        """Put samples saved earlier (stage 04's ``report/student_samples.jsonl`` rows) into the cache, so
+        a dashboard shows what the report shows without sampling again; returns the cells filled."""
+        cells: dict[tuple[str, float], list[dict]] = {}
+        for r in rows:
+            if r["question_id"] in self.examples:
+                cells.setdefault((r["question_id"], round(float(r["temperature"]), 4)), []).append(
+                    {k: r.get(k) for k in ("question_id", "temperature", "index", "rationale", "answer", "correct",
+                                           "score")})
+        for key, samples in cells.items():
+            self._cache[key] = sorted(samples, key=lambda s: s["index"])
+        return len(cells)
+
     def score_rows(self, temperatures: Sequence[float], question_ids: Sequence[str] | None = None) -> list[dict]:
         """KDE rows (``source`` = ``student τ=...``) for every question and temperature."""
         question_ids = list(question_ids or self.question_ids)

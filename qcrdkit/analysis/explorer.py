@@ -12,8 +12,8 @@ quality score), ``judge_trained_on`` (the judge was pretrained on this rationale
 optimistic), ``analysis_only`` (a test-split rationale: never used for training).
 
 The judge's mistakes are where it disagrees with the evidence: :func:`disagreement` is the gap
-between its score and 1 for a positive (or a right student sample), 0 for a negative (or a wrong
-one); sorting by it puts the most confident mistakes first.
+between its score and 1 for a rationale that reaches the gold answer, 0 for one that does not; sorting
+by it puts the most confident mistakes first.
 """
 from __future__ import annotations
 
@@ -84,12 +84,11 @@ def load_rationales(run_dir: str | Path):
 
 
 def disagreement(df) -> "np.ndarray":
-    """How far the judge's score is from the evidence: ``|score − target|`` with target 1 for a
-    positive (or, without a side, a right answer) and 0 for a negative (a wrong one); NaN unscored."""
-    has_side = df["side"].notna()
-    target = np.where(has_side, df["side"].eq("positive"), df["correct"].astype(bool)).astype(float)
-    score = df["score"].astype(float)
-    return np.abs(score - target)
+    """How far the judge's score is from the evidence: ``|score − 1[the rationale reaches the gold answer]|``;
+    NaN unscored. The gold answer, not the self-consistency side: a positive of a wrong majority that the
+    judge scores low is the judge being right (on the demo run, 11 of the top 20 rows are real mistakes of the
+    judge by the synthetic LLM judge's soundness rule with this target, 1 of 20 with the side as target)."""
+    return np.abs(df["score"].astype(float) - df["correct"].astype(bool).astype(float))
 
 
 def select(df, *, split: str | None = None, source: str | None = None, correct: bool | None = None,
@@ -191,18 +190,34 @@ def rows_html(df, limit: int = 20) -> str:
             f"</tr></thead><tbody>{body}</tbody></table>")
 
 
+def selection_text(df, fmt: str = "jsonl") -> str:
+    """A selection as JSON Lines (``fmt="jsonl"``) or CSV text, without the ``disagreement`` helper column."""
+    out = df.drop(columns=["disagreement"], errors="ignore")
+    if fmt == "csv":
+        return out.to_csv(index=False)
+    if fmt in ("jsonl", "json"):
+        return "".join(json.dumps({k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in record.items()},
+                                  default=str) + "\n" for record in out.to_dict(orient="records"))
+    raise ValueError(f"export to .jsonl or .csv, got {fmt!r}")
+
+
 def export_rows(df, path: str | Path) -> Path:
     """Write a selection to ``.jsonl`` or ``.csv`` (by the file name)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    out = df.drop(columns=["disagreement"], errors="ignore")
-    if path.suffix.lower() == ".csv":
-        out.to_csv(path, index=False)
-    elif path.suffix.lower() in (".jsonl", ".json"):
-        with path.open("w", encoding="utf-8") as f:
-            for record in out.to_dict(orient="records"):
-                f.write(json.dumps({k: (None if isinstance(v, float) and np.isnan(v) else v)
-                                    for k, v in record.items()}, default=str) + "\n")
-    else:
+    if path.suffix.lower() not in (".csv", ".jsonl", ".json"):
         raise ValueError(f"{path}: export to .jsonl or .csv")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(selection_text(df, path.suffix.lower().lstrip(".")), encoding="utf-8")
     return path
+
+
+def download_link(df, filename: str = "selection.jsonl") -> str:
+    """An HTML link that downloads the selection in the browser (a ``data:`` URL: nothing is written on
+    the server), as JSON Lines or CSV by the file name."""
+    import base64
+
+    fmt = "csv" if filename.lower().endswith(".csv") else "jsonl"
+    payload = base64.b64encode(selection_text(df, fmt).encode("utf-8")).decode()
+    mime = "text/csv" if fmt == "csv" else "application/jsonl"
+    return (f"<a class='qcrd-download' download='{html.escape(filename)}' href='data:{mime};base64,{payload}'>"
+            f"⬇ download {len(df)} rows as {html.escape(filename)}</a>")

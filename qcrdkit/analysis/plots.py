@@ -20,7 +20,7 @@ def stats_table(stats_by_split: dict[str, dict]) -> pd.DataFrame:
             "only negatives (correct)": round(s["ground_truth"]["frac_only_negative"], 3),
             "unparseable samples": s["unparseable"],
         }
-    return pd.DataFrame(rows)
+    return pd.DataFrame({split: pd.Series(row, dtype=object) for split, row in rows.items()})  # counts stay integers
 
 
 def plot_positives(records: list[dict], k_max: int):
@@ -94,8 +94,8 @@ def plot_judge_curve(log_history: list[dict], auc_label: str = "held-out ROC-AUC
 def metrics_table(metrics_by_name: dict[str, dict]) -> pd.DataFrame:
     """Discriminator metrics (``score_metrics`` dicts) side by side, one column per evaluation set."""
     keys = ("auc", "accuracy", "mean_score_pos", "mean_score_neg", "n_pos", "n_neg")
-    return pd.DataFrame({name: {k: (round(m[k], 4) if isinstance(m.get(k), float) else m.get(k)) for k in keys}
-                         for name, m in metrics_by_name.items()})
+    return pd.DataFrame({name: pd.Series({k: (round(m[k], 4) if isinstance(m.get(k), float) else m.get(k)) for k in keys},
+                                         dtype=object) for name, m in metrics_by_name.items()})   # counts stay integers
 
 
 def plot_learning_curves(histories: dict[str, list[dict]], parts: tuple[str, ...] = ("loss_pred", "loss_expl", "loss_cl")):
@@ -130,10 +130,11 @@ def plot_learning_curves(histories: dict[str, list[dict]], parts: tuple[str, ...
     return fig
 
 
-def plot_negative_term(histories: dict[str, list[dict]], delta: float):
+def plot_negative_term(histories: dict[str, list[dict]], delta: float | dict[str, float]):
     """Is QCRD's negative term on? Per logged step: the picked negatives' mean CE against the margin
     δ (the term acts only on negatives with CE < δ), the share inside the margin, and the judge's mean
-    score of negatives and positives. ``histories``: Trainer log histories of QCRD students by name."""
+    score of negatives and positives. ``histories``: Trainer log histories of QCRD students by name;
+    ``delta``: the margin, or each student's margin by name (a line per distinct value)."""
     import matplotlib.pyplot as plt
 
     fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(13, 3.4))
@@ -144,7 +145,8 @@ def plot_negative_term(histories: dict[str, list[dict]], delta: float):
             points = [(h["step"], h[key]) for h in history if key in h and "step" in h]
             if points:
                 ax.plot(*zip(*points), color=color, linestyle=style, label=f"{name} {key}")
-    ax1.axhline(delta, color="grey", linestyle="--", linewidth=1, label=f"δ = {delta:g}")
+    for value in sorted(set(delta.values()) if isinstance(delta, dict) else {delta}):
+        ax1.axhline(value, color="grey", linestyle="--", linewidth=1, label=f"δ = {value:g}")
     ax1.set(xlabel="step", ylabel="CE (negatives solid, positives dotted)")
     ax2.set(xlabel="step", ylabel="share of negatives with CE < δ", ylim=(0, 1.02))
     ax3.set(xlabel="step", ylabel="judge score (neg solid, pos dotted)", ylim=(0, 1))

@@ -102,13 +102,14 @@ class RationaleExplorer:
     """Every rationale of a run (:func:`qcrdkit.explorer.load_rationales`) with filters (split,
     source, right/wrong, self-consistency side, score range, text), a sort (score; judge against
     the evidence, its mistakes first), the selection's first rows and score histogram, a question
-    view with all of its rationales side by side, and export of the selection to JSONL/CSV.
+    view with all of its rationales side by side, and the selection as a JSONL/CSV download in the browser.
 
     ``explorer.box`` is what a notebook displays; the controls are attributes (tests set them)."""
 
     ALL = "(all)"
 
-    def __init__(self, table, *, limit: int = 20, export_path: str = "selection.jsonl", max_questions: int = 300):
+    def __init__(self, table, *, limit: int = 20, export_name: str = "selection.jsonl", max_questions: int = 300):
+        """``export_name``: the download's file name (``.jsonl`` or ``.csv``)."""
         import ipywidgets as w
 
         from . import explorer as X
@@ -129,7 +130,7 @@ class RationaleExplorer:
         self.histogram = w.HTML()
         self.question = w.Dropdown(options=[], description="question", layout=w.Layout(width="95%"))
         self.question_view = w.HTML()
-        self.export_path = w.Text(value=export_path, description="export to")
+        self.export_name = w.Text(value=export_name, description="file name")
         self.export_button = w.Button(description="export selection", icon="download")
         self.export_status = w.HTML()
         filters = {"split": self.split, "source": self.source, "correct": self.correct, "side": self.side,
@@ -145,7 +146,7 @@ class RationaleExplorer:
                            w.HBox([self.score, self.text, self.sort]),
                            w.HBox([self.rows, self.histogram]),
                            self.question, self.question_view,
-                           w.HBox([self.export_path, self.export_button, self.export_status])])
+                           w.HBox([self.export_name, self.export_button, self.export_status])])
         self.refresh()
 
     def selection(self):
@@ -176,10 +177,15 @@ class RationaleExplorer:
         q = self.question.value
         self.question_view.value = "" if q is None else self.X.question_html(self.table, q)
 
-    def export(self):
-        path = self.X.export_rows(self.selection(), self.export_path.value)
-        self.export_status.value = f"<span class='qcrd-exported'>{len(self.selection())} rows → {path}</span>"
-        return path
+    def export(self) -> str:
+        """Offer the selection as a download in the browser (a link under the button; ``.jsonl`` or ``.csv``
+        by the file name); nothing is written on the server. Returns the link's HTML."""
+        name = Path(self.export_name.value.strip() or "selection.jsonl").name
+        if not name.lower().endswith((".jsonl", ".csv")):
+            self.export_status.value = "<span class='qcrd-exported'>name the file .jsonl or .csv</span>"
+            return self.export_status.value
+        self.export_status.value = self.X.download_link(self.selection(), name)
+        return self.export_status.value
 
     def _ipython_display_(self):
         from IPython.display import display

@@ -19,6 +19,7 @@ special tokens of the tokenizer.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Iterable
@@ -60,22 +61,30 @@ def build_student(name: str, *, corpus: Iterable[str] | None = None, tokenizer="
 
 def load_or_train_tokenizer(path: str | Path, name: str, corpus: Iterable[str], tokenizer: str = "corpus",
                             vocab_size: int = 2000):
-    """A preset's tokenizer, trained once per run and kept at ``path`` (reused when present).
+    """A preset's tokenizer, trained once per run and kept at ``path`` (reused when present and
+    trained on the same corpus; one trained on another corpus — the teacher's samples were replaced — is
+    moved to ``<run>/replaced/`` and trained again: every student and judge keeps its own copy).
 
     For a hub name or local path, ``None``: the model brings its own."""
     if name not in STUDENT_PRESETS:
         return None
+    corpus = list(corpus)
+    digest = hashlib.sha256("\n".join(corpus).encode()).hexdigest()[:16] if tokenizer != "byte" else None
     path, spec = Path(path), {"tokenizer": tokenizer, "vocab_size": None if tokenizer == "byte" else vocab_size}
     marker = path / "qcrd_tokenizer.json"
     if marker.exists():
         saved = json.loads(marker.read_text())
-        if saved != spec:
+        if {k: saved.get(k) for k in spec} != spec:
             raise ConfigError(f"{path} holds the run's tokenizer made with {saved}, not {spec}; use the same "
                               "tokenizer settings for every method of a run, or a new run_dir")
-        return AutoTokenizer.from_pretrained(path)
+        if saved.get("corpus") == digest:
+            return AutoTokenizer.from_pretrained(path)
+        from ..provenance import move_aside
+
+        move_aside(path.parent.parent, path)          # trained on other texts: kept aside, trained again
     tok = preset_tokenizer(corpus, tokenizer, vocab_size, name)
     tok.save_pretrained(path)
-    marker.write_text(json.dumps(spec))
+    marker.write_text(json.dumps({**spec, "corpus": digest}))
     return tok
 
 

@@ -95,13 +95,39 @@ def format_number(a: float) -> str:
     return str(int(a)) if a.is_integer() else f"{a:.4f}".rstrip("0").rstrip(".")
 
 
-_LAST_RESULT = re.compile(r"=\s*(-?\d+(?:\.\d+)?)")
+_RESULT = re.compile(r"=\s*(-?\d+(?:\.\d+)?)")
+_EXPRESSION_CHARS = frozenset("0123456789. ()+-*/")
 
 
 def last_result(text: str) -> float | None:
-    """The result of the text's last calculation (``... = 32 more wrappers`` -> 32); ``None`` if none."""
-    results = _LAST_RESULT.findall(text.replace(",", ""))
-    return float(results[-1]) if results else None
+    """The result of the text's last calculation, when that calculation checks out
+    (``... 8 * 4 = 32 more wrappers`` -> 32; ``$4,089 + $4,176 = $8,265`` -> 8265); ``None`` when the
+    text has no calculation, or its last ``= N`` does not follow an arithmetic expression (with an
+    operator) that evaluates to N.
+
+    This is the reading of a completion without an answer marker, so it must not credit text that is not
+    a rationale: a sampled string of numbers and words that happens to end in ``= 7`` reads nothing."""
+    text = _normalise(text)
+    results = list(_RESULT.finditer(text))
+    if not results:
+        return None
+    last = results[-1]
+    start = last.start()
+    while start > max(0, last.start() - 200) and text[start - 1] in _EXPRESSION_CHARS:   # the run before "="
+        start -= 1
+    run = text[start:last.start()]
+    # the longest tail of the run that is an expression ("apples. 4 + 1" -> "4 + 1"), with an operator
+    for begin in [0] + [m.end() for m in re.finditer(r"[\s.)]+", run)]:
+        expression = run[begin:].strip()
+        if not re.search(r"\d\s*\)*\s*[-+*/]", expression):
+            return None                                          # "apples = 7", "9 = 9": no calculation
+        try:
+            value = safe_eval(expression)
+        except (ValueError, RecursionError):
+            continue
+        result = float(last.group(1))
+        return result if numbers_equal(value, result) else None
+    return None
 
 
 class NumericTask(Task):
@@ -122,7 +148,8 @@ class NumericTask(Task):
         return format_number(answer)
 
     def fallback_answer(self, text: str, example: Example | None = None) -> float | None:
-        """The result of the text's last calculation (``... = 32 more wrappers`` -> 32)."""
+        """The result of the text's last calculation when it checks out (``... 8 * 4 = 32 more wrappers``
+        -> 32; see :func:`last_result`)."""
         return last_result(text)
 
     def parse_label(self, text: str, example: Example | None = None) -> float | None:

@@ -10,7 +10,7 @@ mi             MIConfig              MITrainer
 qcrd           QCRDConfig            QCRDTrainer
 =============  ====================  ==================
 
->>> from qcrdkit.trainers import train_student
+>>> from qcrdkit.students.trainers import train_student
 >>> metrics = train_student("dss", "outputs/runs/demo", max_steps=500)
 """
 from .base import StudentConfig, StudentTrainer
@@ -18,8 +18,10 @@ from .baselines import (DSSConfig, DSSTrainer, FinetuneConfig, FinetuneTrainer, 
                         SingleTaskConfig, SingleTaskTrainer)
 from .qcrd import QCRDTrainer
 from .qcrd_config import QCRDConfig
-from .run import METHODS, collect_students, method_config, student_folder_name, train_student, write_summary
+from .run import (METHODS, collect_students, method_config, student_folder_name, student_histories, train_student,
+                  write_summary)
 
 __all__ = ["StudentConfig", "StudentTrainer", "FinetuneConfig", "FinetuneTrainer", "SingleTaskConfig",
            "SingleTaskTrainer", "DSSConfig", "DSSTrainer", "MIConfig", "MITrainer", "QCRDConfig", "QCRDTrainer",
-           "METHODS", "collect_students", "method_config", "student_folder_name", "train_student", "write_summary"]
+           "METHODS", "collect_students", "method_config", "student_folder_name", "student_histories", "train_student",
+           "write_summary"]

@@ -21,7 +21,7 @@ config is ignored, a name no config knows is an error.
 from __future__ import annotations
 
 import dataclasses
-import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -33,7 +33,9 @@ from ...progress import progress_callbacks
 from ...tasks.base import pick_questions
 from ...errors import ConfigError
 from ...io import read_json, read_jsonl, write_json, write_jsonl
-from ...rundir import load_task, read_teacher_greedy, read_teacher_samples, teacher_greedy_path
+from ...provenance import claim_checkpoints, decide, file_fingerprint, move_aside, write_record
+from ...rundir import (JUDGE_WEIGHTS, load_task, read_teacher_greedy, read_teacher_samples, teacher_greedy_path,
+                       teacher_inputs)
 from ..models import STUDENT_PRESETS, build_student, load_or_train_tokenizer
 from .baselines import (DSSConfig, DSSTrainer, FinetuneConfig, FinetuneTrainer, MIConfig, MITrainer,
                         SingleTaskConfig, SingleTaskTrainer)
@@ -172,19 +174,30 @@ def build_trainer(method: str, run_dir: str | Path, *, output_dir: str | Path, s
 
 def train_student(method: str, run_dir: str | Path, *, out_dir: str | Path | None = None, student: str = "scratch-small",
                   tokenizer: str = "corpus", vocab_size: int = 2000, seed: int = 0, progress: bool = True,
-                  resume: bool = True, keep_checkpoints: bool = False, **params) -> dict:
+                  resume: bool = True, keep_checkpoints: bool = False, replace: bool = False, **params) -> dict:
     """Train, select on valid, test once, write the artifacts; return ``metrics``.
 
-    A student already finished in ``out_dir`` with the same method, student, seed and config is
-    not trained again (its ``metrics.json`` is returned, with ``"reused": True``); an unfinished
-    one resumes from its last checkpoint (``resume``)."""
+    A student already finished in ``out_dir`` with the same method, student, seed, tokenizer and config,
+    on the run's current teacher samples (and judge, for QCRD) is not trained again (its ``metrics.json``
+    is returned, with ``"reused": True``); one that differs is kept and refused
+    (:class:`qcrdkit.provenance.ArtifactConflict` names the differences) unless ``replace``, which moves it
+    to ``<run>/replaced/``. An unfinished one resumes from its last checkpoint (``resume``) when its
+    checkpoints were made with the same configuration."""
     run_dir = Path(run_dir)
     out = Path(out_dir) if out_dir else run_dir / "students" / student_folder_name(method, seed)
-    finished = _finished(out, method, student, seed,
-                         _config_summary(student_args(method, out / "checkpoints", student=student, seed=seed,
-                                                      progress=progress, **dict(params))))
-    if finished is not None:
-        return {**finished, "reused": True}
+    args = student_args(method, out / "checkpoints", student=student, seed=seed, progress=progress, **dict(params))
+    settings = {"method": method, "student": student, "seed": seed, "tokenizer": tokenizer,
+                "vocab_size": vocab_size, "config": _config_summary(args)}
+    inputs = student_inputs(run_dir, method, args)
+    decision, _ = decide(out, "student", settings, inputs, finished=(out / "metrics.json").exists(), replace=replace,
+                         what=f"the finished student {out.name}",
+                         hint="give the variant a tag (tag='short' trains students/<method>-short beside it)")
+    if decision == "reuse":
+        return {**read_json(out / "metrics.json"), "reused": True}
+    if decision == "replace":
+        move_aside(run_dir, out)
+    if int(os.environ.get("RANK", "0")) == 0:          # under torchrun one process claims the folder
+        claim_checkpoints(run_dir, out / "checkpoints", "student", settings, inputs, replace=replace)
     setup = build_trainer(method, run_dir, output_dir=out / "checkpoints", student=student, tokenizer=tokenizer,
                           vocab_size=vocab_size, seed=seed, progress=progress, **params)
     trainer, task, spec, examples, counts, tok = (setup.trainer, setup.task, setup.spec, setup.examples, setup.counts,
@@ -217,6 +230,7 @@ def train_student(method: str, run_dir: str | Path, *, out_dir: str | Path | Non
         write_json(out / "metrics.json", metrics)
         write_json(out / "history.json", trainer.state.log_history)
         write_jsonl(out / "test_predictions.jsonl", test_predictions)
+        write_record(out, "student", settings, inputs)          # last: the student is finished
         if not keep_checkpoints:
             shutil.rmtree(args.output_dir, ignore_errors=True)
     return metrics
@@ -228,14 +242,17 @@ def name_tag(name: str, method: str) -> str | None:
     return rest or None
 
 
-def _finished(out: Path, method: str, student: str, seed: int, config: dict) -> dict | None:
-    """The metrics of a student already trained in ``out`` with these settings, else ``None``."""
-    path = out / "metrics.json"
-    if not path.exists():
-        return None
-    saved = read_json(path)
-    same = (saved.get("method"), saved.get("student"), saved.get("seed")) == (method, student, seed)
-    return saved if same and saved.get("config") == json.loads(json.dumps(config)) else None
+def student_inputs(run_dir: str | Path, method: str, args) -> dict:
+    """Fingerprints of what a student reads: stage 01's files, the judge's weights (QCRD with the judge),
+    a fixed negative generator's weights."""
+    run_dir = Path(run_dir)
+    inputs = teacher_inputs(run_dir)
+    if method == "qcrd" and getattr(args, "use_judge", False):
+        inputs[JUDGE_WEIGHTS] = file_fingerprint(run_dir / JUDGE_WEIGHTS)
+    if method == "qcrd" and getattr(args, "negative_source", None) == "fixed" and args.fixed_generator:
+        weights = Path(args.fixed_generator).resolve() / "model.safetensors"
+        inputs[str(weights)] = file_fingerprint(weights)
+    return inputs
 
 
 def load_online_judge(run_dir: Path, args):
@@ -277,16 +294,31 @@ def complete_config(method: str, config: dict) -> dict:
             **config}
 
 
-def collect_students(run_dirs) -> tuple[list[dict], dict[tuple[str, str], list[dict]]]:
+def collect_students(run_dirs, *, left_out: list | None = None) -> tuple[list[dict], dict[tuple[str, str], list[dict]]]:
     """Every trained student under the run directories: its ``metrics.json`` (plus ``run``, the
     run directory's name; ``tag`` and config fields an older file lacks are filled in) and its test predictions,
-    keyed ``(run, name)``. A run without students is an error naming it."""
+    keyed ``(run, name)``. A run without students is an error naming it.
+
+    A student whose recorded inputs (``provenance.json``) no longer match its run's files — trained on
+    teacher samples or a judge that a later ``replace`` recomputed — is left out, so a table never mixes
+    two configurations; ``left_out`` (a list) receives ``(student folder, [changed inputs])`` for each."""
+    from ...provenance import read_record, stale_inputs
+
     students, predictions = [], {}
     for run_dir in [Path(r) for r in run_dirs]:
         paths = sorted((run_dir / "students").glob("*/metrics.json"))
         if not paths:
             raise ConfigError(f"{run_dir / 'students'}: no trained students; run stage 03 for this run_dir first")
+        current = [p for p in paths if read_record(p.parent) is None or not stale_inputs(p.parent, run_dir)]
+        if not current:
+            raise ConfigError(f"{run_dir / 'students'}: every student there was trained on teacher samples or a judge "
+                              "that have since been replaced; run stage 03 again for this run_dir")
         for path in paths:
+            stale = [] if path in current else stale_inputs(path.parent, run_dir)
+            if stale:
+                if left_out is not None:
+                    left_out.append((path.parent, stale))
+                continue
             m = read_json(path)
             m = {**m, "run": run_dir.name, "tag": m.get("tag", name_tag(m["name"], m["method"])),
                  "config": complete_config(m["method"], m.get("config", {}))}
@@ -297,9 +329,17 @@ def collect_students(run_dirs) -> tuple[list[dict], dict[tuple[str, str], list[d
     return students, predictions
 
 
+def student_histories(run_dir: str | Path) -> dict[str, list[dict]]:
+    """``{name: log history}`` of every current student of a run (:func:`collect_students`): what the
+    run-level figures of stage 03 are drawn from, whichever invocation trained each student."""
+    students, _ = collect_students([run_dir])
+    return {s["name"]: read_json(Path(run_dir) / "students" / s["name"] / "history.json") for s in students}
+
+
 def write_summary(run_dir: str | Path) -> list[dict]:
-    """``<run>/students/summary.json``: every ``metrics.json`` under ``<run>/students/``."""
+    """``<run>/students/summary.json``: the ``metrics.json`` of every current student under ``<run>/students/``."""
+    current = {s["name"] for s in collect_students([run_dir])[0]}
     folder = Path(run_dir) / "students"
-    rows = [read_json(p) for p in sorted(folder.glob("*/metrics.json"))]
+    rows = [read_json(p) for p in sorted(folder.glob("*/metrics.json")) if p.parent.name in current]
     write_json(folder / "summary.json", rows)
     return rows

@@ -1,0 +1,138 @@
+"""The dashboard of one run: what stage 04 saved, read back — nothing is re-analysed on a page load.
+
+``qcrd dashboard RUN`` (``make dashboard RUN=...``) serves ``notebooks/dashboard.ipynb`` with Voilà;
+its one code cell calls :func:`show_run`, which shows
+
+* the report's tables and figures (``<run>/report/tables.md`` and its PNGs, as stage 04 wrote them);
+* the temperature case study over the student stage 04 studied, its saved samples pre-loaded (a new
+  temperature or question samples the student then, a few generations);
+* the rationale explorer over the run's teacher and student samples, with a download of the selection.
+
+A run that is missing, or that stage 04 has not analysed yet, gets a message in the page saying what is
+there and the command that finishes it (:func:`run_status`), not a traceback.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..io import read_json, read_jsonl
+
+
+def locate_run(run: str | Path | None, outputs_dir: str | Path = "outputs") -> Path:
+    """A run given as a folder, or as a run id under ``<outputs_dir>/runs``; ``None``: ``$QCRD_RUN_DIR`` or
+    the newest run with students (:func:`qcrdkit.rundir.resolve_run_dir`). A run that does not exist is
+    returned as the path it would have, for :func:`run_status` to describe."""
+    import os
+
+    from ..paths import project_path
+    from ..rundir import resolve_run_dir
+
+    run = run if run is not None else os.environ.get("QCRD_RUN_DIR")
+    if run is None:
+        return resolve_run_dir(None, outputs_dir)
+    path = project_path(run)
+    if path.is_dir() or "/" in str(run) or str(run).startswith("."):
+        return path
+    return project_path(outputs_dir) / "runs" / str(run)
+
+
+def run_status(run_dir: str | Path) -> tuple[bool, str]:
+    """``(ready, message)``: whether stage 04 has written the run's report, and if not, what the run
+    has and how to finish it (Markdown)."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        runs = sorted(p.name for p in run_dir.parent.glob("*") if p.is_dir()) if run_dir.parent.is_dir() else []
+        known = f" Runs under `{run_dir.parent}`: {', '.join(f'`{r}`' for r in runs)}." if runs else ""
+        return False, (f"**No run at `{run_dir}`.**{known} Make one with `make demo` (or `qcrd run --params "
+                       "params/demo.yaml`), then open the dashboard again.")
+    if (run_dir / "report" / "summary.json").exists() and (run_dir / "report" / "tables.md").exists():
+        return True, ""
+    stages = [("01 teacher sampling", (run_dir / "teacher" / "samples.jsonl").exists()),
+              ("02 judge", (run_dir / "discriminator" / "metrics.json").exists()),
+              ("03 students", any((run_dir / "students").glob("*/metrics.json"))),
+              ("04 analysis", False)]
+    done = ", ".join(f"{name} {'✓' if ok else '–'}" for name, ok in stages)
+    params = run_dir / "params.yaml"
+    how = (f"`qcrd run --params {params}` finishes it (finished stages are reused)" if params.exists() else
+           f"run notebook 04 with `run_dir = \"{run_dir}\"`")
+    return False, f"**The run `{run_dir.name}` has no report yet** ({done}): {how}, then reload this page."
+
+
+def report_sections(run_dir: str | Path) -> list[tuple[str, str]]:
+    """``<run>/report/tables.md`` cut into ``("markdown", text)`` and ``("figure", path)`` parts, in order."""
+    folder = Path(run_dir) / "report"
+    text = (folder / "tables.md").read_text(encoding="utf-8")
+    parts: list[tuple[str, str]] = []
+    for block in re.split(r"\n(?=## |!\[)", text):
+        image = re.match(r"!\[(.*?)\]\((.*?)\)\s*(.*)", block, re.S)
+        if image:
+            parts.append(("figure", str(folder / image.group(2))))
+            if image.group(3).strip():
+                parts.append(("markdown", image.group(3).strip()))
+        elif block.strip():
+            parts.append(("markdown", block.strip()))
+    return parts
+
+
+def saved_case_study(run_dir: str | Path, task, *, judge=None, judge_tokenizer=None):
+    """The temperature study of stage 04's student with its saved samples pre-loaded (``None`` when stage 04
+    recorded no case study)."""
+    from ..students import build_student
+    from .casestudy import TemperatureStudy
+
+    run_dir = Path(run_dir)
+    summary = read_json(run_dir / "report" / "summary.json")
+    case = summary.get("case_study")
+    if not case:
+        return None
+    spec = read_json(run_dir / "task.json")
+    examples = {ex.id: ex for ex in task.load("test", data_dir=spec.get("data_dir"))}
+    model, tok = build_student(str(run_dir / "students" / case["student"]))
+    study = TemperatureStudy(model, tok, task, [examples[q] for q in case["question_ids"]], judge=judge,
+                             judge_tokenizer=judge_tokenizer, samples_per_temperature=case["samples_per_temperature"],
+                             seed=case["seed"])
+    samples = run_dir / "report" / "student_samples.jsonl"
+    if samples.exists():
+        study.preload([r for r in read_jsonl(samples) if r.get("student") == case["student"]])
+    return study, case
+
+
+def show_run(run_dir: str | Path | None = None) -> bool:
+    """Display the run's dashboard in the notebook (see module doc); ``False`` (after a message) when the run
+    is missing or not analysed yet."""
+    from IPython.display import Image, Markdown, display
+
+    try:
+        run_dir = locate_run(run_dir)
+    except ConfigError as exc:
+        display(Markdown(f"**No run to show.** {exc}"))
+        return False
+    ready, message = run_status(run_dir)
+    if not ready:
+        display(Markdown(message))
+        return False
+    display(Markdown(f"# Run `{run_dir.name}`\n\n`{run_dir}` — the report stage 04 wrote; the widgets below "
+                     "read the run's saved samples."))
+    for kind, value in report_sections(run_dir):
+        if kind == "figure":
+            if Path(value).exists():
+                display(Image(filename=value))
+        else:
+            display(Markdown(value))
+    from ..rundir import load_run_discriminator, load_task
+    from .explorer import load_rationales
+    from .widgets import rationale_explorer, temperature_widget
+
+    task, _ = load_task(run_dir)
+    judge, judge_tok = load_run_discriminator(run_dir) if (run_dir / "discriminator" / "config.json").exists() \
+        else (None, None)
+    saved = saved_case_study(run_dir, task, judge=judge, judge_tokenizer=judge_tok)
+    if saved is not None:
+        study, case = saved
+        display(Markdown(f"## Case study: student `{case['student']}` as the temperature rises"))
+        display(temperature_widget(study, temperature=case["temperature"], question_ids=case["question_ids"]))
+    display(Markdown("## Explore every rationale"))
+    display(rationale_explorer(load_rationales(run_dir), export_name=f"{run_dir.name}-selection.jsonl"))
+    return True
