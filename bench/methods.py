@@ -245,7 +245,10 @@ def results_markdown(run_dir: Path, runs: list[dict], command: str, *, date: str
         f"questions, learning rate {config['learning_rate']:g}, seeds {', '.join(map(str, seeds))}; the checkpoint with "
         f"the best valid accuracy (every {config['eval_steps']:g} steps) is kept and the test split "
         f"({main[0]['n_test']} questions) evaluated once. No method was tuned: all share these settings, and "
-        "every method-specific hyper-parameter is the paper's default (QCRD's iteration length scaled to the budget). "
+        "every method-specific hyper-parameter is the paper's default except these departures: QCRD's iteration "
+        "length S = 50 (paper 100) and j = 3 (paper 5), scaled to the budget; its negatives sampled from the top 20 "
+        "tokens (the paper samples untruncated); the judge trained with BCE (paper: eq. 2), from scratch with the "
+        "student's encoder architecture (paper: T5-base), updated online on the kit's cadence (see the QCRD config). "
         "How the difficulty and budget were chosen, what the numbers mean and what was investigated: `bench/README.md`.",
         "",
         "## Test accuracy (%), every student kind × seeds",

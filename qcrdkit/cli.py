@@ -98,7 +98,6 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_dashboard(args) -> int:
-    import subprocess
     from pathlib import Path
 
     from .analysis.dashboard import locate_run, run_status
@@ -119,10 +118,11 @@ def _cmd_dashboard(args) -> int:
     print(f"qcrd dashboard: {env.get('QCRD_RUN_DIR', 'no run')} at {url} (Ctrl-C to stop)", flush=True)
     command = [sys.executable, "-m", "voila", str(NOTEBOOK_DIR / "dashboard.ipynb"), f"--port={args.port}",
                f"--Voila.ip={args.host}", "--no-browser", "--preheat_kernel=True", "--pool_size=1"]
-    try:
-        return subprocess.call(command, env=env)
-    except KeyboardInterrupt:
-        return 0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # this process becomes the server, so stopping it (Ctrl-C, SIGTERM) stops Voilà and the kernels it started
+    os.execve(sys.executable, command, env)
+    return 0
 
 
 def _cmd_serve_teacher(args) -> int:

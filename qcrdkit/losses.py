@@ -19,9 +19,10 @@ Single-Task's one target, QCRD's ``L_cl``) averages these per-sequence CEs over 
   ``minmax``    the positive with the smallest CE and the negative with the largest (eq. 4–5; default)
   ``maxmin``    the positive with the largest CE and the negative with the smallest
   ``sampling``  one positive and one negative at random
-  ``mean``      the average of eq. 6–7's per-rationale terms over all positives / negatives
-  ``wmean``     a quality-weighted average: positives weighted by ``s / Σ s``, negatives
-                by ``(1 − s) / Σ (1 − s)`` — better positives and worse negatives count more
+  ``mean``      §5.1's Mean, "average the loss for all rationales": the plain average of every
+                positive's ``CE`` and every negative's ``min(CE − δ, 0)`` (no quality scores)
+  ``wmean``     §5.1's W-mean, "weight the loss with quality scores and then average": the average
+                of eq. 6–7's weighted terms ``s · CE`` and ``(1 − s) · min(CE − δ, 0)``
   ============  =======================================================================
 
   The margin ``min(CE − δ, 0)`` is zero for a negative the student already finds unlikely
@@ -122,18 +123,11 @@ def contrastive_loss(pos_ce: torch.Tensor, neg_ce: torch.Tensor, pos_scores: tor
     has_pos, has_neg = pos_mask.any(1), neg_mask.any(1)
     margin = negative_margin(neg_ce, delta)
     if scheme in ("mean", "wmean"):
-        if scheme == "mean":
-            w_pos, w_neg = pos_mask.float(), neg_mask.float()
-        else:
-            w_pos, w_neg = pos_scores * pos_mask, (1 - neg_scores) * neg_mask
-        pos_w = w_pos / w_pos.sum(1, keepdim=True).clamp(min=1e-12)
-        neg_w = w_neg / w_neg.sum(1, keepdim=True).clamp(min=1e-12)
-        if scheme == "mean":      # the per-rationale terms of eq. 6–7, averaged
-            pos_term = (pos_w * pos_scores * pos_ce.masked_fill(~pos_mask, 0)).sum(1)
-            neg_term = (neg_w * (1 - neg_scores) * margin.masked_fill(~neg_mask, 0)).sum(1)
-        else:
-            pos_term = (pos_w * pos_ce.masked_fill(~pos_mask, 0)).sum(1)
-            neg_term = (neg_w * margin.masked_fill(~neg_mask, 0)).sum(1)
+        weighted = scheme == "wmean"            # W-mean: each term weighted by its quality score, then averaged
+        pos_terms = (pos_scores * pos_ce if weighted else pos_ce).masked_fill(~pos_mask, 0)
+        neg_terms = ((1 - neg_scores) * margin if weighted else margin).masked_fill(~neg_mask, 0)
+        pos_term = pos_terms.sum(1) / pos_mask.sum(1).clamp(min=1)
+        neg_term = neg_terms.sum(1) / neg_mask.sum(1).clamp(min=1)
     else:
         if neg_ce.shape[1] == 0:
             neg_ce = margin = neg_scores = torch.zeros_like(pos_ce[:, :1])

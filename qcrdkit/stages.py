@@ -219,10 +219,17 @@ class TrainingStageConfig:
         metadata={"help": "for negative_source \"fixed\": a trained student folder, e.g. <run>/students/dss"})
     positives: str = field(
         default="sc",
-        metadata={"help": "sc (self-consistency positives) | first (w/o ED: the first teacher sample only)"})
+        metadata={"help": "sc (self-consistency positives) | greedy (w/o ED: the baselines' greedy rationale) | first (the first sample)"})
     use_judge: bool = field(default=True, metadata={"help": "False: unit quality weights (w/o QJ)"})
-    judge_update_every: int = field(default=10, metadata={"help": "steps between online judge updates (0: never)"})
-    judge_lr: float = field(default=1e-05, metadata={"help": "the judge's online learning rate"})
+    judge_update_every: int | None = field(
+        default=None,
+        metadata={"help": "steps between online judge updates (None: each iteration, when the snapshot ring advances; 0: never)"})
+    judge_update_steps: int = field(default=10, metadata={"help": "the judge's optimizer steps per update, on a class-balanced replay buffer"})
+    judge_lr: float = field(default=0.0001, metadata={"help": "the judge's online learning rate (times 0.9 per iteration: alpha3's decay)"})
+    judge_labels: str = field(
+        default="outcome",
+        metadata={"help": "source (paper: teacher positives 1, self-negatives 0) | outcome (by the answer reached, plus the student's own samples)",
+                  "paper": "source"})
     extra: dict = field(
         default_factory=lambda: {},
         metadata={"help": "any other training argument, e.g. {\"warmup_steps\": 0.05, \"gradient_accumulation_steps\": 2}"})

@@ -53,6 +53,34 @@ def serve_dashboard(run: str, folder: Path):
     return server, log, url
 
 
+def descendants(pid: int) -> set[int]:
+    """The processes started under ``pid`` (from /proc): the server's kernels."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents[int(stat.parent.name)] = int(fields[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def stop(server) -> None:
+    """Stop the dashboard and check that it took its kernels with it (no process left behind)."""
+    kernels = descendants(server.pid)
+    server.terminate()
+    server.wait(timeout=30)
+    deadline = time.time() + 20
+    while kernels and time.time() < deadline:
+        kernels = {pid for pid in kernels if Path(f"/proc/{pid}").exists()}
+        time.sleep(0.5)
+    assert not kernels, f"processes left running after the dashboard stopped: {kernels}"
+
+
 @pytest.fixture(scope="module")
 def dashboard_run(smoke_run, tmp_path_factory):
     """The smoke run (a copy) served by `qcrd dashboard`; yields (url, run folder)."""
@@ -65,8 +93,7 @@ def dashboard_run(smoke_run, tmp_path_factory):
     try:
         yield url, run
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        stop(server)
         log.close()
 
 
@@ -115,8 +142,7 @@ def test_the_dashboard_of_a_missing_run_says_so_in_the_page(tmp_path):
             finally:
                 browser.close()
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        stop(server)
         log.close()
 
 

@@ -40,12 +40,18 @@ def test_maxmin_by_hand():
 
 
 def test_mean_and_wmean_by_hand():
-    q0 = (0.9 * 1 + 0.8 * 2 + 0.6 * 0.5) / 3 - BETA * ((1 - 0.3) * -2.0 + (1 - 0.1) * 0.0) / 2
-    q1 = 0.5 * 3.0 - BETA * ((1 - 0.2) * -0.5 + (1 - 0.4) * -1.0) / 2
-    assert cl("mean") == pytest.approx((q0 + q1) / 2)
-    w0 = (0.9 * 1 + 0.8 * 2 + 0.6 * 0.5) / (0.9 + 0.8 + 0.6) - BETA * (0.7 * -2.0 + 0.9 * 0.0) / (0.7 + 0.9)
-    w1 = 3.0 - BETA * (0.8 * -0.5 + 0.6 * -1.0) / (0.8 + 0.6)
+    """§5.1: Mean averages the loss of every rationale (no quality scores); W-mean weights each rationale's
+    loss by its quality score, then averages."""
+    m0 = (1 + 2 + 0.5) / 3 - BETA * (-2.0 + 0.0) / 2
+    m1 = 3.0 - BETA * (-0.5 + -1.0) / 2
+    assert cl("mean") == pytest.approx((m0 + m1) / 2)
+    w0 = (0.9 * 1 + 0.8 * 2 + 0.6 * 0.5) / 3 - BETA * ((1 - 0.3) * -2.0 + (1 - 0.1) * 0.0) / 2
+    w1 = 0.5 * 3.0 - BETA * ((1 - 0.2) * -0.5 + (1 - 0.4) * -1.0) / 2
     assert cl("wmean") == pytest.approx((w0 + w1) / 2)
+    # Mean ignores the scores; W-mean with unit scores (w/o QJ) is Mean
+    unit = dict(pos_scores=torch.ones_like(POS_CE), neg_scores=torch.zeros_like(NEG_CE))
+    assert float(contrastive_loss(POS_CE, NEG_CE, pos_mask=POS_M, scheme="wmean", beta=BETA, delta=3.0, **unit)) \
+        == pytest.approx(cl("mean"))
 
 
 def test_sampling_picks_valid_entries_reproducibly():

@@ -61,6 +61,16 @@ def test_smoke_run_writes_every_stage_contract(smoke_run):
     by_source = {r["source"]: r for r in summary["quality_scores"]}
     assert {"teacher positive", "student τ=0.7", "student τ=1.5"} <= set(by_source)
     assert by_source["student τ=0.7"]["n"] == 4 * 2 and 0 <= by_source["student τ=1.5"]["mean_score"] <= 1
+    # the judge QCRD used (its online judge, kept beside the student) is the one evaluated; stage 02's beside it
+    assert (run / "students" / "qcrd" / "judge" / "model.safetensors").exists()
+    ranking = summary["judge_ranking"]
+    assert ranking["student_samples"]["judge_source"] == "online" and ranking["teacher_heldout"]["judge_source"] == "online"
+    assert set(ranking["by_judge"]) == {"online", "stage 02"}
+    assert ranking["by_judge"]["online"]["student_samples"]["judge"] == ranking["student_samples"]["judge"]
+    samples = [json.loads(x) for x in (report / "student_samples.jsonl").read_text().splitlines()]
+    assert {s["judge"] for s in samples} == {"online"}
+    history = json.loads((run / "students" / "qcrd" / "history.json").read_text())
+    assert any("judge_delta" in h for h in history) and (run / "students" / "judge_updates.png").exists()
     judge = summary["llm_judge"]
     assert judge["questions"] == 3 and set(judge["counts"]) == {"τ=0", "τ=0.7"}
     assert all(sum(c.values()) == 3 for c in judge["counts"].values())

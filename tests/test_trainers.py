@@ -65,7 +65,7 @@ def run_dir(tmp_path_factory):
 
 FAST = dict(student="scratch-tiny", vocab_size=400, progress=False, per_device_train_batch_size=4, learning_rate=3e-3,
             logging_steps=1, eval_steps=100, save_steps=100)
-QCRD_FAST = dict(steps_per_iteration=2, iterations_back=2, judge_update_every=2, num_positives=2)
+QCRD_FAST = dict(steps_per_iteration=2, iterations_back=2, judge_update_every=2, judge_update_steps=1, num_positives=2)
 
 
 def test_train_rows_and_their_errors():
@@ -76,15 +76,20 @@ def test_train_rows_and_their_errors():
                       "mean_teacher_negatives": 1.0}
     assert rows[0]["rationale"] == records[0]["rationale"] and rows[0]["label"] == examples[0].label
     assert len(rows[0]["positives"]) == 2 and rows[0]["teacher_negatives"] == [records[2]["rationale"]]
-    first, _ = train_rows(task, examples, records, positives="first", rationale="first")   # w/o ED
+    first, _ = train_rows(task, examples, records, positives="first", rationale="first")
     assert first[0]["positives"] == [records[0]["rationale"]] and first[0]["teacher_negatives"] == []
+    # w/o ED changes one thing: QCRD's positives become the baselines' one greedy rationale
+    wo_ed, _ = train_rows(task, examples, records, positives="greedy", rationale="first", greedy=make_greedy(task))
+    assert wo_ed[0]["positives"] == ["Greedy: " + examples[0].rationale] and wo_ed[0]["teacher_negatives"] == []
+    with pytest.raises(ConfigError, match="greedy.jsonl: not found"):
+        train_rows(task, examples, records, positives="greedy", rationale="first")
     shuffled = [dict(r, positive=not r["positive"]) for r in records]
     picked, _ = train_rows(task, examples, shuffled, rationale="first_positive")
     assert picked[0]["rationale"] == records[2]["rationale"]
     greedy_rows, _ = train_rows(task, examples, records, greedy=make_greedy(task))       # the default: greedy
     assert greedy_rows[0]["rationale"] == "Greedy: " + examples[0].rationale
     assert greedy_rows[0]["positives"] == rows[0]["positives"]                 # QCRD's positives do not change
-    with pytest.raises(ConfigError, match="greedy.jsonl: not found; rationale='greedy' needs stage 01"):
+    with pytest.raises(ConfigError, match=r"greedy.jsonl: not found; rationale='greedy' \(or positives='greedy'\) needs stage 01"):
         train_rows(task, examples, records)
     with pytest.raises(ConfigError, match="no greedy sample for question 'arith-train-0'"):
         train_rows(task, examples, records, greedy=make_greedy(task)[1:])
@@ -256,7 +261,8 @@ def test_dss_resume_continues_where_it_stopped(run_dir, tmp_path):
 def test_qcrd_resume_restores_the_snapshot_ring_and_the_judge(run_dir, tmp_path):
     from qcrdkit.students.trainers.qcrd import STATE_FILE
 
-    common = dict(max_steps=8, **{**FAST, "save_steps": 4, "eval_steps": 4}, **QCRD_FAST, keep_checkpoints=True)
+    common = dict(max_steps=8, **{**FAST, "save_steps": 4, "eval_steps": 4}, **QCRD_FAST, judge_labels="source",
+                  keep_checkpoints=True)
     train_student("qcrd", run_dir, out_dir=tmp_path / "full", **common)
     saved = torch.load(tmp_path / "full" / "checkpoints" / "checkpoint-4" / STATE_FILE, weights_only=True)
     assert [i for i, _ in saved["ring"]["snapshots"]] == [1, 2]               # steps 2, 4 (never the initial model)
@@ -268,6 +274,8 @@ def test_qcrd_resume_restores_the_snapshot_ring_and_the_judge(run_dir, tmp_path)
     final = torch.load(tmp_path / "cut" / "checkpoints" / "checkpoint-8" / STATE_FILE, weights_only=True)
     assert [i for i, _ in final["ring"]["snapshots"]] == [2, 3, 4]
     assert final["judge"]["updates"] == 3                                     # continued from 1, not from 0
+    assert final["judge_training"]["updates"] == 3 and final["judge_training"]["probe"]     # buffer, probe restored
+    assert (tmp_path / "full" / "judge" / "model.safetensors").exists()      # the online judge kept beside the student
     history = read_json(tmp_path / "cut" / "history.json")
     assert [h["step"] for h in history if "loss" in h] == list(range(1, 9))   # steps 1-4 restored, not redone
     os.remove(tmp_path / "cut" / "checkpoints" / "checkpoint-8" / STATE_FILE)
@@ -308,7 +316,8 @@ def test_two_process_torchrun_completes_qcrd_steps(run_dir, tmp_path):
     """`torchrun --nproc_per_node 2` on the CPU (gloo): a few QCRD steps, one artifact folder."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     sets = ["max_steps=4", "per_device_train_batch_size=2", "learning_rate=0.003", "eval_steps=4", "save_steps=4",
-            "steps_per_iteration=2", "iterations_back=2", "judge_update_every=2", "num_positives=2"]
+            "steps_per_iteration=2", "iterations_back=2", "judge_update_every=2", "judge_update_steps=1",
+            "num_positives=2"]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
            "-m", "qcrdkit.cli", "train", "--run-dir", str(run_dir), "--method", "qcrd", "--student", "scratch-tiny",
            "--vocab-size", "400", "--out", str(tmp_path / "ddp"), "--no-progress"]

@@ -121,13 +121,15 @@ def show_run(run_dir: str | Path | None = None) -> bool:
                 display(Image(filename=value))
         else:
             display(Markdown(value))
-    from ..rundir import load_run_discriminator, load_task
+    from ..rundir import load_task
     from .explorer import load_rationales
+    from .judging import run_judges
     from .widgets import rationale_explorer, temperature_widget
 
     task, _ = load_task(run_dir)
-    judge, judge_tok = load_run_discriminator(run_dir) if (run_dir / "discriminator" / "config.json").exists() \
-        else (None, None)
+    case = read_json(run_dir / "report" / "summary.json").get("case_study") or {}
+    judges = run_judges(run_dir, case["student"]) if case else {}
+    judge, judge_tok = next(iter(judges.values())) if judges else (None, None)      # the one stage 04 scored with
     saved = saved_case_study(run_dir, task, judge=judge, judge_tokenizer=judge_tok)
     if saved is not None:
         study, case = saved

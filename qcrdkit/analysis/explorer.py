@@ -8,7 +8,8 @@ students' samples per student and temperature (``report/student_samples.jsonl``)
 ``source`` ("teacher" or "student <name>"), ``split``, ``question_id``, ``question``,
 ``temperature``, ``sample_index``, ``rationale``, ``answer``, ``gold``, ``correct`` (the answer vs
 gold), ``side`` ("positive" / "negative" by self-consistency; teacher only), ``score`` (the judge's
-quality score), ``judge_trained_on`` (the judge was pretrained on this rationale, so its score is
+quality score), ``judge`` (which judge gave it: "stage 02", or "online" — a QCRD student's judge at the end of
+its training, which stage 04 scores the student's samples with), ``judge_trained_on`` (the judge was pretrained on this rationale, so its score is
 optimistic), ``analysis_only`` (a test-split rationale: never used for training).
 
 The judge's mistakes are where it disagrees with the evidence: :func:`disagreement` is the gap
@@ -28,7 +29,7 @@ import numpy as np
 from ..io import iter_jsonl
 
 COLUMNS = ["source", "split", "question_id", "question", "temperature", "sample_index", "rationale", "answer", "gold",
-           "correct", "side", "score", "judge_trained_on", "analysis_only"]
+           "correct", "side", "score", "judge", "judge_trained_on", "analysis_only"]
 SORTS = {"score (high first)": ("score", False), "score (low first)": ("score", True),
          "judge vs evidence (mistakes first)": ("disagreement", False), "question": ("question_id", True)}
 
@@ -46,7 +47,8 @@ def teacher_rows(records: Sequence[dict], scores: dict[str, dict] | None = None)
                      "rationale": r.get("rationale") or "", "answer": r.get("answer"), "gold": r.get("gold"),
                      "correct": bool(r.get("correct")),
                      "side": None if positive is None else ("positive" if positive else "negative"),
-                     "score": s.get("score"), "judge_trained_on": bool(s.get("judge_trained_on", False)),
+                     "score": s.get("score"), "judge": "stage 02" if s.get("score") is not None else None,
+                     "judge_trained_on": bool(s.get("judge_trained_on", False)),
                      "analysis_only": bool(r.get("analysis_only") or r["split"] == "test")})
     return rows
 
@@ -57,7 +59,8 @@ def student_rows(samples: Sequence[dict]) -> list[dict]:
     return [{"source": f"student {s['student']}", "split": s.get("split", "test"), "question_id": s["question_id"],
              "question": s.get("question", ""), "temperature": s.get("temperature"), "sample_index": s.get("index", 0),
              "rationale": s.get("rationale") or "", "answer": s.get("answer"), "gold": s.get("gold"),
-             "correct": bool(s.get("correct")), "side": None, "score": s.get("score"), "judge_trained_on": False,
+             "correct": bool(s.get("correct")), "side": None, "score": s.get("score"),
+             "judge": s.get("judge", "stage 02"), "judge_trained_on": False,
              "analysis_only": True} for s in samples]
 
 

@@ -158,6 +158,28 @@ def plot_negative_term(histories: dict[str, list[dict]], delta: float | dict[str
     return fig
 
 
+def plot_judge_updates(histories: dict[str, list[dict]]):
+    """Does the online judge learn? Per update (QCRD's log history): the mean |Δ score| of its fixed probe set,
+    and the probe's mean score of label-1 and label-0 pairs after the update. ``histories``: QCRD students by name."""
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.2))
+    for i, (name, history) in enumerate(histories.items()):
+        color = f"C{i}"
+        for ax, key, style in ((ax1, "judge_delta", "-"), (ax2, "judge_probe_pos", "-"), (ax2, "judge_probe_neg", ":")):
+            points = [(h["step"], h[key]) for h in history if key in h and "step" in h]
+            if points:
+                ax.plot(*zip(*points), color=color, linestyle=style, marker=".", label=f"{name} {key}")
+    ax1.set(xlabel="step", ylabel="mean |Δ score| of the probe set per update")
+    ax2.set(xlabel="step", ylabel="probe score (label 1 solid, label 0 dotted)", ylim=(0, 1))
+    for ax in (ax1, ax2):
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    fig.suptitle("Does the online judge learn?")
+    fig.tight_layout()
+    return fig
+
+
 def results_table(metrics: list[dict]) -> pd.DataFrame:
     """One row per trained student: valid / test accuracy, steps and timing (``metrics.json`` rows)."""
     cols = ("name", "method", "seed", "valid_accuracy", "test_accuracy", "valid_rationale_accuracy",

@@ -39,7 +39,7 @@ from ...tasks import Example, Task
 
 INPUT_FORMATS = ("label", "single", "multitask")
 RATIONALE_CHOICES = ("greedy", "first", "first_positive")
-POSITIVE_SOURCES = ("sc", "first")
+POSITIVE_SOURCES = ("sc", "greedy", "first")
 ANSWER_SENTENCE = "So the answer is"
 
 
@@ -67,8 +67,8 @@ def train_rows(task: Task, examples: Sequence[Example], records: Sequence[dict],
     if rationale not in RATIONALE_CHOICES:
         raise ConfigError(f"rationale must be one of {RATIONALE_CHOICES}, got {rationale!r}")
     greedy_by_id = {r["id"]: r["rationale"] for r in greedy or []}
-    if rationale == "greedy" and greedy is None:
-        raise ConfigError(f"{greedy_source}: not found; rationale='greedy' needs stage 01 with greedy_rationale=True "
+    if "greedy" in (rationale, positives) and greedy is None:
+        raise ConfigError(f"{greedy_source}: not found; rationale='greedy' (or positives='greedy') needs stage 01 with greedy_rationale=True "
                           "(an endpoint teacher), or set rationale='first' (the first sampled rationale)")
     if positives not in POSITIVE_SOURCES:
         raise ConfigError(f"positives must be one of {POSITIVE_SOURCES}, got {positives!r}")
@@ -84,15 +84,16 @@ def train_rows(task: Task, examples: Sequence[Example], records: Sequence[dict],
             continue
         pos = [r["rationale"] for r in group if r["positive"]]
         neg = [r["rationale"] for r in group if not r["positive"]]
+        if "greedy" in (rationale, positives) and ex.id not in greedy_by_id:
+            raise ConfigError(f"{greedy_source}: no greedy sample for question {ex.id!r}; rerun stage 01")
         if rationale == "greedy":
-            if ex.id not in greedy_by_id:
-                raise ConfigError(f"{greedy_source}: no greedy sample for question {ex.id!r}; rerun stage 01")
             one = greedy_by_id[ex.id]
         else:
             one = group[0]["rationale"] if rationale == "first" or not pos else pos[0]
+        # QCRD's positives: the self-consistency positives, or one rationale (w/o ED: the baselines' greedy one)
+        own = {"sc": pos, "greedy": [greedy_by_id.get(ex.id)], "first": [group[0]["rationale"]]}[positives]
         rows.append({"id": ex.id, "question": ex.input, "label": task.label_target(ex), "example": ex, "train": True,
-                     "rationale": one, "positives": pos if positives == "sc" else [group[0]["rationale"]],
-                     "teacher_negatives": neg if positives == "sc" else []})
+                     "rationale": one, "positives": own, "teacher_negatives": neg if positives == "sc" else []})
     if not rows:
         raise ConfigError(f"{source}: no teacher samples for any of the {len(examples)} training questions; "
                           "run stage 01 on the train split")

@@ -18,13 +18,11 @@ Each optimizer step, for a batch of N questions:
    decode the targets sorted by length, ``chunk_rows`` at a time.
 4. **Quality weights.** The judge (:class:`~qcrdkit.judge.OnlineDiscriminator`) scores
    the pairs the loss uses: ``s_pos`` weights the positive term, ``1 − s_neg`` the negative one
-   (a negative outside the margin is not scored: its term is 0 whatever its score; except ``wmean``).
+   (a negative outside the margin is not scored: its term is 0 whatever its score).
    Ablation w/o QJ (``use_judge=False``): unit weights (``s_pos = 1``, ``s_neg = 0``).
-5. **Online judge update.** Every ``judge_update_every`` steps the judge takes one step of
-   ``α3 · L_D`` on the pairs of the step (positives 1, negatives 0) with its own optimizer.
-   ``L_D`` involves only the judge's weights, so this is eq. 8's third term; because Adam
-   cancels a constant loss weight, ``α3``'s decay (×0.9 per iteration) is applied to the judge's
-   learning rate as well.
+5. **Online judge update** (:mod:`.qcrd_judge`). Each step's pairs go into a class-balanced replay
+   buffer; at the end of each iteration the judge takes several steps of ``L_D`` on it (eq. 8's third
+   term, α3's decay as its learning-rate factor), labelled by source (the paper) or by outcome.
 
 The passes without gradient — selection, the judge's scores, sampling negatives — run in
 ``inference_dtype`` (:mod:`qcrdkit.precision`: bfloat16 where the device multiplies it natively).
@@ -33,8 +31,8 @@ the judge and its optimizer (``qcrd_state.pt``), so a resumed run samples negati
 models and weighs them with the same judge. Host memory for the ring, and the size of each
 checkpoint's ``qcrd_state.pt``: ``j + 1`` copies of the student's weights (T5-base, j = 5: 5.3 GB).
 
-Ablations of Table 4: w/o ED — ``positives="first"`` (the first teacher sample only, no
-self-consistency); w/o NK — ``negative_source="none"``; w/o QJ — ``use_judge=False``.
+Ablations of Table 4: w/o ED — ``positives="greedy"`` (the teacher's greedy rationale, the one the
+baselines learn: no self-consistency); w/o NK — ``negative_source="none"``; w/o QJ — ``use_judge=False``.
 """
 from __future__ import annotations
 
@@ -55,6 +53,7 @@ from ...precision import autocast, inference_dtype, use_fast_attention
 from ..models import explain_input
 from .base import StudentTrainer
 from .qcrd_batch import Candidates, Slot, generated_labels, pad_labels, scatter_rows
+from .qcrd_judge import JudgeTraining
 from .qcrd_config import QCRDConfig  # noqa: F401  (the trainer's args; importable from here as in TRL)
 
 STATE_FILE = "qcrd_state.pt"
@@ -70,6 +69,7 @@ class QCRDCallback(TrainerCallback):
         ring = self.trainer.ring
         if ring is not None and state.global_step % args.steps_per_iteration == 0:
             ring.push(state.global_step // args.steps_per_iteration, self.trainer.model.state_dict())
+        self.trainer.update_judge(state.global_step)
 
     def on_save(self, args, state, control, **kwargs):
         if state.is_world_process_zero:
@@ -113,7 +113,8 @@ class QCRDTrainer(StudentTrainer):
         self.negative_cache: dict[str, tuple[list[str], list[torch.Tensor]]] = {}
         self.negative_cache_iteration, self.negatives_sampled, self.negative_fills = None, 0, 0
         self.selection_rng = torch.Generator(device=a.device).manual_seed(a.seed)
-        self.last_judge_step = -1
+        self.judge_training = None if self.judge is None else JudgeTraining(
+            self.judge, a, self.task, {r["id"]: r["example"] for r in self.train_dataset})
         # negatives with CE < δ / all negatives, over the second half of training (the negative term's reach)
         self.margin_counts = [0, 0]
         self.add_callback(QCRDCallback(self))
@@ -132,7 +133,8 @@ class QCRDTrainer(StudentTrainer):
     def qcrd_state(self) -> dict:
         return {"ring": None if self.ring is None else self.ring.state_dict(),
                 "judge": None if self.judge is None else self.judge.state_dict(),
-                "selection_rng": self.selection_rng.get_state(), "last_judge_step": self.last_judge_step,
+                "judge_training": None if self.judge_training is None else self.judge_training.state_dict(),
+                "selection_rng": self.selection_rng.get_state(),
                 "margin_counts": list(self.margin_counts)}
 
     def load_qcrd_state(self, checkpoint: str | Path) -> None:
@@ -145,7 +147,8 @@ class QCRDTrainer(StudentTrainer):
         if self.judge is not None and state["judge"] is not None:
             self.judge.load_state_dict(state["judge"])
         self.selection_rng.set_state(state["selection_rng"])
-        self.last_judge_step = state["last_judge_step"]
+        if self.judge_training is not None and state.get("judge_training") is not None:
+            self.judge_training.load_state_dict(state["judge_training"])
         self.margin_counts = list(state.get("margin_counts", [0, 0]))
         self.generator_iteration = None
 
@@ -335,11 +338,11 @@ class QCRDTrainer(StudentTrainer):
         """The selected rationales' CE (with gradient) and the judge's quality scores (one call).
 
         A negative with CE ≥ δ adds ``(1 − s) · min(CE − δ, 0) = 0`` whatever its score, so the judge
-        does not read it (score 0) — except under ``wmean``, whose weights normalise over all negatives."""
+        does not read it (score 0)."""
         device = hidden.device
         ce = self.rationale_ce(student, hidden, mask, [i for i, _, _ in used], [c.ids(*s) for s in used],
                                chunk_rows=self.args.chunk_rows) if used else torch.zeros(0, device=device)
-        read = [not (kind == "neg" and self.args.scheme != "wmean" and float(value) >= self.args.delta)
+        read = [not (kind == "neg" and float(value) >= self.args.delta)
                 for (_, kind, _), value in zip(used, ce.detach().tolist())]
         scores = torch.zeros(len(used), device=device)
         if any(read):
@@ -380,8 +383,9 @@ class QCRDTrainer(StudentTrainer):
         parts = self.combine(c, used, ce, scores)
         loss = qcrd_objective(pred.loss, parts["loss_cl"], a.alpha_pred, a.alpha_cl)      # eq. 8, the student's terms
 
-        if model.training:
-            self.update_judge(used, c.questions, c.text)
+        if model.training and self.judge_training is not None:       # the pairs used, into the judge's buffer
+            self.judge_training.observe([inputs["id"][i] for i, _, _ in used], [c.questions[i] for i, _, _ in used],
+                                        [c.text(*s) for s in used], [int(kind == "pos") for _, kind, _ in used])
         self.log_step(pred.loss, parts, training=model.training)
         return (loss, pred) if return_outputs else loss
 
@@ -391,7 +395,7 @@ class QCRDTrainer(StudentTrainer):
         a = self.args
         pce, pm, ps = parts["pos_ce"], parts["pos_mask"], parts["pos_scores"]
         nce, nm, ns = parts["neg_ce"], parts["neg_mask"], parts["neg_scores"]
-        read = nm if a.scheme == "wmean" else nm & (nce < a.delta)      # the negatives the judge scored
+        read = nm & (nce < a.delta)                                     # the negatives the judge scored
         if training and nm.any() and self.state.global_step >= (self.state.max_steps or 0) // 2:
             self.margin_counts[0] += int((nce[nm] < a.delta).sum())
             self.margin_counts[1] += int(nm.sum())
@@ -405,19 +409,11 @@ class QCRDTrainer(StudentTrainer):
                     generator_age=self.state.global_step - self.generator_iteration * a.steps_per_iteration
                     if nm.any() and self.ring is not None else None)
 
-    def update_judge(self, used: list[Slot], questions: list[str], text_of) -> None:
-        """Every ``judge_update_every`` steps: one step of ``α3 · L_D`` on the pairs just scored."""
-        a, step = self.args, self.state.global_step
-        if (self.judge is None or not a.judge_update_every or step == self.last_judge_step
-                or (step + 1) % a.judge_update_every):
+    def update_judge(self, step: int) -> None:
+        """After optimizer step ``step``: the online judge's update when one is due (:mod:`.qcrd_judge`)."""
+        if self.judge_training is None or not self.judge_training.due(step):
             return
-        labels = [1 if kind == "pos" else 0 for _, kind, _ in used]
-        if len(set(labels)) < 2:
-            return
-        value = self.judge.update([questions[i] for i, _, _ in used], [text_of(*s) for s in used], labels,
-                                  group_ids=[i for i, _, _ in used], weight=self.alpha_judge,
-                                  # α3's decay on the learning rate (Adam cancels a constant loss weight)
-                                  learning_rate=a.judge_learning_rate * alpha3_schedule(1.0, a.alpha_judge_decay,
-                                                                                        self.iteration))
-        self.last_judge_step = step
-        self.record(loss_judge=value)
+        logs = self.judge_training.update(self.accelerator.unwrap_model(self.model), self.processing_class,
+                                          self.iteration)
+        if logs is not None:
+            self.record(**logs)

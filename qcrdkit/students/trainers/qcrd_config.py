@@ -43,10 +43,26 @@ class QCRDConfig(StudentConfig):
         default=64, metadata={"help": "negatives of the questions of this many coming steps are sampled together"})
     negative_generation_batch_size: int = field(default=256, metadata={"help": "questions per generate call"})
     fixed_generator: str | None = field(default=None, metadata={"help": "model folder for negative_source='fixed'"})
-    positives: str = field(default="sc", metadata={"help": "sc (self-consistency positives) | first (w/o ED)"})
+    positives: str = field(default="sc", metadata={
+        "help": "sc (self-consistency positives) | greedy (w/o ED: the teacher's greedy rationale, the baselines' "
+                "one) | first (the first teacher sample only)"})
     use_judge: bool = field(default=True, metadata={"help": "False: unit quality weights (w/o QJ)"})
-    judge_update_every: int = field(default=10, metadata={"help": "optimizer steps between online judge updates (0: never)"})
-    judge_learning_rate: float = field(default=1e-5, metadata={"help": "the judge's online learning rate"})
+    judge_update_every: int | None = field(default=None, metadata={
+        "help": "optimizer steps between online judge updates (None: at the end of each iteration, when the snapshot "
+                "ring advances; 0: never)"})
+    judge_update_steps: int = field(default=10, metadata={"help": "the judge's optimizer steps per update"})
+    judge_batch_size: int = field(default=32, metadata={"help": "pairs per judge step, half of each label"})
+    judge_buffer_size: int = field(default=512, metadata={"help": "the replay buffer keeps this many latest pairs "
+                                                                   "of each label"})
+    judge_learning_rate: float = field(default=1e-4, metadata={
+        "help": "the judge's online learning rate, times 0.9^iteration (α3's decay)"})
+    judge_labels: str = field(default="outcome", metadata={
+        "help": "source (the paper: teacher positives 1, self-negatives 0) | outcome (each rationale by whether its "
+                "answer is the train question's gold answer, plus the student's own samples)"})
+    judge_student_temperature: float = field(default=0.7, metadata={
+        "help": "outcome labels: the temperature of the student's own samples added before each update"})
+    judge_probe_size: int = field(default=64, metadata={"help": "pairs of the fixed probe set whose scores before "
+                                                                   "and after each update are logged"})
     judge_objective: str = field(default="bce", metadata={"help": "L_D: bce | eq2 (see qcrdkit.judge)"})
     chunk_rows: int = field(default=32, metadata={
         "help": "the decoder passes over candidate rationales (the MinMax selection; the picked pairs with gradient) "
@@ -70,6 +86,10 @@ class QCRDConfig(StudentConfig):
         if self.negative_top_k < 0 or not 0 < self.negative_top_p <= 1:
             raise ConfigError(f"negative_top_k must be >= 0 and negative_top_p in (0, 1], got "
                               f"{self.negative_top_k}, {self.negative_top_p}")
+        if self.judge_labels not in ("source", "outcome"):
+            raise ConfigError(f"judge_labels must be source or outcome, got {self.judge_labels!r}")
+        if self.judge_update_steps < 1 or self.judge_batch_size < 2 or self.judge_buffer_size < 1:
+            raise ConfigError("judge_update_steps ≥ 1, judge_batch_size ≥ 2 and judge_buffer_size ≥ 1 are required")
         if self.inference_dtype not in INFERENCE_DTYPES:
             raise ConfigError(f"inference_dtype must be one of {INFERENCE_DTYPES}, got {self.inference_dtype!r}")
         super().__post_init__()

@@ -12,6 +12,7 @@ valid accuracy; evaluates the test split once; and writes
 <run>/students/<name>/history.json     the Trainer's log history (losses, valid accuracy)
 <run>/students/<name>/test_predictions.jsonl   per test question: id, prediction, answer, correct (and for
                                        methods that learn rationales: rationale, rationale_answer, rationale_correct)
+<run>/students/<name>/judge/           QCRD with the judge: its online judge at the end of training
 <run>/students/summary.json            every trained method of the run (write_summary)
 ```
 ``<name>`` is ``<method>[-<tag>][-seed<k>]`` (see :func:`student_folder_name`; no suffix for seed 0). Parameters are the fields of
@@ -230,6 +231,10 @@ def train_student(method: str, run_dir: str | Path, *, out_dir: str | Path | Non
         write_json(out / "metrics.json", metrics)
         write_json(out / "history.json", trainer.state.log_history)
         write_jsonl(out / "test_predictions.jsonl", test_predictions)
+        if getattr(trainer, "judge", None) is not None:       # QCRD: the online judge as training left it
+            from ...judge import save_discriminator
+
+            save_discriminator(trainer.judge.model, trainer.judge.tokenizer, out / "judge")
         write_record(out, "student", settings, inputs)          # last: the student is finished
         if not keep_checkpoints:
             shutil.rmtree(args.output_dir, ignore_errors=True)

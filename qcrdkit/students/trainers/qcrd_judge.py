@@ -1,0 +1,173 @@
+"""The online judge during QCRD training (paper §3.3.1, appendix A.3): what it learns from, and when.
+
+The paper keeps updating the discriminator "at regular intervals" while the student trains, so that it
+keeps judging the rationales the student now writes. :class:`JudgeTraining` does that:
+
+* **When.** At the end of each iteration — when the snapshot ring advances, every ``steps_per_iteration``
+  steps — or every ``judge_update_every`` steps when that is set (0: never).
+* **On what.** A class-balanced replay buffer of recent (question, rationale, label) triples, the
+  ``judge_buffer_size`` latest of each label: every training step adds the pairs its loss used.
+* **Labels** (``judge_labels``). ``"source"``, the paper's: teacher positives 1, self-adversarial
+  negatives 0. ``"outcome"``: every rationale by whether the answer it reaches is the gold answer of its
+  train question (:meth:`Task.rationale_outcome`), and before each update the buffer also takes the current
+  student's own samples at ``judge_student_temperature`` (0.7) on the questions of the last steps — the
+  judge sees fluent student rationales, right and wrong, not only "teacher vs noisy student". Needs a task
+  whose rationales' answers the kit reads exactly (numbers; jsonl ``number`` / ``choice``).
+* **How much.** ``judge_update_steps`` optimizer steps on balanced batches of ``judge_batch_size`` pairs at
+  ``judge_learning_rate`` × 0.9^iteration: α3's decay enters once, as the judge's learning-rate factor
+  (eq. 8's ``α3 · L_D`` involves only the judge's weights, and Adam cancels a constant loss weight).
+* **Diagnostic.** A fixed probe set — the first ``judge_probe_size`` pairs of each label the buffer saw
+  — is scored before and after each update: ``judge_delta`` (mean |Δ score|), ``judge_probe_pos`` and
+  ``judge_probe_neg`` (mean scores) go into the log history, which notebook 03 plots.
+
+The buffer, the probe set and the random state travel with the judge in each checkpoint.
+"""
+from __future__ import annotations
+
+import random
+from collections import deque
+
+from ...errors import ConfigError
+from ...losses import alpha3_schedule
+from ..models import explain_input, generate_texts
+
+LABELS = ("source", "outcome")
+
+
+def check_outcome_labels(task) -> None:
+    """``judge_labels="outcome"`` needs a task whose rationales' answers the kit reads exactly."""
+    exact = getattr(task, "numeric", False) or getattr(task, "answer_type", None) in ("number", "choice")
+    if not exact:
+        raise ConfigError(f"judge_labels='outcome' labels rationales by the answer they reach, which the kit reads "
+                          f"exactly only for numeric tasks and jsonl number/choice tasks, not task {task.name!r}; "
+                          "use judge_labels='source'")
+
+
+class ReplayBuffer:
+    """The ``capacity`` latest triples of each label; balanced batches drawn from both."""
+
+    def __init__(self, capacity: int, seed: int = 0):
+        self.capacity = capacity
+        self.items = {1: deque(maxlen=capacity), 0: deque(maxlen=capacity)}
+        self.rng = random.Random(seed)
+
+    def add(self, question: str, rationale: str, label: int) -> None:
+        self.items[int(label)].append((question, rationale))
+
+    def ready(self) -> bool:
+        return bool(self.items[1]) and bool(self.items[0])
+
+    def sample(self, size: int) -> tuple[list[str], list[str], list[int]]:
+        """``size`` triples, half of each label (drawn with replacement when a side is short)."""
+        questions, rationales, labels = [], [], []
+        for label, n in ((1, (size + 1) // 2), (0, size // 2)):
+            pool = self.items[label]
+            picks = self.rng.sample(list(pool), n) if len(pool) >= n else [self.rng.choice(pool) for _ in range(n)]
+            questions += [q for q, _ in picks]
+            rationales += [r for _, r in picks]
+            labels += [label] * n
+        return questions, rationales, labels
+
+    def state_dict(self) -> dict:
+        return {"items": {k: list(v) for k, v in self.items.items()}, "rng": self.rng.getstate()}
+
+    def load_state_dict(self, state: dict) -> None:
+        for k, values in state["items"].items():
+            self.items[int(k)] = deque([tuple(x) for x in values], maxlen=self.capacity)
+        self.rng.setstate(_tuples(state["rng"]))
+
+
+def _tuples(value):
+    return tuple(_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+class JudgeTraining:
+    """The online judge's data and schedule in a QCRD run (see module doc)."""
+
+    def __init__(self, judge, args, task, examples_by_id: dict):
+        if args.judge_labels not in LABELS:
+            raise ConfigError(f"judge_labels must be one of {LABELS}, got {args.judge_labels!r}")
+        if args.judge_labels == "outcome":
+            check_outcome_labels(task)
+        self.judge, self.args, self.task, self.examples = judge, args, task, examples_by_id
+        self.buffer = ReplayBuffer(args.judge_buffer_size, seed=args.seed)
+        self.probe: list[tuple[str, str, int]] = []
+        self.recent = deque(maxlen=max(args.judge_batch_size, 64))     # question ids of the last steps
+        self.updates = 0
+
+    @property
+    def every(self) -> int:
+        a = self.args
+        return a.steps_per_iteration if a.judge_update_every is None else a.judge_update_every
+
+    def due(self, step: int) -> bool:
+        """Whether the judge updates after optimizer step ``step`` (1-based)."""
+        return self.every > 0 and step > 0 and step % self.every == 0
+
+    def label(self, question_id: str, text: str, source_label: int) -> int:
+        if self.args.judge_labels == "source":
+            return source_label
+        return int(self.task.rationale_outcome(text, self.examples[question_id])[1])
+
+    def observe(self, question_ids: list[str], questions: list[str], texts: list[str], source_labels: list[int]) -> None:
+        """The pairs one training step used (``source_labels``: 1 teacher positive, 0 negative)."""
+        for q, question, text, label in zip(question_ids, questions, texts, source_labels):
+            self.buffer.add(question, text, self.label(q, text, label))
+        self.recent.extend(dict.fromkeys(question_ids))
+
+    def add_student_samples(self, student, tokenizer) -> int:
+        """``outcome`` labels: the current student's samples at ``judge_student_temperature`` on the questions
+        of the last steps, labelled by the answer they reach."""
+        ids = list(dict.fromkeys(self.recent))
+        if not ids:
+            return 0
+        was_training = student.training
+        texts = generate_texts(student, tokenizer, [explain_input(self.examples[q].input) for q in ids],
+                               max_new_tokens=self.args.max_target_length,
+                               temperature=self.args.judge_student_temperature or None)
+        student.train(was_training)
+        for q, outs in zip(ids, texts):
+            self.buffer.add(self.examples[q].input, outs[0], self.label(q, outs[0], 0))
+        return len(ids)
+
+    def _fix_probe(self) -> None:
+        if not self.probe:
+            n = self.args.judge_probe_size // 2
+            self.probe = [(q, r, label) for label in (1, 0) for q, r in list(self.buffer.items[label])[:n]]
+
+    def probe_scores(self):
+        return self.judge.score([q for q, _, _ in self.probe], [r for _, r, _ in self.probe]).double()
+
+    def update(self, student, tokenizer, iteration: int) -> dict | None:
+        """Several steps on the buffer (see module doc); the diagnostics to log, or ``None`` when the buffer
+        does not hold both labels yet."""
+        a = self.args
+        if a.judge_labels == "outcome":
+            self.add_student_samples(student, tokenizer)
+        if not self.buffer.ready():
+            return None
+        self._fix_probe()
+        before = self.probe_scores()
+        learning_rate = a.judge_learning_rate * alpha3_schedule(1.0, a.alpha_judge_decay, iteration)
+        losses = []
+        for _ in range(a.judge_update_steps):
+            questions, rationales, labels = self.buffer.sample(a.judge_batch_size)
+            losses.append(self.judge.update(questions, rationales, labels, group_ids=questions,
+                                            learning_rate=learning_rate))
+        after = self.probe_scores()
+        self.updates += 1
+        positive = [label == 1 for _, _, label in self.probe]
+        pos = after[positive].mean() if any(positive) else float("nan")
+        neg = after[[not p for p in positive]].mean() if not all(positive) else float("nan")
+        return {"loss_judge": sum(losses) / len(losses), "judge_delta": float((after - before).abs().mean()),
+                "judge_probe_pos": float(pos), "judge_probe_neg": float(neg), "judge_lr": learning_rate}
+
+    def state_dict(self) -> dict:
+        return {"buffer": self.buffer.state_dict(), "probe": self.probe, "recent": list(self.recent),
+                "updates": self.updates}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.buffer.load_state_dict(state["buffer"])
+        self.probe = [tuple(p) for p in state["probe"]]
+        self.recent.extend(state["recent"])
+        self.updates = state["updates"]

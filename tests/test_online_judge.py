@@ -1,0 +1,81 @@
+"""The online judge's data and schedule during QCRD training (qcrdkit.students.trainers.qcrd_judge), with a
+stand-in judge: when it updates, the class-balanced replay buffer, outcome labels, the probe's movement."""
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from qcrdkit.errors import ConfigError
+from qcrdkit.students.trainers.qcrd_judge import JudgeTraining, ReplayBuffer
+from qcrdkit.tasks import get_task
+
+
+class StandInJudge:
+    """Scores a rationale by a learnt bias per label seen; each update moves the bias toward the labels."""
+
+    def __init__(self):
+        self.bias, self.updates, self.seen = 0.5, 0, []
+
+    def score(self, questions, rationales):
+        return torch.tensor([self.bias + (0.1 if "=" in r else 0.0) for r in rationales])
+
+    def update(self, questions, rationales, labels, group_ids=None, learning_rate=None):
+        self.seen.append((list(rationales), list(labels), learning_rate))
+        self.bias += 0.01
+        self.updates += 1
+        return 0.3
+
+
+def args(**over):
+    base = dict(judge_labels="source", judge_buffer_size=4, judge_batch_size=4, judge_update_steps=3,
+                judge_update_every=None, steps_per_iteration=5, judge_learning_rate=1e-4, alpha_judge_decay=0.9,
+                judge_probe_size=2, judge_student_temperature=0.7, max_target_length=32, seed=0)
+    return SimpleNamespace(**{**base, **over})
+
+
+def test_the_buffer_keeps_the_latest_of_each_label_and_draws_balanced_batches():
+    buffer = ReplayBuffer(capacity=3, seed=0)
+    for i in range(5):
+        buffer.add("q", f"pos{i}", 1)
+    assert not buffer.ready()
+    buffer.add("q", "neg0", 0)
+    assert [r for _, r in buffer.items[1]] == ["pos2", "pos3", "pos4"] and buffer.ready()
+    questions, rationales, labels = buffer.sample(4)
+    assert labels == [1, 1, 0, 0] and rationales[2:] == ["neg0", "neg0"]      # the short side drawn with replacement
+    restored = ReplayBuffer(capacity=3)
+    restored.load_state_dict(buffer.state_dict())
+    assert restored.sample(4) == buffer.sample(4)                              # contents and random state
+
+
+def test_updates_come_at_each_iteration_with_several_steps_and_alpha3_decay_once():
+    task = get_task("arith", n_train=5)
+    examples = {ex.id: ex for ex in task.load("train")}
+    judge = StandInJudge()
+    training = JudgeTraining(judge, args(), task, examples)
+    assert [s for s in range(1, 16) if training.due(s)] == [5, 10, 15]            # when the ring advances
+    assert [s for s in range(1, 7) if JudgeTraining(judge, args(judge_update_every=2), task, examples).due(s)] == [2, 4, 6]
+    assert not any(JudgeTraining(judge, args(judge_update_every=0), task, examples).due(s) for s in range(1, 9))
+    q = next(iter(examples))
+    training.observe([q], ["question"], ["3 + 4 = 7"], [1])
+    assert training.update(None, None, iteration=0) is None                     # one label only: no update yet
+    training.observe([q, q], ["question"] * 2, ["noise", "3 + 5 = 8"], [0, 0])
+    logs = training.update(None, None, iteration=2)
+    assert judge.updates == 3 and {len(r) for r, _, _ in judge.seen} == {4}
+    assert all(labels == [1, 1, 0, 0] for _, labels, _ in judge.seen)
+    assert judge.seen[0][2] == pytest.approx(1e-4 * 0.81)                       # 0.9^iteration on the rate only
+    assert logs["judge_delta"] == pytest.approx(0.03) and logs["loss_judge"] == pytest.approx(0.3)
+    assert logs["judge_probe_pos"] > logs["judge_probe_neg"] - 0.2
+
+
+def test_outcome_labels_follow_the_answer_a_rationale_reaches():
+    task = get_task("arith", n_train=5)
+    examples = {ex.id: ex for ex in task.load("train")}
+    q, ex = next(iter(examples.items()))
+    gold = int(ex.answer)
+    training = JudgeTraining(StandInJudge(), args(judge_labels="outcome"), task, examples)
+    training.observe([q, q], ["x", "x"], [f"{gold} + 0 = {gold}", f"{gold} + 1 = {gold + 1}"], [0, 1])
+    # labelled by the answer: the "negative" that reaches the gold answer is a 1, the wrong "positive" a 0
+    assert [r for _, r in training.buffer.items[1]] == [f"{gold} + 0 = {gold}"]
+    assert [r for _, r in training.buffer.items[0]] == [f"{gold} + 1 = {gold + 1}"]
+    with pytest.raises(ConfigError, match="judge_labels='outcome'.*not task 'cqa'"):
+        JudgeTraining(StandInJudge(), args(judge_labels="outcome"), get_task("cqa"), {})
