@@ -135,8 +135,8 @@ def teacher_score_rows(run_dir: str | Path) -> list[dict]:
     path = folder / "scores_test.jsonl" if (folder / "scores_test.jsonl").exists() else folder / "scores.jsonl"
     if not path.exists():
         raise ConfigError(f"{path}: not found; run stage 02 (discriminator) for this run_dir first")
-    return [{"source": r["source"], "score": r["score"], "question_id": r["id"]} for r in read_jsonl(path)
-            if r["source"] in ("teacher positive", "teacher negative")]
+    return [{"source": r["source"], "score": r["score"], "question_id": r["id"], "key": r.get("key")}
+            for r in read_jsonl(path) if r["source"] in ("teacher positive", "teacher negative")]
 
 
 def mean_scores(rows: Sequence[dict]) -> list[dict]:

@@ -39,19 +39,15 @@ def run_judges(run_dir: str | Path, student: str, device=None) -> dict[str, tupl
 
 
 def teacher_heldout_rows(run_dir: str | Path) -> list[dict]:
-    """The teacher's rationales of stage 02's held-out questions (``discriminator/scores.jsonl``), with their
+    """The teacher's rationales stage 02 did not train on (:func:`~.casestudy.teacher_score_rows`), with their
     question, text, answer and whether it is right (the ranking's label)."""
-    run_dir = Path(run_dir)
-    by_key = {f"{r['id']}#{r['sample_index']}": r for r in read_jsonl(run_dir / "teacher" / "samples.jsonl")}
-    rows = []
-    for s in read_jsonl(run_dir / "discriminator" / "scores.jsonl"):
-        record = by_key.get(s.get("key"))
-        if record is None or s["source"] not in ("teacher positive", "teacher negative"):
-            continue
-        rows.append({"source": s["source"], "question_id": record["id"], "question": record["question"],
-                     "rationale": record["rationale"] or "",
-                     "answer": record["answer"], "label": int(bool(record["correct"])), "stage02_score": s["score"]})
-    return rows
+    from .casestudy import teacher_score_rows
+
+    by_key = {f"{r['id']}#{r['sample_index']}": r for r in read_jsonl(Path(run_dir) / "teacher" / "samples.jsonl")}
+    return [{"source": s["source"], "question_id": record["id"], "question": record["question"],
+             "rationale": record["rationale"] or "", "answer": record["answer"],
+             "label": int(bool(record["correct"])), "stage02_score": s["score"]}
+            for s in teacher_score_rows(run_dir) if (record := by_key.get(s["key"])) is not None]
 
 
 def rescored(judge: tuple, rows: Sequence[dict]) -> list[dict]:
