@@ -1,7 +1,8 @@
 # Two commands for a newcomer:  `make demo`  and  `make test`.
 # Both create .venv on first use: torch's CPU wheel first (so nothing pulls a CUDA build),
 # then the kit itself in editable mode with its dev extra, then a Jupyter kernel for papermill.
-PYTHON ?= python3
+# The interpreter: Python 3.11, as environment.yml and the pins in constraints.txt (PYTHON=... to name another 3.11).
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || echo python3)
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 TORCH  ?= torch==2.13.0
@@ -12,11 +13,13 @@ export HF_DATASETS_OFFLINE ?= 1
 # The Distilling Step-by-Step data the tests read (never copied into the repo).
 export QCRD_DSS_DATA ?= $(abspath ../shared/data/dss)
 
-.PHONY: setup lock demo dashboard test test-fast smoke bench bench-methods clean-venv
+.PHONY: setup lock demo dashboard test test-fast browser smoke bench bench-methods clean-venv
 
 # constraints.txt pins every package to the version the suite passed with (`make lock` rewrites it).
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@echo "Setting up $(VENV) (first run only: about 2-3 minutes)"
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' 2>/dev/null || \
+	  { echo "qcrdkit needs Python 3.11 (environment.yml, constraints.txt); '$(PYTHON)' is not: make PYTHON=/path/to/python3.11"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt "$(TORCH)"
@@ -43,7 +46,15 @@ dashboard: setup
 smoke: setup
 	$(VENV)/bin/qcrd run --params params/smoke.yaml
 
-test: setup
+# The browser tests drive Debian's chromium (the dashboard in a real browser): installed here when missing.
+browser:
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# The whole suite (about 10 minutes on 2 cores): offline, the DSS data from QCRD_DSS_DATA.
+test: setup browser
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 # the unit tests (pure functions, tiny models, no notebook, no training run): under a minute

@@ -1,4 +1,4 @@
-"""Calibrating the embedded world (issue 13): which `arith` difficulty, student size, batch, steps
+"""Calibrating the embedded world: which `arith` difficulty, student size, batch, steps
 and learning rate make rationales learnable on 2 CPU cores?
 
 Each setting: stage 01 on `arith` with the given task options (synthetic teacher, K = 5 at τ = 0.7

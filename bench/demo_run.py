@@ -1,5 +1,5 @@
 """The finished demo against its targets: wall time ≤ 10 min after set-up, peak memory < 4 GB, and
-the mechanisms doing their jobs (issue 13): DSS's greedy rationales answer ≥ 60 % of the test
+the mechanisms doing their jobs: DSS's greedy rationales answer ≥ 60 % of the test
 questions right, the QCRD student's τ = 0.7 samples ≥ 40 %, the judge's ROC-AUC ≥ 0.85 on the
 teacher's held-out rationales and ≥ 0.80 on the student's samples (each ≥ 0.10 above "shorter is
 better"), and ≥ 30 % of QCRD's negatives inside the margin over the second half of training.
@@ -67,7 +67,7 @@ def main() -> int:
 
 
 def mechanism_checks(summary: dict) -> dict[str, tuple]:
-    """Issue 13's demo targets from the report's ``summary.json``: name → (value, met)."""
+    """The demo's targets from the report's ``summary.json``: name → (value, met)."""
     def num(x):
         return float("nan") if x is None else float(x)
 

@@ -1,96 +1,145 @@
-"""Discriminator throughput on this machine: rationales scored per second and pretraining steps
-per second, for the MiniLM backbone and the T5 encoders built from a config.
+"""Judge throughput on this machine: seconds and peak memory per pretraining step of 8 questions, and
+rationales scored per second, per backbone and per batching.
 
-The data are ``arith`` questions with rationales from the synthetic teacher (the lengths of the
-demo). Scoring: ``score_rationales`` over ``--score`` rationales, batch 64, after one warm-up
-batch. Pretraining: ``DiscriminatorTrainer`` for ``--steps`` steps of ``--batch-questions``
-questions (each with its K teacher samples), no evaluation or checkpoints, after a warm-up step.
+Two data sets:
 
-Usage: ``python bench/discriminator_throughput.py [--backbones minilm t5-tiny t5-mini --steps 10]``
+* ``arith`` — the demo's questions with K synthetic-teacher rationales each (short texts);
+* ``dss`` (default) — real rationales: the Distilling Step-by-Step PaLM completions of SVAMP train
+  (from ``QCRD_DSS_DATA``), each question given K rationales (its completion and K - 1 augmented
+  copies), the shape of a hosted-teacher run with K samples a question.
+
+Batching: ``all`` (every rationale of the step's questions in one batch: K x 8 rationales) or
+``--per-question N`` (the judge's ``rationales_per_question``: N of each question's rationales a step,
+positives and negatives in turn), both with ``group_by_length``. Each configuration runs in its own
+process, so its peak resident memory (``ru_maxrss``) is its own.
+
+Usage: ``python bench/discriminator_throughput.py [--data dss|arith] [--backbones minilm t5-mini]
+[--per-question all 2] [--steps 5]``. Prints a table and, as its last line, JSON of the rows.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
+import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-import torch  # noqa: E402
-from transformers import set_seed  # noqa: E402
-
-from qcrdkit import judge as D  # noqa: E402
-from qcrdkit.consistency import apply_split  # noqa: E402
-from qcrdkit.tasks import get_task  # noqa: E402
-from qcrdkit.teacher.sampling import teacher_prompts  # noqa: E402
-from qcrdkit.teacher.records import make_record  # noqa: E402
-from qcrdkit.teacher.synthetic import SyntheticTeacher  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def arith_items(n_questions: int, k: int, seed: int = 0) -> list[dict]:
-    task = get_task("arith", n_train=n_questions, n_valid=1, n_test=1, min_steps=1, max_steps=2, seed=seed)
-    teacher = SyntheticTeacher()
-    records = []
-    examples = task.load("train")
-    prompts = teacher_prompts(task, examples)
+def dss_items(k: int, n_questions: int) -> list[dict]:
+    from qcrdkit import judge as D
+    from qcrdkit.consistency import apply_split
+    from qcrdkit.judge.augment import augment_text, corpus_vocabulary
+    from qcrdkit.tasks import get_task
+    from qcrdkit.teacher.importers import import_dss_llm
+    import random
+
+    data = os.environ.get("QCRD_DSS_DATA", "../shared/data/dss")
+    task = get_task("svamp")
+    examples = task.load("train", data_dir=data)[:n_questions]
+    records = apply_split(import_dss_llm(task, data, "train", examples), task, "ground_truth")
+    items = D.judge_items(records)
+    vocabulary = corpus_vocabulary([it["rationale"] for it in items])
+    out = []
+    for it in items:
+        rng = random.Random(it["key"])
+        out.append(it)
+        for j in range(k - 1):
+            op = ["mask", "replace", "number", "operator"][j % 4]
+            out.append({**it, "key": f"{it['key']}+{j}", "label": 0,
+                        "rationale": augment_text(it["rationale"], op, rng, vocabulary=vocabulary)})
+    return out
+
+
+def arith_items(k: int, n_questions: int) -> list[dict]:
+    from qcrdkit import judge as D
+    from qcrdkit.consistency import apply_split
+    from qcrdkit.tasks import get_task
+    from qcrdkit.teacher.records import make_record
+    from qcrdkit.teacher.sampling import teacher_prompts
+    from qcrdkit.teacher.synthetic import SyntheticTeacher
+
+    task = get_task("arith", n_train=n_questions, n_valid=1, n_test=1, min_steps=1, max_steps=2, seed=0)
+    teacher, examples = SyntheticTeacher(), task.load("train")
+    prompts, records = teacher_prompts(task, examples), []
     for ex in examples:
-        prompt = prompts[ex.id][-1]["content"]
-        for i, raw in enumerate(teacher.complete(prompt, n=k, temperature=0.7, seed=seed)):
+        for i, raw in enumerate(teacher.complete(prompts[ex.id][-1]["content"], n=k, temperature=0.7, seed=0)):
             records.append(make_record(task, ex, split="train", sample_index=i, raw=raw, temperature=0.7,
                                        model="synthetic", source="synthetic"))
-    apply_split(records, task)
-    return D.judge_items(records)
+    return D.judge_items(apply_split(records, task))
 
 
-def bench_backbone(backbone: str, items: list[dict], n_score: int, steps: int, batch_questions: int) -> dict:
+def measure(data: str, backbone: str, per_question: int | None, k: int, steps: int, batch_questions: int) -> dict:
+    """One configuration, in this process."""
+    import torch
+    from transformers import set_seed
+
+    from qcrdkit import judge as D
+
+    items = (dss_items if data == "dss" else arith_items)(k, max(64, batch_questions * (steps + 1)))
     set_seed(0)
     model, tok = D.build_discriminator(backbone)
     model.to(D.default_device())
-    qs, rs = [i["question"] for i in items[:n_score]], [i["rationale"] for i in items[:n_score]]
-    D.score_rationales(model, tok, qs[:64], rs[:64])                       # warm-up
-    t0 = time.perf_counter()
-    D.score_rationales(model, tok, qs, rs, batch_size=64)
-    score_s = time.perf_counter() - t0
-    tokens = D.encode_pairs(tok, qs[:256], rs[:256], model.config.max_pair_length)["attention_mask"].sum(1).float().mean()
-
     with tempfile.TemporaryDirectory() as out:
         def run(n):
-            args = D.DiscriminatorTrainingConfig(output_dir=out, max_steps=n, per_device_train_batch_size=batch_questions,
-                                                 learning_rate=D.default_learning_rate(model), eval_strategy="no",
-                                                 save_strategy="no", logging_strategy="no", disable_tqdm=True)
+            args = D.DiscriminatorTrainingConfig(
+                output_dir=out, max_steps=n, per_device_train_batch_size=batch_questions,
+                rationales_per_question=per_question, group_by_length=True,
+                learning_rate=D.default_learning_rate(model), eval_strategy="no", save_strategy="no",
+                logging_strategy="no", disable_tqdm=True)
             t = time.perf_counter()
             D.pretrain_discriminator(model, tok, items, None, args, resume=False)
             return time.perf_counter() - t
-        run(1)                                                              # warm-up
-        train_s = run(steps)
-    return {"backbone": backbone, "params_M": sum(p.numel() for p in model.parameters()) / 1e6,
-            "mean_tokens": float(tokens), "scored_per_s": n_score / score_s, "steps_per_s": steps / train_s,
-            "rationales_per_step": batch_questions * k_of(items)}
+        run(1)                                                               # warm-up
+        step_s = run(steps) / steps
+    qs, rs = [i["question"] for i in items[:256]], [i["rationale"] for i in items[:256]]
+    t = time.perf_counter()
+    D.score_rationales(model, tok, qs, rs, batch_size=64)
+    scored_per_s = len(qs) / (time.perf_counter() - t)
+    tokens = D.encode_pairs(tok, qs, rs, model.config.max_pair_length)["attention_mask"].sum(1).float().mean()
+    return {"data": data, "backbone": backbone, "rationales_per_question": per_question or "all", "k": k,
+            "threads": torch.get_num_threads(), "mean_tokens": round(float(tokens), 1),
+            "rationales_per_step": batch_questions * min(k, per_question or k),
+            "seconds_per_step": round(step_s, 2), "scored_per_s": round(scored_per_s, 1),
+            "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2)}
 
 
-def k_of(items: list[dict]) -> int:
-    return max(1, round(len(items) / len({i["id"] for i in items})))
-
-
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--backbones", nargs="+", default=["minilm", "t5-tiny", "t5-mini"])
-    ap.add_argument("--score", type=int, default=512, help="rationales to score")
-    ap.add_argument("--steps", type=int, default=10, help="pretraining steps to time")
-    ap.add_argument("--batch-questions", type=int, default=8, help="questions per step (each with K rationales)")
-    ap.add_argument("--k", type=int, default=5)
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", choices=["dss", "arith"], default="dss")
+    ap.add_argument("--backbones", nargs="+", default=["minilm"])
+    ap.add_argument("--per-question", nargs="+", default=["all", "2"], help="'all' or a number, one run each")
+    ap.add_argument("--k", type=int, default=10, help="rationales per question")
+    ap.add_argument("--steps", type=int, default=5, help="timed pretraining steps (after one warm-up step)")
+    ap.add_argument("--batch-questions", type=int, default=8)
+    ap.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    items = arith_items(max(args.score // args.k + 1, 64), args.k)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {D.default_device()}; "
-          f"{len(items)} arith rationales (K={args.k}); {args.batch_questions} questions per step")
-    print("| backbone | params (M) | mean tokens | rationales scored / s | pretraining steps / s | rationales / step |")
-    print("|---|---|---|---|---|---|")
+    if args.single:          # one configuration in this process: print its row
+        per_q = None if args.per_question[0] == "all" else int(args.per_question[0])
+        print(json.dumps(measure(args.data, args.backbones[0], per_q, args.k, args.steps, args.batch_questions)))
+        return 0
+    rows = []
+    print("| data | backbone | rationales / question / step | rationales / step | mean tokens | s / step | "
+          "peak RSS (GB) | scored / s |")
+    print("|---|---|---|---|---|---|---|---|")
     for backbone in args.backbones:
-        r = bench_backbone(backbone, items, min(args.score, len(items)), args.steps, args.batch_questions)
-        print(f"| {r['backbone']} | {r['params_M']:.1f} | {r['mean_tokens']:.0f} | {r['scored_per_s']:.1f} | "
-              f"{r['steps_per_s']:.3f} | {r['rationales_per_step']:.0f} |", flush=True)
+        for per_q in args.per_question:
+            out = subprocess.run([sys.executable, __file__, "--single", "--data", args.data, "--backbones", backbone,
+                                  "--per-question", per_q, "--k", str(args.k), "--steps", str(args.steps),
+                                  "--batch-questions", str(args.batch_questions)],
+                                 capture_output=True, text=True, check=True)
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            rows.append(r)
+            print(f"| {r['data']} | {r['backbone']} | {r['rationales_per_question']} | {r['rationales_per_step']} | "
+                  f"{r['mean_tokens']} | {r['seconds_per_step']} | {r['peak_rss_gb']} | {r['scored_per_s']} |",
+                  flush=True)
+    print(json.dumps(rows))
     return 0
 
 

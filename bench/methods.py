@@ -1,4 +1,4 @@
-"""Method benchmark (issues 6, 14): does QCRD beat DSS on the embedded task, and at what cost?
+"""Method benchmark: does QCRD beat DSS on the embedded task, and at what cost?
 
 Phases (``PHASES``; the runs of a phase go in parallel, one torch thread each):
 
@@ -55,7 +55,7 @@ PHASES = (
      ["--params", "params/sweep-ablation.yaml", "--base", "params/bench.yaml", "--set", "stages=[03_training]"]],
     [["--params", "params/bench.yaml", "--set", "stages=[04_analysis]"]],
 )
-#: "where does QCRD help?" (issue 14): DSS and QCRD on a quarter and a half of the training questions,
+#: "where does QCRD help?": DSS and QCRD on a quarter and a half of the training questions,
 #: seeds 0-2 (the full set is the benchmark's own students); one variant per parallel run
 FRACTION_SEEDS = [0, 1, 2]
 FRACTION_PHASE = [["--params", "params/sweep-fraction.yaml", "--base", "params/bench.yaml",

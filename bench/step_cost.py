@@ -7,7 +7,7 @@ evaluation or checkpoints. Each method runs in its own process, one after the ot
 memory is its own. Seconds per step are the Trainer's optimizer steps, wall clock, everything
 included (QCRD: negative sampling, judge scoring and its online updates, amortized over the run).
 
-Target (issue 17): QCRD ≤ 2.0× DSS per step once QCRD has negatives (after its first iteration). The paper reports 13 h vs 4 h (≈ 3.25×) for T5-base.
+Target: QCRD ≤ 2.0× DSS per step once QCRD has negatives (after its first iteration). The paper reports 13 h vs 4 h (≈ 3.25×) for T5-base.
 
 Usage: ``python bench/step_cost.py [--steps 200] [--repeats 3] [--run-dir outputs/runs/demo] [--set num_positives=1 ...]``
 (``--set`` changes a QCRD config field, to see what a setting costs).

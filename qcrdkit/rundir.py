@@ -46,6 +46,12 @@ def load_task(run_dir: str | Path) -> tuple[Task, dict]:
     return get_task(spec["task"], **spec.get("task_options", {})), spec
 
 
+def load_examples(run_dir: str | Path, splits) -> dict:
+    """``{id: Example}`` of the run's task over ``splits``."""
+    task, spec = load_task(run_dir)
+    return {ex.id: ex for split in splits for ex in task.load(split, data_dir=spec.get("data_dir"))}
+
+
 def teacher_samples_path(run_dir: str | Path) -> Path:
     return Path(run_dir) / "teacher" / "samples.jsonl"
 

@@ -246,3 +246,19 @@ def test_factor_differences_pair_each_value_by_seed():
     assert diffs[1]["per_seed"] == [0.0, 0.0] and diffs[1]["low"] == diffs[1]["high"] == 0.0
     fig = plot_factor_differences(diffs, xlabel="share of training questions")
     assert fig.axes[0].get_xlabel() == "share of training questions"
+
+
+def test_right_wrong_rows_label_by_the_gold_answer_not_the_side():
+    from qcrdkit.analysis.judging import right_wrong_rows, row_signals
+
+    records = [{"id": "q1", "sample_index": 0, "correct": True, "positive": False, "answer": 3.0},
+               {"id": "q1", "sample_index": 1, "correct": False, "positive": True, "answer": 4.0}]
+    items = [{"key": "q1#0", "id": "q1", "rationale": "1 + 2 = 3"}, {"key": "q1#1", "id": "q1", "rationale": "2 + 2 = 4"},
+             {"key": "q1#1+aug0", "id": "q1", "rationale": "augmented"}]
+    rows = right_wrong_rows(items, records, [{"key": "q1#0", "score": 0.2}, {"key": "q1#1", "score": 0.9}])
+    assert [(r["label"], r["score"], r["answer"]) for r in rows] == [(1, 0.2, 3.0), (0, 0.9, 4.0)]   # augmented left out
+    rows = [{"question_id": "a", "answer": 3.0}, {"question_id": "a", "answer": None},
+            {"question_id": "a", "rationale_answer": 4.0, "answer": 3.0}, {"question_id": "b", "answer": 1.0}]
+    assert row_signals(rows, "answered") == [1.0, 0.0, 1.0, 1.0]
+    assert row_signals(rows, "agreement") == [0.0, 0.0, 0.0, 1.0]      # the teacher's reading of its rationale: 4
+    assert row_signals(rows, "none") is None

@@ -9,6 +9,7 @@ import torch
 from transformers import ByT5Tokenizer, T5Config, T5ForConditionalGeneration, TrainerCallback, set_seed
 
 from qcrdkit import judge as D
+from qcrdkit.tasks import get_task
 from qcrdkit.errors import ConfigError, DataFormatError
 from qcrdkit.rundir import read_teacher_samples
 
@@ -104,6 +105,54 @@ def test_question_batches_hold_whole_questions_and_are_deterministic():
     assert list(sampler) == batches
     sampler.set_epoch(1)
     assert list(sampler) != batches
+
+
+def test_question_batches_can_cap_rationales_per_question_and_group_by_length():
+    items = toy_items(10)                     # 4 rationales a question: 2 positives, 2 negatives
+    for i, it in enumerate(items):
+        it["rationale"] += " padding" * (int(it["id"][1:]) * 3)   # question qN is longer the larger N
+    capped = D.QuestionBatchSampler(items, 3, shuffle=True, seed=5, per_question=2)
+    for b in capped:
+        by_q = {}
+        for i in b:
+            by_q.setdefault(items[i]["id"], []).append(items[i]["label"])
+        assert all(sorted(labels) == [0, 1] for labels in by_q.values())      # one of each side, not all four
+    first = list(capped)
+    capped.set_epoch(1)
+    assert list(capped) != first and sum(len(b) for b in first) == 20
+    grouped = D.QuestionBatchSampler(items, 2, shuffle=True, seed=5, group_by_length=True)
+    spans = [sorted(int(items[i]["id"][1:]) for i in b) for b in grouped]
+    assert all(s[-1] - s[0] <= 1 for s in spans)                                # neighbours in length together
+    assert sorted(i for b in grouped for i in b) == list(range(len(items)))
+    with pytest.raises(ConfigError, match="rationales_per_question"):
+        D.QuestionBatchSampler(items, 2, per_question=0)
+
+
+def test_a_judge_with_the_answer_input_needs_the_bits_and_learns_to_use_them(tmp_path):
+    """Text that says nothing of quality; only the answer signal separates the labels."""
+    task = get_task("arith", n_train=5)
+    assert D.reads_answer(task, "3 + 4 = 7") and not D.reads_answer(task, "3 + 4 = 9 the")
+    items = [{"key": f"q{q}#{j}", "id": f"q{q}", "question": "How many?", "rationale": "some words", "label": j % 2,
+              "answer_signal": float(j % 2), "source": D.POSITIVE if j % 2 else D.NEGATIVE} for q in range(24) for j in range(2)]
+    set_seed(0)
+    model, tok = D.build_discriminator("t5-tiny", answer_input="answered")
+    with pytest.raises(ValueError, match="answer_signal="):
+        D.score_rationales(model, tok, ["How many?"], ["some words"])
+    args = D.DiscriminatorTrainingConfig(output_dir=str(tmp_path / "c"), max_steps=30, learning_rate=1e-2,
+                                         per_device_train_batch_size=8, eval_strategy="no", save_strategy="no",
+                                         disable_tqdm=True)
+    D.pretrain_discriminator(model, tok, items, None, args, resume=False)
+    yes, no = D.score_rationales(model, tok, ["How many?"] * 2, ["some words"] * 2, answer_signal=[1.0, 0.0])
+    assert yes - no > 0.5 and float(model.answer_weight.detach()) > 0
+    assert D.build_discriminator("t5-tiny", answer_input=True)[0].config.answer_input == "answered"   # older judges
+    with pytest.raises(ConfigError, match="answer_input must be one of"):
+        D.build_discriminator("t5-tiny", answer_input="sometimes")
+    items = [{"id": "q", "rationale": t} for t in ("1 + 2 = 3", "2 + 1 = 3", "1 + 1 = 2")]
+    D.mark_answer_signals(items, task, "agreement", peers=items + [{"id": "q", "rationale": "nothing"}])
+    assert [it["answer_signal"] for it in items] == pytest.approx([1 / 3, 1 / 3, 0.0])   # peers: the 3 others
+    D.save_discriminator(model, tok, tmp_path / "j")
+    loaded, _ = D.load_discriminator(tmp_path / "j")
+    assert loaded.config.answer_input == "answered" and float(loaded.answer_weight.detach()) == pytest.approx(float(model.answer_weight.detach()))
 
 
 def test_collator_groups_and_labels():

@@ -54,9 +54,15 @@ def test_make_setup_ci_and_conda_install_through_the_pins():
     assert makefile.count("pip install --quiet -c constraints.txt") == 2          # torch, then the kit
     torch_pin = re.search(r"^TORCH\s*\?=\s*torch==(\S+)", makefile, re.M).group(1)
     assert torch_pin == pins()["torch"]
-    assert "make test" in (REPO / ".ci" / "run").read_text()                      # CI goes through `make setup`
+    ci = [line for line in (REPO / ".ci" / "run").read_text().splitlines() if line.strip() and not line.startswith("#")]
+    assert ci[-1] == "make test" and all(not line.startswith(("apt", "export", "pip")) for line in ci)   # the README's command only
+    assert "make test" in (REPO / "README.md").read_text()
     env = yaml.safe_load((REPO / "environment.yml").read_text())
     python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python="))
     assert python == f"python={sys.version_info.major}.{sys.version_info.minor}"
+    # one Python everywhere: environment.yml's, the Makefile's interpreter check, pyproject's lower bound
+    minor = python.split("=")[1]
+    assert f"sys.version_info[:2] == ({minor.replace('.', ', ')})" in makefile and f"python{minor}" in makefile
+    assert f'requires-python = ">={minor}"' in (REPO / "pyproject.toml").read_text()
     pip_lines = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     assert "-c constraints.txt" in pip_lines and f"torch=={torch_pin}" in pip_lines

@@ -13,13 +13,15 @@ from qcrdkit.tasks import get_task
 class StandInJudge:
     """Scores a rationale by a learnt bias per label seen; each update moves the bias toward the labels."""
 
-    def __init__(self):
-        self.bias, self.updates, self.seen = 0.5, 0, []
+    def __init__(self, answer_input="none"):
+        self.bias, self.updates, self.seen, self.answer_input, self.signals = 0.5, 0, [], answer_input, []
 
-    def score(self, questions, rationales):
+    def score(self, questions, rationales, answer_signal=None):
+        self.signals.append(answer_signal)
         return torch.tensor([self.bias + (0.1 if "=" in r else 0.0) for r in rationales])
 
-    def update(self, questions, rationales, labels, group_ids=None, learning_rate=None):
+    def update(self, questions, rationales, labels, group_ids=None, learning_rate=None, answer_signal=None):
+        self.signals.append(answer_signal)
         self.seen.append((list(rationales), list(labels), learning_rate))
         self.bias += 0.01
         self.updates += 1
@@ -39,8 +41,8 @@ def test_the_buffer_keeps_the_latest_of_each_label_and_draws_balanced_batches():
         buffer.add("q", f"pos{i}", 1)
     assert not buffer.ready()
     buffer.add("q", "neg0", 0)
-    assert [r for _, r in buffer.items[1]] == ["pos2", "pos3", "pos4"] and buffer.ready()
-    questions, rationales, labels = buffer.sample(4)
+    assert [r for _, r, _ in buffer.items[1]] == ["pos2", "pos3", "pos4"] and buffer.ready()
+    questions, rationales, labels, signals = buffer.sample(4)
     assert labels == [1, 1, 0, 0] and rationales[2:] == ["neg0", "neg0"]      # the short side drawn with replacement
     restored = ReplayBuffer(capacity=3)
     restored.load_state_dict(buffer.state_dict())
@@ -75,7 +77,28 @@ def test_outcome_labels_follow_the_answer_a_rationale_reaches():
     training = JudgeTraining(StandInJudge(), args(judge_labels="outcome"), task, examples)
     training.observe([q, q], ["x", "x"], [f"{gold} + 0 = {gold}", f"{gold} + 1 = {gold + 1}"], [0, 1])
     # labelled by the answer: the "negative" that reaches the gold answer is a 1, the wrong "positive" a 0
-    assert [r for _, r in training.buffer.items[1]] == [f"{gold} + 0 = {gold}"]
-    assert [r for _, r in training.buffer.items[0]] == [f"{gold} + 1 = {gold + 1}"]
+    assert [r for _, r, _ in training.buffer.items[1]] == [f"{gold} + 0 = {gold}"]
+    assert [r for _, r, _ in training.buffer.items[0]] == [f"{gold} + 1 = {gold + 1}"]
     with pytest.raises(ConfigError, match="judge_labels='outcome'.*not task 'cqa'"):
         JudgeTraining(StandInJudge(), args(judge_labels="outcome"), get_task("cqa"), {})
+
+
+def test_a_judge_with_an_answer_input_gets_each_rationales_signal():
+    task = get_task("arith", n_train=5)
+    examples = {ex.id: ex for ex in task.load("train")}
+    q = next(iter(examples))
+    judge = StandInJudge(answer_input="answered")
+    training = JudgeTraining(judge, args(), task, examples)
+    assert training.signals([q, q], ["3 + 4 = 7", "3 + 4 = 9 apples the"]) == [1.0, 0.0]   # a wrong sum reads nothing
+    training.observe([q, q], ["question"] * 2, ["3 + 4 = 7", "noise words"], [1, 0])
+    assert [a for *_, a in training.buffer.items[1]] == [1.0] and [a for *_, a in training.buffer.items[0]] == [0.0]
+    training.update(None, None, iteration=0)
+    assert judge.signals[0] == [1.0, 0.0]                                       # the probe, scored with its signals
+    assert all(a is not None for a in judge.signals)
+    assert JudgeTraining(StandInJudge(), args(), task, examples).signals([q], ["3 + 4 = 7"]) is None
+    # agreement: the share of the peers (the question's other rationales of the kind) reaching the same answer
+    agreeing = JudgeTraining(StandInJudge(answer_input="agreement"), args(), task, examples)
+    texts = ["3 + 4 = 7", "5 + 2 = 7", "3 + 3 = 6", "noise"]
+    peers = [[t for t in texts if t is not own] for own in texts]
+    assert agreeing.signals([q] * 4, texts, peers) == pytest.approx([1 / 3, 1 / 3, 0.0, 0.0])
+    assert agreeing.signals([q], ["3 + 4 = 7"]) == [1.0]                          # no peers: the answered bit

@@ -41,7 +41,7 @@ def test_smoke_run_writes_every_stage_contract(smoke_run):
     from qcrdkit.rundir import load_run_discriminator
     from qcrdkit.judge import score_rationales
     model, tok = load_run_discriminator(run)
-    assert score_rationales(model, tok, ["q"], ["r"]).shape == (1,)
+    assert score_rationales(model, tok, ["q"], ["r"], answer_signal=[1.0]).shape == (1,)   # the default answer input
     # stage 03: one folder per method with the selected model and its metrics, the summary and curves
     students = run / "students"
     summary = json.loads((students / "summary.json").read_text())

@@ -89,10 +89,15 @@ class TemperatureStudy:
         pairs = [(q, i, t) for q, outs in zip(missing, texts) for i, t in enumerate(outs)]
         scores = [None] * len(pairs)
         if self.judge is not None:
-            from ..judge import score_rationales
+            from ..judge import answer_key, grouped_signals, score_rationales
 
+            signal = None
+            if self.judge.reads_answer_signal:             # peers: the question's other samples at this temperature
+                keys = [answer_key(self.task, t, self.examples[q]) for q, _, t in pairs]
+                signal = grouped_signals(keys, [q for q, _, _ in pairs], self.judge.config.answer_input)
             scores = [round(float(s), 4) for s in score_rationales(
-                self.judge, self.judge_tokenizer, [self.examples[q].input for q, _, _ in pairs], [t for _, _, t in pairs])]
+                self.judge, self.judge_tokenizer, [self.examples[q].input for q, _, _ in pairs], [t for _, _, t in pairs],
+                answer_signal=signal)]
         for q in missing:
             self._cache[(q, round(temperature, 4))] = []
         for (q, i, text), score in zip(pairs, scores):

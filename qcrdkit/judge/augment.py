@@ -14,7 +14,7 @@ discriminator would see few negatives. As in the paper, negatives are made from 
 
 The arithmetic ones make the hard negatives an arithmetic judge needs: text that reads like a good
 rationale with one wrong step; ``repeat`` and ``drop`` the structural failures of a student's own
-samples, which a judge trained only on the teacher's mistakes scores as good (issue 13). Each augmented negative applies one operation picked at random
+samples, which a judge trained only on the teacher's mistakes scores as good. Each augmented negative applies one operation picked at random
 among those that change its source text.
 
 Per question, as many negatives are added as it lacks to match its positives
@@ -37,7 +37,7 @@ AUGMENTED = "augmented negative"
 TEXT_OPS = ("mask", "replace", "repeat", "drop")
 ARITHMETIC_OPS = ("number", "operator", "result")
 ALL_OPS = TEXT_OPS + ARITHMETIC_OPS
-#: the default: the structural ops and ``result`` did not raise the demo judge's AUC (README, stage 02)
+#: the default: the structural ops and ``result`` did not raise the demo judge's AUC (docs/guide.md, stage 02)
 DEFAULT_OPS = ("mask", "replace", "number", "operator")
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z']*")

@@ -15,7 +15,8 @@ def encode_pairs(tokenizer, questions: Sequence[str], rationales: Sequence[str],
 
 @dataclass
 class PairCollator:
-    """Items → tokenized (question, rationale) pairs with ``labels`` and per-batch ``group_ids``."""
+    """Items → tokenized (question, rationale) pairs with ``labels``, per-batch ``group_ids`` and, when the
+    items carry it, ``answer_signal`` (the judge's answer input, :func:`~qcrdkit.judge.items.answer_signals`)."""
 
     tokenizer: object
     max_length: int
@@ -26,4 +27,6 @@ class PairCollator:
         index: dict[str, int] = {}
         batch["group_ids"] = torch.tensor([index.setdefault(it["id"], len(index)) for it in items])
         batch["labels"] = torch.tensor([float(it["label"]) for it in items])
+        if all("answer_signal" in it for it in items):
+            batch["answer_signal"] = torch.tensor([float(it["answer_signal"]) for it in items])
         return batch

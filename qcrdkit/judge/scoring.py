@@ -13,8 +13,12 @@ from .model import Discriminator
 
 @torch.inference_mode()
 def score_rationales(model: Discriminator, tokenizer, questions: Sequence[str], rationales: Sequence[str], *,
-                     batch_size: int = 64, progress: bool = False) -> np.ndarray:
-    """Quality scores in [0, 1], batched (similar lengths together), on the model's device."""
+                     answer_signal: Sequence[float] | None = None, batch_size: int = 64,
+                     progress: bool = False) -> np.ndarray:
+    """Quality scores in [0, 1], batched (similar lengths together), on the model's device.
+
+    ``answer_signal``: each rationale's answer signal, for a judge with an answer input
+    (:func:`~qcrdkit.judge.items.answer_signals`; ignored by one without)."""
     from tqdm.auto import tqdm
 
     if len(questions) != len(rationales):
@@ -29,8 +33,10 @@ def score_rationales(model: Discriminator, tokenizer, questions: Sequence[str], 
         idx = order[start:start + batch_size]
         enc = encode_pairs(tokenizer, [questions[i] for i in idx], [rationales[i] for i in idx],
                            model.config.max_pair_length).to(device)
+        extra = {} if answer_signal is None else {
+            "answer_signal": torch.tensor([float(answer_signal[i]) for i in idx], device=device)}
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
-            logits = model(**enc).logits
+            logits = model(**enc, **extra).logits
         scores[idx] = torch.sigmoid(logits.float()).cpu().numpy()
     model.train(was_training)
     return scores
@@ -61,8 +67,9 @@ def score_metrics(labels: Sequence[int], scores: Sequence[float], threshold: flo
 def score_items(model: Discriminator, tokenizer, items: Sequence[dict], *, batch_size: int = 64,
                 progress: bool = False) -> list[dict]:
     """One row per item: ``id``, ``key``, ``split``, ``source``, ``label``, ``augment``, ``score``."""
+    signal = [it["answer_signal"] for it in items] if all("answer_signal" in it for it in items) else None
     scores = score_rationales(model, tokenizer, [it["question"] for it in items], [it["rationale"] for it in items],
-                              batch_size=batch_size, progress=progress)
+                              answer_signal=signal, batch_size=batch_size, progress=progress)
     return [{"id": it["id"], "key": it["key"], "split": it.get("split"), "source": it["source"], "label": it["label"],
              "augment": it.get("augment"), "score": round(float(s), 6)} for it, s in zip(items, scores)]
 

@@ -70,7 +70,8 @@ def split_answer(text: str) -> tuple[str, str | None]:
     if not matches:
         return text.strip(), None
     last = matches[-1]
-    return text[: last.start()].strip(), text[last.end():].strip()
+    rationale = re.sub(r"[*_#\s]+$", "", text[: last.start()]).strip()     # markdown around the marker: "**Answer:** 8"
+    return rationale, re.sub(r"^[*_:\s]+", "", text[last.end():]).strip()
 
 
 def question_key(text: str) -> str:

@@ -40,7 +40,7 @@ from ..errors import ConfigError, DataFormatError
 from ..io import iter_jsonl
 from .base import SPLITS, Example, Task, carve_valid, register_task
 from .choice import LETTERS, first_sentence, parse_choice
-from .numeric import format_number, last_result, number_key, numbers_equal, parse_number
+from .numeric import format_number, number_key, read_unmarked_answer, numbers_equal, parse_number
 
 ANSWER_TYPES = ("number", "choice", "label", "text")
 def normalise_text(text: str) -> str:
@@ -209,7 +209,7 @@ class JsonlTask(Task):
         return text or None
 
     def fallback_answer(self, text: str, example: Example | None = None) -> Any:
-        return last_result(text) if self.answer_type == "number" else None
+        return read_unmarked_answer(text) if self.answer_type == "number" else None
 
     def answer_key(self, answer: Any):
         if answer is None:

@@ -99,35 +99,93 @@ _RESULT = re.compile(r"=\s*(-?\d+(?:\.\d+)?)")
 _EXPRESSION_CHARS = frozenset("0123456789. ()+-*/")
 
 
+def _result_matches(value: float, written: str) -> bool:
+    """``value`` equals the result as written, to the decimals written (``25 / 3 = 8.33`` checks out)."""
+    result = float(written)
+    decimals = len(written.split(".")[1]) if "." in written else 0
+    return numbers_equal(value, result) or (decimals > 0 and abs(value - result) <= 0.5 * 10 ** -decimals + 1e-9)
+
+
+def calculations(text: str) -> list[tuple[str | None, float, bool]]:
+    """Every ``= N`` of the (normalised) text, in order: ``(expression, N, checks out)``, where
+    ``expression`` is the arithmetic expression (with an operator) before the ``=`` that yields N, or
+    ``None`` when what precedes is not one (``x = 24 / 8``, ``apples = 7``, ``9 = 9``)."""
+    text = _normalise(text)
+    found = []
+    for match in _RESULT.finditer(text):
+        start = match.start()
+        while start > max(0, match.start() - 200) and text[start - 1] in _EXPRESSION_CHARS:   # the run before "="
+            start -= 1
+        run = text[start:match.start()]
+        entry = (None, float(match.group(1)), False)
+        # the longest tail of the run that is an expression ("apples. 4 + 1" -> "4 + 1"), with an operator
+        for begin in [0] + [m.end() for m in re.finditer(r"[\s.)]+", run)]:
+            expression = run[begin:].strip()
+            if not re.search(r"\d\s*\)*\s*[-+*/]", expression):
+                break
+            try:
+                value = safe_eval(expression)
+            except (ValueError, RecursionError):
+                continue
+            entry = (expression, float(match.group(1)), _result_matches(value, match.group(1)))
+            break
+        found.append(entry)
+    return found
+
+
 def last_result(text: str) -> float | None:
     """The result of the text's last calculation, when that calculation checks out
-    (``... 8 * 4 = 32 more wrappers`` -> 32; ``$4,089 + $4,176 = $8,265`` -> 8265); ``None`` when the
-    text has no calculation, or its last ``= N`` does not follow an arithmetic expression (with an
-    operator) that evaluates to N.
+    (``... 8 * 4 = 32 more wrappers`` -> 32; ``$4,089 + $4,176 = $8,265`` -> 8265; ``25 / 3 = 8.33`` ->
+    8.33); ``None`` when the text has no calculation, or its last ``= N`` does not follow an arithmetic
+    expression (with an operator) that evaluates to N.
 
     This is the reading of a completion without an answer marker, so it must not credit text that is not
     a rationale: a sampled string of numbers and words that happens to end in ``= 7`` reads nothing."""
-    text = _normalise(text)
-    results = list(_RESULT.finditer(text))
-    if not results:
+    found = calculations(text)
+    if not found or found[-1][0] is None or not found[-1][2]:
         return None
-    last = results[-1]
-    start = last.start()
-    while start > max(0, last.start() - 200) and text[start - 1] in _EXPRESSION_CHARS:   # the run before "="
-        start -= 1
-    run = text[start:last.start()]
-    # the longest tail of the run that is an expression ("apples. 4 + 1" -> "4 + 1"), with an operator
-    for begin in [0] + [m.end() for m in re.finditer(r"[\s.)]+", run)]:
-        expression = run[begin:].strip()
-        if not re.search(r"\d\s*\)*\s*[-+*/]", expression):
-            return None                                          # "apples = 7", "9 = 9": no calculation
-        try:
-            value = safe_eval(expression)
-        except (ValueError, RecursionError):
-            continue
-        result = float(last.group(1))
-        return result if numbers_equal(value, result) else None
+    return found[-1][1]
+
+
+_NUMBER = r"(-?\d+(?:\.\d+)?)"
+#: a final statement of the answer: a variable's value ("so x = 3", "3 = x") or a total
+_STATED = (
+    re.compile(r"(?:^|[\s,(])[a-zA-Z]\s*=\s*" + _NUMBER + r"\W*$"),
+    re.compile(r"(?:^|[\s,(])" + _NUMBER + r"\s*=\s*[a-zA-Z]\W*$"),
+    re.compile(r"\b(?:a\s+total\s+of|total\s+(?:of|is)|total\s*:)\s*" + _NUMBER, re.IGNORECASE),
+    re.compile(_NUMBER + r"(?:\s+[a-zA-Z]+){0,3}\s+(?:in\s+total|altogether)\b", re.IGNORECASE),
+)
+
+
+def final_sentence(text: str) -> str:
+    """The text's last sentence (split at a full stop not inside a number, or a line break)."""
+    parts = [p.strip() for p in re.split(r"(?<!\d)\.(?!\d)|\.(?=\s)|\n", text)]
+    return next((p for p in reversed(parts) if p), "")
+
+
+def stated_answer(text: str) -> float | None:
+    """The number the final sentence states as the answer — a variable's value (``Therefore, 3 = x.``,
+    ``so x = 3``) or a total (``so he has a total of 8 balloons``, ``12 apples in total``) — when every
+    calculation in the text checks out; else ``None``.
+
+    Guard: text whose arithmetic is wrong anywhere, or that has no sentence of this form, reads nothing
+    here (student noise rarely ends in such a sentence, and never with all its sums right by chance)."""
+    normalised = _normalise(text)
+    if any(expression is not None and not ok for expression, _, ok in calculations(normalised)):
+        return None
+    sentence = final_sentence(normalised)
+    for pattern in _STATED:
+        match = pattern.search(sentence)
+        if match:
+            return float(match.group(1))
     return None
+
+
+def read_unmarked_answer(text: str) -> float | None:
+    """The answer of a rationale without an answer marker: what its final sentence states
+    (:func:`stated_answer`), else its last calculation when that checks out (:func:`last_result`)."""
+    stated = stated_answer(text)
+    return stated if stated is not None else last_result(text)
 
 
 class NumericTask(Task):
@@ -148,9 +206,10 @@ class NumericTask(Task):
         return format_number(answer)
 
     def fallback_answer(self, text: str, example: Example | None = None) -> float | None:
-        """The result of the text's last calculation when it checks out (``... 8 * 4 = 32 more wrappers``
-        -> 32; see :func:`last_result`)."""
-        return last_result(text)
+        """What the final sentence states (``... so she has a total of 12 candies``), else the result of the
+        text's last calculation when it checks out (``... 8 * 4 = 32 more wrappers`` -> 32); see
+        :func:`read_unmarked_answer`."""
+        return read_unmarked_answer(text)
 
     def parse_label(self, text: str, example: Example | None = None) -> float | None:
         """An equation (``( 5.0 + 3.0 )``) or a bare number, evaluated; anything else (a broken

@@ -290,13 +290,16 @@ class QCRDTrainer(StudentTrainer):
                 student, hidden, attention_mask, [rows[i] for i in part], [labels[i] for i in part])
         return ce
 
-    def quality(self, questions: list[str], texts: list[str], positive: list[bool], device) -> torch.Tensor:
-        """The judge's scores; without a judge (w/o QJ) 1 for positives and 0 for negatives (unit weights)."""
+    def quality(self, question_ids: list[str], questions: list[str], texts: list[str], positive: list[bool],
+                device, peers: list[list[str]] | None = None) -> torch.Tensor:
+        """The judge's scores; without a judge (w/o QJ) 1 for positives and 0 for negatives (unit weights).
+        ``peers``: each text's question's other candidates of its kind (the judge's answer input)."""
         if self.judge is None:
             return torch.tensor([1.0 if p else 0.0 for p in positive], device=device)
         if not texts:
             return torch.zeros(0, device=device)
-        return self.judge.score(questions, texts).to(device)
+        signal = self.judge_training.signals(question_ids, texts, peers)
+        return self.judge.score(questions, texts, answer_signal=signal).to(device)
 
     # ---- the loss: select, score, combine ------------------------------------------------------
     def candidates(self, inputs) -> Candidates:
@@ -334,7 +337,8 @@ class QCRDTrainer(StudentTrainer):
         return [(i, "pos", int(jp[i])) for i in range(n) if has_pos[i]] + \
                [(i, "neg", int(jn[i])) for i in range(n) if has_neg[i]]
 
-    def score(self, student, hidden, mask, c: Candidates, used: list[Slot]) -> tuple[torch.Tensor, torch.Tensor]:
+    def score(self, student, hidden, mask, c: Candidates, used: list[Slot],
+              question_ids: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """The selected rationales' CE (with gradient) and the judge's quality scores (one call).
 
         A negative with CE ≥ δ adds ``(1 − s) · min(CE − δ, 0) = 0`` whatever its score, so the judge
@@ -348,8 +352,9 @@ class QCRDTrainer(StudentTrainer):
         if any(read):
             where = [idx for idx, r in enumerate(read) if r]
             scores[torch.tensor(where, device=device)] = self.quality(
+                [question_ids[used[idx][0]] for idx in where],
                 [c.questions[used[idx][0]] for idx in where], [c.text(*used[idx]) for idx in where],
-                [used[idx][1] == "pos" for idx in where], device)
+                [used[idx][1] == "pos" for idx in where], device, [c.peers(*used[idx]) for idx in where])
         return ce, scores
 
     def combine(self, c: Candidates, used: list[Slot], ce: torch.Tensor, scores: torch.Tensor) -> dict:
@@ -379,13 +384,14 @@ class QCRDTrainer(StudentTrainer):
 
         c = self.candidates(inputs)
         used = self.select(student, hidden, mask, c)
-        ce, scores = self.score(student, hidden, mask, c, used)
+        ce, scores = self.score(student, hidden, mask, c, used, inputs["id"])
         parts = self.combine(c, used, ce, scores)
         loss = qcrd_objective(pred.loss, parts["loss_cl"], a.alpha_pred, a.alpha_cl)      # eq. 8, the student's terms
 
         if model.training and self.judge_training is not None:       # the pairs used, into the judge's buffer
             self.judge_training.observe([inputs["id"][i] for i, _, _ in used], [c.questions[i] for i, _, _ in used],
-                                        [c.text(*s) for s in used], [int(kind == "pos") for _, kind, _ in used])
+                                        [c.text(*s) for s in used], [int(kind == "pos") for _, kind, _ in used],
+                                        [c.peers(*s) for s in used])
         self.log_step(pred.loss, parts, training=model.training)
         return (loss, pred) if return_outputs else loss
 

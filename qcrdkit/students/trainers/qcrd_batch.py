@@ -75,3 +75,8 @@ class Candidates:
 
     def text(self, i: int, kind: str, j: int) -> str:
         return self.pos_texts[i][j] if kind == "pos" else self.neg_texts[i][j]
+
+    def peers(self, i: int, kind: str, j: int) -> list[str]:
+        """Question ``i``'s other candidates of the same kind (the judge's answer input compares with them)."""
+        texts = self.pos_texts[i] if kind == "pos" else self.neg_texts[i]
+        return [t for jj, t in enumerate(texts) if jj != j]

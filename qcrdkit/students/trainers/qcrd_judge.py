@@ -16,6 +16,12 @@ keeps judging the rationales the student now writes. :class:`JudgeTraining` does
 * **How much.** ``judge_update_steps`` optimizer steps on balanced batches of ``judge_batch_size`` pairs at
   ``judge_learning_rate`` × 0.9^iteration: α3's decay enters once, as the judge's learning-rate factor
   (eq. 8's ``α3 · L_D`` involves only the judge's weights, and Adam cancels a constant loss weight).
+* **Answer input.** A judge made with an ``answer_input`` (stage 02) also reads each rationale's answer
+  signal (:func:`~qcrdkit.judge.items.answer_signals`): whether the kit reads an answer from it
+  (``answered``), or that answer's agreement with the question's other rationales of the same kind
+  (``agreement``: the other positives, the other negatives, the student's other samples — under ``outcome``
+  labels the student then writes ``AGREEMENT_SAMPLES`` samples per question for the buffer).
+  :meth:`JudgeTraining.signals` computes it for every rationale the judge scores or learns from.
 * **Diagnostic.** A fixed probe set — the first ``judge_probe_size`` pairs of each label the buffer saw
   — is scored before and after each update: ``judge_delta`` (mean |Δ score|), ``judge_probe_pos`` and
   ``judge_probe_neg`` (mean scores) go into the log history, which notebook 03 plots.
@@ -28,10 +34,13 @@ import random
 from collections import deque
 
 from ...errors import ConfigError
+from ...judge.items import answer_input_mode, answer_key, answer_signals
 from ...losses import alpha3_schedule
 from ..models import explain_input, generate_texts
 
 LABELS = ("source", "outcome")
+#: the student's τ 0.7 samples per question added to the buffer when the judge's answer input is agreement
+AGREEMENT_SAMPLES = 3
 
 
 def check_outcome_labels(task) -> None:
@@ -44,36 +53,38 @@ def check_outcome_labels(task) -> None:
 
 
 class ReplayBuffer:
-    """The ``capacity`` latest triples of each label; balanced batches drawn from both."""
+    """The ``capacity`` latest (question, rationale, answer signal) of each label; balanced batches drawn from both."""
 
     def __init__(self, capacity: int, seed: int = 0):
         self.capacity = capacity
         self.items = {1: deque(maxlen=capacity), 0: deque(maxlen=capacity)}
         self.rng = random.Random(seed)
 
-    def add(self, question: str, rationale: str, label: int) -> None:
-        self.items[int(label)].append((question, rationale))
+    def add(self, question: str, rationale: str, label: int, signal: float = 1.0) -> None:
+        self.items[int(label)].append((question, rationale, float(signal)))
 
     def ready(self) -> bool:
         return bool(self.items[1]) and bool(self.items[0])
 
-    def sample(self, size: int) -> tuple[list[str], list[str], list[int]]:
-        """``size`` triples, half of each label (drawn with replacement when a side is short)."""
-        questions, rationales, labels = [], [], []
+    def sample(self, size: int) -> tuple[list[str], list[str], list[int], list[bool]]:
+        """``size`` items, half of each label (drawn with replacement when a side is short):
+        questions, rationales, labels, answer signals."""
+        questions, rationales, labels, signals = [], [], [], []
         for label, n in ((1, (size + 1) // 2), (0, size // 2)):
             pool = self.items[label]
             picks = self.rng.sample(list(pool), n) if len(pool) >= n else [self.rng.choice(pool) for _ in range(n)]
-            questions += [q for q, _ in picks]
-            rationales += [r for _, r in picks]
+            questions += [q for q, _, _ in picks]
+            rationales += [r for _, r, _ in picks]
+            signals += [a for _, _, a in picks]
             labels += [label] * n
-        return questions, rationales, labels
+        return questions, rationales, labels, signals
 
     def state_dict(self) -> dict:
         return {"items": {k: list(v) for k, v in self.items.items()}, "rng": self.rng.getstate()}
 
     def load_state_dict(self, state: dict) -> None:
         for k, values in state["items"].items():
-            self.items[int(k)] = deque([tuple(x) for x in values], maxlen=self.capacity)
+            self.items[int(k)] = deque([tuple(x) + (1.0,) * (3 - len(x)) for x in values], maxlen=self.capacity)
         self.rng.setstate(_tuples(state["rng"]))
 
 
@@ -91,7 +102,7 @@ class JudgeTraining:
             check_outcome_labels(task)
         self.judge, self.args, self.task, self.examples = judge, args, task, examples_by_id
         self.buffer = ReplayBuffer(args.judge_buffer_size, seed=args.seed)
-        self.probe: list[tuple[str, str, int]] = []
+        self.probe: list[tuple[str, str, int, float]] = []
         self.recent = deque(maxlen=max(args.judge_batch_size, 64))     # question ids of the last steps
         self.updates = 0
 
@@ -109,10 +120,30 @@ class JudgeTraining:
             return source_label
         return int(self.task.rationale_outcome(text, self.examples[question_id])[1])
 
-    def observe(self, question_ids: list[str], questions: list[str], texts: list[str], source_labels: list[int]) -> None:
-        """The pairs one training step used (``source_labels``: 1 teacher positive, 0 negative)."""
-        for q, question, text, label in zip(question_ids, questions, texts, source_labels):
-            self.buffer.add(question, text, self.label(q, text, label))
+    @property
+    def answer_input(self) -> str:
+        return answer_input_mode(getattr(self.judge, "answer_input", "none"))
+
+    def signals(self, question_ids: list[str], texts: list[str],
+                peers: list[list[str]] | None = None) -> list[float] | None:
+        """Each text's answer signal — the judge's answer input — against ``peers[i]`` (the other rationales
+        of the same kind for its question; none given: no peers); ``None`` for a judge without an answer input."""
+        mode = self.answer_input
+        if mode == "none":
+            return None
+        peers = peers if peers is not None else [[] for _ in texts]
+        key = lambda q, text: answer_key(self.task, text, self.examples[q])     # noqa: E731
+        keys = [key(q, t) for q, t in zip(question_ids, texts)]
+        peer_keys = [[key(q, p) for p in ps] for q, ps in zip(question_ids, peers)] if mode == "agreement" else peers
+        return answer_signals(keys, peer_keys, mode)
+
+    def observe(self, question_ids: list[str], questions: list[str], texts: list[str], source_labels: list[int],
+                peers: list[list[str]] | None = None) -> None:
+        """The pairs one training step used (``source_labels``: 1 teacher positive, 0 negative; ``peers``: as
+        for :meth:`signals`)."""
+        signals = self.signals(question_ids, texts, peers) or [1.0] * len(texts)
+        for q, question, text, label, a in zip(question_ids, questions, texts, source_labels, signals):
+            self.buffer.add(question, text, self.label(q, text, label), a)
         self.recent.extend(dict.fromkeys(question_ids))
 
     def add_student_samples(self, student, tokenizer) -> int:
@@ -122,21 +153,27 @@ class JudgeTraining:
         if not ids:
             return 0
         was_training = student.training
+        n = AGREEMENT_SAMPLES if self.answer_input == "agreement" else 1
         texts = generate_texts(student, tokenizer, [explain_input(self.examples[q].input) for q in ids],
                                max_new_tokens=self.args.max_target_length,
-                               temperature=self.args.judge_student_temperature or None)
+                               temperature=self.args.judge_student_temperature or None, num_return_sequences=n)
         student.train(was_training)
-        for q, outs in zip(ids, texts):
-            self.buffer.add(self.examples[q].input, outs[0], self.label(q, outs[0], 0))
-        return len(ids)
+        rows = [(q, t, [o for j, o in enumerate(outs) if j != i]) for q, outs in zip(ids, texts)
+                for i, t in enumerate(outs)]
+        signals = self.signals([q for q, _, _ in rows], [t for _, t, _ in rows], [p for _, _, p in rows]) \
+            or [1.0] * len(rows)
+        for (q, text, _), a in zip(rows, signals):
+            self.buffer.add(self.examples[q].input, text, self.label(q, text, 0), a)
+        return len(rows)
 
     def _fix_probe(self) -> None:
         if not self.probe:
             n = self.args.judge_probe_size // 2
-            self.probe = [(q, r, label) for label in (1, 0) for q, r in list(self.buffer.items[label])[:n]]
+            self.probe = [(q, r, label, a) for label in (1, 0) for q, r, a in list(self.buffer.items[label])[:n]]
 
     def probe_scores(self):
-        return self.judge.score([q for q, _, _ in self.probe], [r for _, r, _ in self.probe]).double()
+        signal = [a for *_, a in self.probe] if self.answer_input != "none" else None
+        return self.judge.score([p[0] for p in self.probe], [p[1] for p in self.probe], answer_signal=signal).double()
 
     def update(self, student, tokenizer, iteration: int) -> dict | None:
         """Several steps on the buffer (see module doc); the diagnostics to log, or ``None`` when the buffer
@@ -151,12 +188,13 @@ class JudgeTraining:
         learning_rate = a.judge_learning_rate * alpha3_schedule(1.0, a.alpha_judge_decay, iteration)
         losses = []
         for _ in range(a.judge_update_steps):
-            questions, rationales, labels = self.buffer.sample(a.judge_batch_size)
+            questions, rationales, labels, signals = self.buffer.sample(a.judge_batch_size)
             losses.append(self.judge.update(questions, rationales, labels, group_ids=questions,
-                                            learning_rate=learning_rate))
+                                            learning_rate=learning_rate,
+                                            answer_signal=signals if self.answer_input != "none" else None))
         after = self.probe_scores()
         self.updates += 1
-        positive = [label == 1 for _, _, label in self.probe]
+        positive = [p[2] == 1 for p in self.probe]
         pos = after[positive].mean() if any(positive) else float("nan")
         neg = after[[not p for p in positive]].mean() if not all(positive) else float("nan")
         return {"loss_judge": sum(losses) / len(losses), "judge_delta": float((after - before).abs().mean()),
@@ -168,6 +206,6 @@ class JudgeTraining:
 
     def load_state_dict(self, state: dict) -> None:
         self.buffer.load_state_dict(state["buffer"])
-        self.probe = [tuple(p) for p in state["probe"]]
+        self.probe = [tuple(p) + (1.0,) * (4 - len(p)) for p in state["probe"]]
         self.recent.extend(state["recent"])
         self.updates = state["updates"]

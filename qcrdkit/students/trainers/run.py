@@ -106,7 +106,7 @@ def run_student_tokenizer(run_dir: str | Path, student: str = "scratch-small", t
 
 
 def preset_judge(run_dir: str | Path, preset: str, *, tokenizer: str = "corpus", vocab_size: int = 2000,
-                 max_length: int | None = None):
+                 max_length: int | None = None, answer_input: bool = False):
     """A judge with a student preset's encoder (random init) and the run's student tokenizer.
 
     The paper's judge is the student's own encoder architecture (T5-base for a T5-base student);
@@ -115,7 +115,8 @@ def preset_judge(run_dir: str | Path, preset: str, *, tokenizer: str = "corpus",
 
     tok = run_student_tokenizer(run_dir, preset, tokenizer, vocab_size)
     student, tok = build_student(preset, tokenizer=tok)
-    return discriminator_from_student(student, tok, max_length=max_length or 256, pretrained=False, backbone=preset)
+    return discriminator_from_student(student, tok, max_length=max_length or 256, pretrained=False, backbone=preset,
+                                      answer_input=answer_input)
 
 
 def student_args(method: str, output_dir: str | Path, *, student: str, seed: int, progress: bool, **params):
