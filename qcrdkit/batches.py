@@ -36,9 +36,10 @@ class QuestionBatchSampler(torch.utils.data.Sampler):
         for i, it in enumerate(items):
             groups.setdefault(it["id"], []).append(i)
         self.groups = list(groups.values())
-        self.labels = [[items[i].get("label") for i in g] for g in self.groups]
-        self.lengths = [max(len(items[i].get("question", "")) + len(items[i].get("rationale", "")) for i in g)
-                        for g in self.groups]
+        # read only when asked for (a student's items need neither)
+        self.labels = [[items[i].get("label") for i in g] for g in self.groups] if per_question else None
+        self.lengths = [max(len(items[i].get("question") or "") + len(items[i].get("rationale") or "") for i in g)
+                        for g in self.groups] if group_by_length else None
         self.questions_per_batch, self.shuffle, self.seed, self.epoch = questions_per_batch, shuffle, seed, 0
         self.per_question, self.group_by_length = per_question, group_by_length
 
