@@ -42,63 +42,63 @@ TASKS = {
     "op10-4k": {"n_train": 4000, "n_valid": 200, "n_test": 500, "min_steps": 1, "max_steps": 2, "max_operand": 10,
                 "seed": 0},
 }
-# name: (task, methods, training parameters)
+# name: (task, methods, stage-03 parameters)
 SETTINGS = {
-    "old-demo": ("op20", ["dss"], dict(max_steps=500, per_device_train_batch_size=8, learning_rate=1e-3)),
-    "op10-b8-1000": ("op10", ["dss"], dict(max_steps=1000, per_device_train_batch_size=8, learning_rate=1e-3)),
-    "op10-b32-600": ("op10", ["dss"], dict(max_steps=600, per_device_train_batch_size=32, learning_rate=1e-3)),
-    "op10-b32-1200": ("op10", ["dss"], dict(max_steps=1200, per_device_train_batch_size=32, learning_rate=1e-3)),
-    "op10-b32-1200-lr2e-3": ("op10", ["dss"], dict(max_steps=1200, per_device_train_batch_size=32,
-                                                   learning_rate=2e-3)),
-    "op20-b32-1200": ("op20", ["dss"], dict(max_steps=1200, per_device_train_batch_size=32, learning_rate=1e-3)),
-    "op10-4k-b32-1200": ("op10-4k", ["dss"], dict(max_steps=1200, per_device_train_batch_size=32,
-                                                  learning_rate=1e-3)),
-    "op10-b32-2400": ("op10", ["dss"], dict(max_steps=2400, per_device_train_batch_size=32, learning_rate=1e-3)),
-    "op10-b32-1200-lr3e-3-wu": ("op10", ["dss"], dict(max_steps=1200, per_device_train_batch_size=32,
-                                                      learning_rate=3e-3, warmup_steps=100)),
-    "op10-b32-600-num": ("op10", ["dss"], dict(max_steps=600, per_device_train_batch_size=32, learning_rate=1e-3,
+    "old-demo": ("op20", ["dss"], dict(steps=500, batch_size=8, lr=1e-3)),
+    "op10-b8-1000": ("op10", ["dss"], dict(steps=1000, batch_size=8, lr=1e-3)),
+    "op10-b32-600": ("op10", ["dss"], dict(steps=600, batch_size=32, lr=1e-3)),
+    "op10-b32-1200": ("op10", ["dss"], dict(steps=1200, batch_size=32, lr=1e-3)),
+    "op10-b32-1200-lr2e-3": ("op10", ["dss"], dict(steps=1200, batch_size=32,
+                                                   lr=2e-3)),
+    "op20-b32-1200": ("op20", ["dss"], dict(steps=1200, batch_size=32, lr=1e-3)),
+    "op10-4k-b32-1200": ("op10-4k", ["dss"], dict(steps=1200, batch_size=32,
+                                                  lr=1e-3)),
+    "op10-b32-2400": ("op10", ["dss"], dict(steps=2400, batch_size=32, lr=1e-3)),
+    "op10-b32-1200-lr3e-3-wu": ("op10", ["dss"], dict(steps=1200, batch_size=32,
+                                                      lr=3e-3, extra={"warmup_steps": 100})),
+    "op10-b32-600-num": ("op10", ["dss"], dict(steps=600, batch_size=32, lr=1e-3,
                                                tokenizer="corpus-numbers")),
-    "op10-b32-1200-num": ("op10", ["dss"], dict(max_steps=1200, per_device_train_batch_size=32, learning_rate=1e-3,
+    "op10-b32-1200-num": ("op10", ["dss"], dict(steps=1200, batch_size=32, lr=1e-3,
                                                 tokenizer="corpus-numbers")),
-    "ans-b32-600": ("op10-ans", ["dss", "finetune"], dict(max_steps=600, per_device_train_batch_size=32,
-                                                         learning_rate=1e-3)),
-    "ans-b32-600-num": ("op10-ans", ["dss", "finetune"], dict(max_steps=600, per_device_train_batch_size=32,
-                                                             learning_rate=1e-3, tokenizer="corpus-numbers")),
-    "ans-b32-600-num-lr3e-3": ("op10-ans", ["dss"], dict(max_steps=600, per_device_train_batch_size=32,
-                                                          learning_rate=3e-3, warmup_steps=60, tokenizer="corpus-numbers")),
-    "eq-b32-600-num-lr3e-3": ("op10", ["dss"], dict(max_steps=600, per_device_train_batch_size=32,
-                                                    learning_rate=3e-3, warmup_steps=60, tokenizer="corpus-numbers")),
-    "addsub10-b32-600-num": ("addsub10", ["dss", "finetune"], dict(max_steps=600, per_device_train_batch_size=32,
-                                                                  learning_rate=1e-3, tokenizer="corpus-numbers")),
-    "op5-b32-600-num": ("op5", ["dss", "finetune"], dict(max_steps=600, per_device_train_batch_size=32,
-                                                        learning_rate=1e-3, tokenizer="corpus-numbers")),
-    "ans-b32-3000-num": ("op10-ans", ["dss", "finetune"], dict(max_steps=3000, per_device_train_batch_size=32,
-                                                              learning_rate=1e-3, tokenizer="corpus-numbers")),
-    "op5-s13-b32-600-num": ("op5-s13", ["dss", "finetune"], dict(max_steps=600, per_device_train_batch_size=32,
-                                                                learning_rate=1e-3, tokenizer="corpus-numbers")),
-    "op5-s23-b32-600-num": ("op5-s23", ["dss", "finetune"], dict(max_steps=600, per_device_train_batch_size=32,
-                                                                learning_rate=1e-3, tokenizer="corpus-numbers")),
-    "op5-b32-1800-num": ("op5", ["dss", "finetune"], dict(max_steps=1800, per_device_train_batch_size=32,
-                                                         learning_rate=1e-3, tokenizer="corpus-numbers")),
-    "op5-b32-1200-num": ("op5", ["dss", "finetune"], dict(max_steps=1200, per_device_train_batch_size=32,
-                                                         learning_rate=1e-3, tokenizer="corpus-numbers")),
+    "ans-b32-600": ("op10-ans", ["dss", "finetune"], dict(steps=600, batch_size=32,
+                                                         lr=1e-3)),
+    "ans-b32-600-num": ("op10-ans", ["dss", "finetune"], dict(steps=600, batch_size=32,
+                                                             lr=1e-3, tokenizer="corpus-numbers")),
+    "ans-b32-600-num-lr3e-3": ("op10-ans", ["dss"], dict(steps=600, batch_size=32,
+                                                          lr=3e-3, extra={"warmup_steps": 60}, tokenizer="corpus-numbers")),
+    "eq-b32-600-num-lr3e-3": ("op10", ["dss"], dict(steps=600, batch_size=32,
+                                                    lr=3e-3, extra={"warmup_steps": 60}, tokenizer="corpus-numbers")),
+    "addsub10-b32-600-num": ("addsub10", ["dss", "finetune"], dict(steps=600, batch_size=32,
+                                                                  lr=1e-3, tokenizer="corpus-numbers")),
+    "op5-b32-600-num": ("op5", ["dss", "finetune"], dict(steps=600, batch_size=32,
+                                                        lr=1e-3, tokenizer="corpus-numbers")),
+    "ans-b32-3000-num": ("op10-ans", ["dss", "finetune"], dict(steps=3000, batch_size=32,
+                                                              lr=1e-3, tokenizer="corpus-numbers")),
+    "op5-s13-b32-600-num": ("op5-s13", ["dss", "finetune"], dict(steps=600, batch_size=32,
+                                                                lr=1e-3, tokenizer="corpus-numbers")),
+    "op5-s23-b32-600-num": ("op5-s23", ["dss", "finetune"], dict(steps=600, batch_size=32,
+                                                                lr=1e-3, tokenizer="corpus-numbers")),
+    "op5-b32-1800-num": ("op5", ["dss", "finetune"], dict(steps=1800, batch_size=32,
+                                                         lr=1e-3, tokenizer="corpus-numbers")),
+    "op5-b32-1200-num": ("op5", ["dss", "finetune"], dict(steps=1200, batch_size=32,
+                                                         lr=1e-3, tokenizer="corpus-numbers")),
     # QCRD's negatives: decoding and snapshot age (S = 50 steps per iteration, j iterations back)
-    "op5-qcrd-paper": ("op5", ["qcrd"], dict(max_steps=600, per_device_train_batch_size=32, learning_rate=1e-3,
+    "op5-qcrd-paper": ("op5", ["qcrd"], dict(steps=600, batch_size=32, lr=1e-3,
                                               tokenizer="corpus-numbers", steps_per_iteration=50, iterations_back=3)),
-    "op5-qcrd-topk5": ("op5", ["qcrd"], dict(max_steps=600, per_device_train_batch_size=32, learning_rate=1e-3,
+    "op5-qcrd-topk5": ("op5", ["qcrd"], dict(steps=600, batch_size=32, lr=1e-3,
                                               tokenizer="corpus-numbers", steps_per_iteration=50, iterations_back=3,
                                               negative_top_k=5)),
-    "op5-qcrd-topk20": ("op5", ["qcrd"], dict(max_steps=600, per_device_train_batch_size=32, learning_rate=1e-3,
+    "op5-qcrd-topk20": ("op5", ["qcrd"], dict(steps=600, batch_size=32, lr=1e-3,
                                                tokenizer="corpus-numbers", steps_per_iteration=50, iterations_back=3,
                                                negative_top_k=20)),
-    "op5-qcrd-j1-topk5": ("op5", ["qcrd"], dict(max_steps=600, per_device_train_batch_size=32, learning_rate=1e-3,
+    "op5-qcrd-j1-topk5": ("op5", ["qcrd"], dict(steps=600, batch_size=32, lr=1e-3,
                                                  tokenizer="corpus-numbers", steps_per_iteration=50, iterations_back=1,
                                                  negative_top_k=5)),
-    "op10-b16-1500": ("op10", ["dss"], dict(max_steps=1500, per_device_train_batch_size=16, learning_rate=1e-3)),
-    "op10-b16-1500-tiny": ("op10", ["dss"], dict(max_steps=1500, per_device_train_batch_size=16, learning_rate=1e-3,
+    "op10-b16-1500": ("op10", ["dss"], dict(steps=1500, batch_size=16, lr=1e-3)),
+    "op10-b16-1500-tiny": ("op10", ["dss"], dict(steps=1500, batch_size=16, lr=1e-3,
                                                  student="scratch-tiny")),
-    "op10-b16-3000": ("op10", ["dss", "finetune"], dict(max_steps=3000, per_device_train_batch_size=16,
-                                                       learning_rate=1e-3)),
+    "op10-b16-3000": ("op10", ["dss", "finetune"], dict(steps=3000, batch_size=16,
+                                                       lr=1e-3)),
 }
 
 
@@ -108,12 +108,12 @@ def stage01(task_name: str, tokenizer: str = "corpus", judge: bool = False) -> P
     run_id = f"task-{task_name}" + ("" if tokenizer == "corpus" else f"-{tokenizer}")
     run_dir = OUT / "runs" / run_id
     stages = ([] if (run_dir / "teacher" / "greedy.jsonl").exists() else ["01_teacher_sampling"]) + \
-        (["02_discriminator"] if judge and not (run_dir / "discriminator" / "config.json").exists() else [])
+        (["02_judge"] if judge and not (run_dir / "discriminator" / "config.json").exists() else [])
     if not stages:
         return run_dir
     overrides = [f"run_id={run_id}", f"outputs_dir={OUT.relative_to(ROOT)}", f"stages=[{', '.join(stages)}]",
                  f"common.task_options={json.dumps(TASKS[task_name])}", "common.progress=false",
-                 f"02_discriminator.tokenizer={tokenizer}"]
+                 f"02_judge.tokenizer={tokenizer}"]
     cmd = [sys.executable, "-m", "qcrdkit.cli", "run", "--params", "params/demo.yaml"]
     for o in overrides:
         cmd += ["--set", o]
@@ -141,12 +141,11 @@ def main(argv=None) -> int:
         student = params.pop("student", "scratch-small")
         tokenizer = params.pop("tokenizer", "corpus")
         run_dir = stage01(task_name, tokenizer, judge="qcrd" in methods)
-        every = args.eval_every or max(50, params["max_steps"] // 4)
+        every = args.eval_every or max(50, params["steps"] // 4)
         for method in methods:
             t0 = time.perf_counter()
             m = train_student(method, run_dir, out_dir=OUT / name / method, student=student, tokenizer=tokenizer,
-                              progress=False,
-                              eval_steps=every, save_steps=every, **params)
+                              progress=False, eval_every=every, **params)
             row = {"setting": name, "task": task_name, "method": method, "student": student, "tokenizer": tokenizer,
                    **params,
                    "valid": m["valid_accuracy"], "test": m["test_accuracy"],

@@ -50,7 +50,7 @@ sys.path.insert(0, str(REPO))
 #: the ``qcrd run`` argument lists, phase by phase; the runs of one phase go in parallel, one torch
 #: thread each (two small students side by side use 2 cores better than one student on two threads)
 PHASES = (
-    [["--params", "params/bench.yaml", "--set", "stages=[01_teacher_sampling, 02_discriminator]"]],
+    [["--params", "params/bench.yaml", "--set", "stages=[01_teacher_sampling, 02_judge]"]],
     [["--params", "params/bench.yaml", "--set", "stages=[03_training]"],
      ["--params", "params/sweep-ablation.yaml", "--base", "params/bench.yaml", "--set", "stages=[03_training]"]],
     [["--params", "params/bench.yaml", "--set", "stages=[04_analysis]"]],
@@ -153,7 +153,7 @@ def results_markdown(run_dir: Path, runs: list[dict], command: str, *, date: str
 
     from qcrdkit import analysis
     from qcrdkit.analysis.report import markdown_table
-    from qcrdkit.students.trainers import collect_students
+    from qcrdkit.analysis.students import collect_students
 
     def _table(header: list[str], rows: list[list]) -> str:
         return markdown_table(pd.DataFrame(rows, columns=header))

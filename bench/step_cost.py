@@ -10,7 +10,7 @@ included (QCRD: negative sampling, judge scoring and its online updates, amortiz
 Target: QCRD ≤ 2.0× DSS per step once QCRD has negatives (after its first iteration). The paper reports 13 h vs 4 h (≈ 3.25×) for T5-base.
 
 Usage: ``python bench/step_cost.py [--steps 200] [--repeats 3] [--run-dir outputs/runs/demo] [--set num_positives=1 ...]``
-(``--set`` changes a QCRD config field, to see what a setting costs).
+(``--set`` changes a stage-03 parameter of QCRD, by its stage name, to see what a setting costs).
 """
 from __future__ import annotations
 
@@ -22,31 +22,27 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import yaml
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-# notebook-03 parameter names -> config fields (the notebook maps them the same way)
-RENAMED = {"steps": None, "batch_size": "per_device_train_batch_size", "lr": "learning_rate", "judge_lr": "judge_learning_rate",
-           "eval_every": None, "seed": "seed", "methods": None, "seeds": None, "tag": None, "progress": None, "extra": None}
-
-
-def demo_training_params() -> tuple[dict, dict]:
-    """``(train_student keywords, config fields)`` of the demo's stage 03."""
-    import yaml
+def demo_training_stage(overrides: list[str] = ()):
+    """Stage 03 of the demo (``params/demo.yaml``: its ``common`` keys stage 03 declares, then its ``03_training``
+    section) with ``overrides`` (``name=value``, stage-03 names), as ``qcrd run`` would inject it."""
+    from qcrdkit.pipeline import parse_override
+    from qcrdkit.stages import defaults
+    from qcrdkit.students.trainers import training_stage
 
     params = yaml.safe_load((REPO / "params" / "demo.yaml").read_text())
-    common = {k: v for k, v in (params.get("common") or {}).items() if k in ("tokenizer", "vocab_size", "seed")}
-    section = {**common, **(params.get("03_training") or {})}
-    student = {k: section.pop(k) for k in ("student", "tokenizer", "vocab_size") if k in section}
-    fields = {}
-    for key, value in section.items():
-        target = RENAMED.get(key, key)
-        if target:
-            fields[target] = value
-    return student, fields
+    names = set(defaults("03_training")) - {"run_dir"}
+    section = {**{k: v for k, v in (params.get("common") or {}).items() if k in names},
+               **(params.get("03_training") or {})}
+    section.update({".".join(k): v for k, v in map(parse_override, overrides)})
+    return training_stage(**section)
 
 
 class StepProfile:
@@ -110,17 +106,13 @@ def worker(method: str, run_dir: str, steps: int, overrides: list[str]) -> dict:
 
     from qcrdkit.students.trainers.run import build_trainer
 
-    from qcrdkit.pipeline import parse_override
-
-    student, fields = demo_training_params()
-    if method == "qcrd":
-        fields.update({".".join(k): v for k, v in map(parse_override, overrides)})
+    stage = demo_training_stage(overrides if method == "qcrd" else [])
     with tempfile.TemporaryDirectory() as tmp:
-        setup = build_trainer(method, run_dir, output_dir=tmp, progress=False, **student,
-                              **{**fields, "max_steps": steps, "eval_strategy": "no", "save_strategy": "no",
-                                 "load_best_model_at_end": False, "logging_steps": steps})
+        setup = build_trainer(method, run_dir, stage, output_dir=tmp, steps=steps, progress=False,
+                              extra={**stage.extra, "eval_strategy": "no", "save_strategy": "no",
+                                     "load_best_model_at_end": False, "logging_steps": steps})
         # the steady state: after QCRD's first iteration (from then on it has negatives), for both methods
-        start = fields.get("steps_per_iteration", 100)
+        start = stage.steps_per_iteration
         profile = StepProfile(setup.trainer, start, QCRD_PARTS if method == "qcrd" else
                               {"compute_loss": "forward (compute_loss)"})
         t0 = time.perf_counter()
@@ -131,7 +123,7 @@ def worker(method: str, run_dir: str, steps: int, overrides: list[str]) -> dict:
            **profile.report(),
            "train_wall_seconds": wall, "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
            "threads": torch.get_num_threads(), "student": student.get("student", "scratch-small"),
-           "batch_size": fields.get("per_device_train_batch_size")}
+           "batch_size": stage.batch_size}
     if torch.cuda.is_available():
         out["peak_cuda_gb"] = torch.cuda.max_memory_allocated() / 2**30
     if method == "qcrd":
@@ -144,7 +136,7 @@ def ensure_run(run_dir: Path) -> None:
         return
     print(f"{run_dir} has no stage-02 judge: running stages 01-02 of the demo first", flush=True)
     subprocess.run([sys.executable, "-m", "qcrdkit.cli", "run", "--params", "params/demo.yaml",
-                    "--set", "stages=[01_teacher_sampling, 02_discriminator]", "--set", f"run_id={run_dir.name}",
+                    "--set", "stages=[01_teacher_sampling, 02_judge]", "--set", f"run_id={run_dir.name}",
                     "--set", f"outputs_dir={run_dir.parent.parent}"], check=True, cwd=REPO)
 
 

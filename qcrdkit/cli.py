@@ -1,8 +1,9 @@
 """``qcrd`` command line.
 
 * ``qcrd run --params FILE [--base FILE] [--set key=value ...]`` — the notebooks, in order, with papermill;
-* ``qcrd train --run-dir DIR --method qcrd [--set max_steps=2000 ...]`` — one student, outside a
-  notebook; runs as is under ``torchrun --nproc_per_node N -m qcrdkit.cli train ...`` or
+* ``qcrd train --run-dir DIR --method qcrd [--set steps=2000 ...]`` — one student, outside a
+  notebook, with stage 03's parameters under their stage names (``--set`` as in ``qcrd run``'s
+  ``03_training`` section: ``steps``, ``student``, ``negative_top_k``, ``extra={warmup_steps: 0.05}`` …); runs as is under ``torchrun --nproc_per_node N -m qcrdkit.cli train ...`` or
   ``accelerate launch -m qcrdkit.cli train ...``;
 * ``qcrd dashboard [RUN]`` — a run's report, case study and explorer as a web page (Voilà), read from what
   stage 04 saved;
@@ -86,13 +87,15 @@ def _cmd_train(args) -> int:
     from .pipeline import parse_override
     from .students.trainers import train_student
 
-    params = {}
+    parameters = {}
     for item in args.set or []:
         keys, value = parse_override(item)
-        params[".".join(keys)] = value
-    metrics = train_student(args.method, args.run_dir, out_dir=args.out, student=args.student, tokenizer=args.tokenizer,
-                            vocab_size=args.vocab_size, seed=args.seed, progress=not args.no_progress,
-                            replace=args.replace, **params)
+        parameters[".".join(keys)] = value
+    if args.replace:
+        parameters["replace"] = True
+    if args.no_progress:
+        parameters["progress"] = False
+    metrics = train_student(args.method, args.run_dir, seed=args.seed, out_dir=args.out, **parameters)
     print(json.dumps({k: metrics[k] for k in ("name", "valid_accuracy", "test_accuracy", "steps", "seconds_per_step")}))
     return 0
 
@@ -161,13 +164,11 @@ def main(argv=None) -> int:
     train = sub.add_parser("train", help="train one student method on a run directory (stages 01-02 done)")
     train.add_argument("--run-dir", required=True, help="the run directory (outputs/runs/<id>)")
     train.add_argument("--method", required=True, help="finetune | single_task | dss | mi | qcrd")
-    train.add_argument("--student", default="scratch-small", help="preset, hub name or local folder")
-    train.add_argument("--tokenizer", default="corpus", help="presets: corpus | byte")
-    train.add_argument("--vocab-size", type=int, default=2000, help="presets with the corpus tokenizer")
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--out", default=None, help="output folder (default <run>/students/<method>)")
+    train.add_argument("--out", default=None, help="output folder (default <run>/students/<method>[-<tag>][-seed<k>])")
     train.add_argument("--set", action="append", metavar="KEY=VALUE",
-                       help="a training parameter: a field of the method's config, e.g. max_steps=500 (repeatable)")
+                       help="a stage-03 parameter under its name (docs/parameters.md), e.g. steps=500, "
+                            "student=t5-small, extra={warmup_steps: 0.05} (repeatable)")
     train.add_argument("--replace", action="store_true",
                        help="a finished student there made with other settings or inputs is moved aside and trained again")
     train.add_argument("--no-progress", action="store_true")

@@ -76,6 +76,23 @@ def load_generator(model: torch.nn.Module, weights: dict) -> torch.nn.Module:
     return model.eval()
 
 
+def load_fixed_generator(path: str, vocab_size: int, device, dtype) -> torch.nn.Module:
+    """A trained student (``negative_source="fixed"``, e.g. a DSS student's folder) as the negatives' generator,
+    frozen, on ``device`` in ``dtype``; it must share the student's tokenizer (``vocab_size``)."""
+    from transformers import AutoModelForSeq2SeqLM
+
+    from .errors import ConfigError
+
+    try:
+        gen = AutoModelForSeq2SeqLM.from_pretrained(path)
+    except OSError as exc:
+        raise ConfigError(f"fixed_generator {path!r} could not be loaded: {exc}") from None
+    if gen.config.vocab_size != vocab_size:
+        raise ConfigError(f"fixed_generator {path!r} has vocabulary size {gen.config.vocab_size}, the student "
+                          f"{vocab_size}: it must share the student's tokenizer")
+    return gen.to(device, dtype=dtype).eval().requires_grad_(False)
+
+
 class GumbelTopK(LogitsProcessor):
     """Sampling at temperature τ from the top ``k`` tokens, as a logits processor for greedy ``generate``.
 

@@ -5,10 +5,10 @@ per-stage parameters::
 
     run_id: demo                    # outputs/runs/<run_id>; omitted: a timestamped id
     outputs_dir: outputs
-    stages: [01_teacher_sampling, 02_discriminator]
+    stages: [01_teacher_sampling, 02_judge]
     common: {task: arith, seed: 0}  # passed to every stage
     01_teacher_sampling: {k: 5, temperature: 0.7}
-    02_discriminator: {backbone: minilm, steps: 500}
+    02_judge: {backbone: minilm, steps: 500}
 
 ``--set key=value`` overrides any of it (dotted keys reach into sections:
 ``--set 01_teacher_sampling.k=3``, ``--set common.seed=1``, ``--set run_id=sweep-1``);
@@ -48,7 +48,29 @@ from .errors import ConfigError
 #: the stage notebooks ship inside the package (``notebooks/`` at the repository root links here), so a
 #: non-editable ``pip install`` runs ``qcrd run`` too
 NOTEBOOK_DIR = Path(__file__).resolve().parent / "notebooks"
-STAGES = ("01_teacher_sampling", "02_discriminator", "03_training", "04_analysis")
+STAGES = ("01_teacher_sampling", "02_judge", "03_training", "04_analysis")
+#: older stage names a params file (or ``--set``) may still use
+STAGE_ALIASES = {"02_discriminator": "02_judge"}
+
+
+def _stage_name(name):
+    return STAGE_ALIASES.get(name, name) if isinstance(name, str) else name
+
+
+def _renamed_stages(params: dict, where) -> dict:
+    """A params mapping with older stage names (:data:`STAGE_ALIASES`) read as today's: its sections, its
+    ``stages`` list, its sweep's ``stage``. Both names of one stage in one file is an error."""
+    out = {}
+    for old, new in STAGE_ALIASES.items():
+        if old in params and new in params:
+            raise ConfigError(f"{where}: both {old!r} and {new!r}; {old} is the older name of {new}")
+    for key, value in params.items():
+        out[_stage_name(key)] = value
+    if isinstance(out.get("stages"), list):
+        out["stages"] = [_stage_name(s) for s in out["stages"]]
+    if isinstance(out.get("sweep"), dict) and "stage" in out["sweep"]:
+        out["sweep"] = {**out["sweep"], "stage": _stage_name(out["sweep"]["stage"])}
+    return out
 #: parameters given as paths (or lists of paths): made absolute against the caller's working directory
 PATH_PARAMS = ("data_dir", "cache_dir", "import_path", "prompt_template", "llm_judge_cache_dir", "extra_run_dirs")
 #: parameters that are a path or a name (a model on the hub, a preset): made absolute when the path exists
@@ -97,6 +119,7 @@ def _read_params_file(path: Path, seen: tuple = (), base_file: Path | None = Non
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(params, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
+    params = _renamed_stages(params, path)
     base = params.pop("base", None)
     base_path = base_file if base_file is not None else path.parent / str(base) if base is not None else None
     if base_path is not None:
@@ -111,6 +134,9 @@ def load_params(path: str | Path, overrides: list[str] = (), base: str | Path | 
     params = _read_params_file(path, base_file=Path(base) if base is not None else None)
     for item in overrides:
         keys, value = parse_override(item)
+        keys[0] = _stage_name(keys[0])
+        if keys == ["stages"] and isinstance(value, list) or keys == ["sweep", "stage"]:
+            value = [_stage_name(s) for s in value] if isinstance(value, list) else _stage_name(value)
         node = params
         for k in keys[:-1]:
             node = node.setdefault(k, {})

@@ -10,7 +10,7 @@ from dataclasses import MISSING, fields
 
 from .stages import STAGE_CONFIGS
 
-TITLES = {"01_teacher_sampling": "Stage 01 — teacher sampling", "02_discriminator": "Stage 02 — the quality judge",
+TITLES = {"01_teacher_sampling": "Stage 01 — teacher sampling", "02_judge": "Stage 02 — the quality judge",
           "03_training": "Stage 03 — students", "04_analysis": "Stage 04 — analysis"}
 
 
@@ -26,7 +26,13 @@ def parameter_reference() -> str:
              "Generated from `qcrdkit/stages.py` by `python -m qcrdkit.reference > docs/parameters.md`; do not edit.",
              "Each stage's notebook declares these parameters with these defaults; `qcrd run --set <stage>.<name>=...`",
              "and params files (`common:` for the ones several stages share) override them. *paper*: the value",
-             "`params/paper.yaml` runs where the paper fixes one.", ""]
+             "`params/paper.yaml` runs where the paper fixes one.", "",
+             "The library speaks the same names: `train_student(method, run_dir, steps=...)` and `qcrd train --set`",
+             "take stage 03's, the notebooks pass their parameters on unrenamed, and the library configs declare",
+             "their shared fields from these (`qcrdkit.stages.declared`). Where a Hugging Face `TrainingArguments` field",
+             "has another name (`steps` → `max_steps`, `batch_size` → `per_device_train_batch_size`, `lr` →",
+             "`learning_rate`, `eval_every` → `eval_steps`), one function maps them: `qcrdkit.students.trainers.method_config`",
+             "(stage 03), `qcrdkit.judge.judge_training_config` (stage 02).", ""]
     for stage, config in STAGE_CONFIGS.items():
         lines += [f"## {TITLES.get(stage, stage)} (`notebooks/{stage}.ipynb`)", "",
                   "| parameter | default | paper | meaning |", "|---|---|---|---|"]

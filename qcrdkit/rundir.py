@@ -13,7 +13,7 @@
 <run>/discriminator/teacher_scores.jsonl   the final judge's score of every teacher sample (the explorer)
 <run>/students/tokenizer/       stage 03: the run's student tokenizer (offline presets)
 <run>/students/<name>/          stage 03: a selected student, its metrics.json, history.json, test_predictions.jsonl
-<run>/students/summary.json     stage 03: every student's metrics.json (students.trainers.collect_students reads them)
+<run>/students/summary.json     stage 03: every student's metrics.json (analysis.students.collect_students reads them)
 <run>/report/                   stage 04: tables.md, summary.json, figures, student_samples.jsonl
 <run>/notebooks/NN_*.ipynb      executed notebooks (qcrd run); the kernels run in this folder
 <run>/*/provenance.json         teacher/, discriminator/, students/<name>/: the settings and input fingerprints

@@ -7,7 +7,7 @@ from qcrdkit.errors import DataFormatError
 from qcrdkit.tasks import get_task
 from qcrdkit.tasks.numeric import format_number
 from qcrdkit.teacher import CompletionCache, SyntheticTeacherServer, TeacherClient, TeacherConfig
-from qcrdkit.teacher.batch import export_batch, import_batch_results
+from qcrdkit.teacher.batch_api import export_batch, import_batch_results
 from qcrdkit.teacher.importers import import_dss_llm, import_jsonl
 from qcrdkit.teacher.sampling import teacher_prompts
 
@@ -104,7 +104,7 @@ def test_real_style_dump_matches_routes_splits_and_refuses_test_leakage(tmp_path
 
 
 def test_unparseable_share_warns_loudly(capsys):
-    from qcrdkit.teacher.stage import warn_unparseable
+    from qcrdkit.teacher.collect import warn_unparseable
 
     rows = [{"split": "train", "answer": None if i < 2 else 1.0, "raw": f"r{i}"} for i in range(10)] + \
            [{"split": "test", "answer": 1.0, "raw": "x"}]

@@ -123,7 +123,7 @@ def test_params_base_file_and_sweep_checks(tmp_path):
     assert p["03_training"]["steps"] == 2 and p["03_training"]["batch_size"] == 4     # merged key by key
     assert p["stages"] == ["03_training"] and p["common"]["task"] == "arith"
     bad = tmp_path / "bad.yaml"
-    bad.write_text(f"base: {child}\nsweep: {{stage: 02_discriminator, variants: {{a: {{}}}}}}\n")
+    bad.write_text(f"base: {child}\nsweep: {{stage: 02_judge, variants: {{a: {{}}}}}}\n")
     with pytest.raises(ConfigError, match="sweep needs 'stage'"):
         load_params(bad)
     # --base: the same sweep file on another run's settings
@@ -140,6 +140,19 @@ def test_params_base_file_and_sweep_checks(tmp_path):
         load_params(loop)
 
 
+def test_params_files_may_still_call_the_judge_stage_02_discriminator(tmp_path):
+    old = tmp_path / "old.yaml"
+    old.write_text("stages: [01_teacher_sampling, 02_discriminator]\n02_discriminator: {steps: 7}\n"
+                   "sweep: {stage: 02_discriminator, variants: {a: {steps: 8}}}\n")
+    p = load_params(old, ["02_discriminator.batch_size=3"])
+    assert p["stages"] == ["01_teacher_sampling", "02_judge"] and p["sweep"]["stage"] == "02_judge"
+    assert p["02_judge"] == {"steps": 7, "batch_size": 3} and "02_discriminator" not in p
+    both = tmp_path / "both.yaml"
+    both.write_text("02_discriminator: {steps: 7}\n02_judge: {steps: 8}\n")
+    with pytest.raises(ConfigError, match="both '02_discriminator' and '02_judge'"):
+        load_params(both)
+
+
 def test_params_overrides_and_errors(tmp_path):
     p = load_params(REPO / "params" / "smoke.yaml", ["01_teacher_sampling.k=2", "common.seed=3", "run_id=x"])
     assert p["01_teacher_sampling"]["k"] == 2 and p["common"]["seed"] == 3 and p["run_id"] == "x"
@@ -153,9 +166,9 @@ def test_params_overrides_and_errors(tmp_path):
 
 def test_unknown_stage_parameter_fails_before_any_stage_runs(tmp_path):
     res = qcrd("run", "--params", "params/smoke.yaml", "--set", f"outputs_dir={tmp_path}",
-               "--set", "02_discriminator.stepz=3")
+               "--set", "02_judge.stepz=3")
     assert res.returncode != 0
-    assert "02_discriminator: unknown parameter(s) ['stepz']" in res.stderr
+    assert "02_judge: unknown parameter(s) ['stepz']" in res.stderr
     assert not (tmp_path / "runs" / "smoke" / "teacher").exists()
 
 
@@ -190,11 +203,11 @@ def test_every_parameter_line_of_a_notebook_is_one_papermill_reads(notebook):
 def test_own_jsonl_data_runs_stages_01_02_and_bad_records_stop_before_writing(tmp_path):
     """README "Your own data": params/own-jsonl.yaml on the shipped example (a few judge steps here)."""
     res = qcrd("run", "--params", "params/own-jsonl.yaml", "--set", f"outputs_dir={tmp_path}",
-                   "--set", "02_discriminator.steps=4", "--set", "02_discriminator.eval_every=2",
-                   "--set", "02_discriminator.save_every=2")
+                   "--set", "02_judge.steps=4", "--set", "02_judge.eval_every=2",
+                   "--set", "02_judge.save_every=2")
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     # progress you can see: stage lines, the judge's steps as a bar, no kernel transport warnings
-    assert "qcrd run: 01_teacher_sampling ..." in res.stdout and "qcrd run: 02_discriminator done in" in res.stdout
+    assert "qcrd run: 01_teacher_sampling ..." in res.stdout and "qcrd run: 02_judge done in" in res.stdout
     assert "judge (stage 02) pretraining" in res.stderr and "4/4" in res.stderr
     assert "without encryption" not in res.stdout + res.stderr and "figures: discriminator/curve.png" in res.stdout
     run = tmp_path / "runs" / "own-jsonl"
@@ -210,9 +223,9 @@ def test_own_jsonl_data_runs_stages_01_02_and_bad_records_stop_before_writing(tm
     assert metrics["auc"] is not None and metrics["settings"]["steps"] == 4
     # stage 02 again with the same settings: the finished judge is reused, not trained again
     again = qcrd("run", "--params", "params/own-jsonl.yaml", "--set", f"outputs_dir={tmp_path}", "--set",
-                 "stages=[02_discriminator]", "--set", "02_discriminator.steps=4", "--quiet")
+                 "stages=[02_judge]", "--set", "02_judge.steps=4", "--quiet")
     assert again.returncode == 0, again.stderr[-2000:]
-    assert "**Reused**" in (run / "notebooks" / "02_discriminator.ipynb").read_text()
+    assert "**Reused**" in (run / "notebooks" / "02_judge.ipynb").read_text()
     assert json.loads((run / "discriminator" / "metrics.json").read_text())["auc"] == metrics["auc"]
     # a bad record: the run stops naming file and line, and writes nothing into the run
     bad = tmp_path / "bad.jsonl"
@@ -264,7 +277,7 @@ def test_a_non_editable_install_runs_qcrd_run_from_another_folder(tmp_path):
         "import sys\nsys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f).lower()]\n")
     shutil.copy(REPO / "params" / "smoke.yaml", project / "smoke.yaml")
     env = {**os.environ, "PYTHONPATH": f"{tmp_path / 'noedit'}{os.pathsep}{target}"}
-    res = qcrd("run", "--params", "smoke.yaml", "--set", "stages=[01_teacher_sampling, 02_discriminator]", "--quiet",
+    res = qcrd("run", "--params", "smoke.yaml", "--set", "stages=[01_teacher_sampling, 02_judge]", "--quiet",
                env=env, cwd=project)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     run = project / "outputs" / "runs" / "smoke"

@@ -73,7 +73,7 @@ def test_stale_inputs_name_the_files_that_changed(tmp_path):
 
 
 def test_collect_students_leaves_out_students_of_replaced_inputs(tmp_path):
-    from qcrdkit.students.trainers import collect_students
+    from qcrdkit.analysis.students import collect_students
 
     run = tmp_path / "run"
     (run / "teacher").mkdir(parents=True)

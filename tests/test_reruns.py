@@ -29,11 +29,11 @@ def copy_smoke(smoke_run: Path, outputs: Path) -> Path:
 def test_a_changed_stage01_setting_under_the_same_run_id_refuses_then_replace_recomputes_downstream(smoke_run, tmp_path):
     from qcrdkit.provenance import read_record
     from qcrdkit.rundir import teacher_inputs
-    from qcrdkit.students.trainers import collect_students
+    from qcrdkit.analysis.students import collect_students
 
     run = copy_smoke(smoke_run, tmp_path)
     teacher, judge = tree_digest(run / "teacher"), tree_digest(run / "discriminator")
-    changed = ["--set", f"outputs_dir={tmp_path}", "--set", "stages=[01_teacher_sampling, 02_discriminator]",
+    changed = ["--set", f"outputs_dir={tmp_path}", "--set", "stages=[01_teacher_sampling, 02_judge]",
                "--set", "01_teacher_sampling.temperature=0.3", "--quiet"]
     res = qcrd("run", "--params", "params/smoke.yaml", *changed)
     assert res.returncode == 1
@@ -41,10 +41,10 @@ def test_a_changed_stage01_setting_under_the_same_run_id_refuses_then_replace_re
     assert tree_digest(run / "teacher") == teacher and tree_digest(run / "discriminator") == judge   # nothing lost
     # the same settings again: every stage reuses, nothing is re-sampled or retrained
     same = qcrd("run", "--params", "params/smoke.yaml", "--set", f"outputs_dir={tmp_path}", "--set",
-                "stages=[01_teacher_sampling, 02_discriminator]", "--quiet")
+                "stages=[01_teacher_sampling, 02_judge]", "--quiet")
     assert same.returncode == 0, same.stderr[-2000:]
     assert "**Reused**" in (run / "notebooks" / "01_teacher_sampling.ipynb").read_text()
-    assert "**Reused**" in (run / "notebooks" / "02_discriminator.ipynb").read_text()
+    assert "**Reused**" in (run / "notebooks" / "02_judge.ipynb").read_text()
     assert (run / "teacher" / "samples.jsonl").read_bytes() == (smoke_run / "teacher" / "samples.jsonl").read_bytes()
     # asked to replace: the teacher re-samples, the judge sees its input changed and pretrains again
     res = qcrd("run", "--params", "params/smoke.yaml", *changed, "--replace")
@@ -87,7 +87,7 @@ def test_an_untagged_short_papermill_rerun_of_notebook_03_leaves_the_finished_st
     assert {k: v for k, v in tree_digest(run / "students").items() if not k.startswith(("dss-short", "summary",
                                                                                          "curves", "negatives"))} \
         == {k: v for k, v in students.items() if not k.startswith(("summary", "curves", "negatives"))}
-    from qcrdkit.students.trainers import student_histories
+    from qcrdkit.analysis.students import student_histories
 
     assert sorted(student_histories(run)) == ["dss", "dss-short", "qcrd"]       # what curves.png is drawn from
 

@@ -16,7 +16,7 @@ from qcrdkit.rundir import save_task_spec
 from qcrdkit.tasks import get_task
 from qcrdkit.students.trainers import METHODS, method_config, student_folder_name, train_student
 from qcrdkit.students.trainers.data import StudentCollator, eval_rows, single_task_target, train_rows
-from qcrdkit.students.trainers.qcrd_batch import generated_labels, scatter_rows
+from qcrdkit.students.trainers.qcrd_candidates import generated_labels, scatter_rows
 
 from conftest import REPO
 
@@ -52,19 +52,19 @@ def run_dir(tmp_path_factory):
     """A run of stages 01-02 made by hand: gold rationales as positives, a changed number as the
     negative, and a judge with the scratch-tiny encoder (untrained head: scores near 0.5)."""
     from qcrdkit.judge import save_discriminator
-    from qcrdkit.students.trainers.run import preset_judge
+    from qcrdkit.judge import preset_judge
 
     run = tmp_path_factory.mktemp("run")
     save_task_spec(run, "arith", None, TASK_OPTIONS)
     write_jsonl(run / "teacher" / "samples.jsonl", make_records(get_task("arith", **TASK_OPTIONS)))
     write_jsonl(run / "teacher" / "greedy.jsonl", make_greedy(get_task("arith", **TASK_OPTIONS)))
-    judge, tok = preset_judge(run, "scratch-tiny", vocab_size=400)
+    judge, tok = preset_judge(run, "scratch-tiny", vocab_size=400, answer_input="none")
     save_discriminator(judge, tok, run / "discriminator")
     return run
 
 
-FAST = dict(student="scratch-tiny", vocab_size=400, progress=False, per_device_train_batch_size=4, learning_rate=3e-3,
-            logging_steps=1, eval_steps=100, save_steps=100)
+FAST = dict(student="scratch-tiny", vocab_size=400, progress=False, batch_size=4, lr=3e-3, eval_every=100,
+            extra={"logging_steps": 1})
 QCRD_FAST = dict(steps_per_iteration=2, iterations_back=2, judge_update_every=2, judge_update_steps=1, num_positives=2)
 
 
@@ -124,15 +124,24 @@ def test_collator_formats():
     assert task.parse_label(single_task_target("x", "( 2.0 + 3.0 )").split("So the answer is")[1]) == 5.0
 
 
-def test_method_configs_have_paper_defaults_and_reject_unknown_parameters(tmp_path):
+def test_method_configs_take_stage_03s_parameters_and_reject_unknown_ones(tmp_path):
+    from qcrdkit.stages import TrainingStageConfig
+
     q = method_config("qcrd", output_dir=str(tmp_path), alpha=0.3)           # alpha is DSS's: ignored here
     assert (q.alpha_pred, q.alpha_cl, q.alpha_judge, q.alpha_judge_decay, q.beta, q.delta) == (0.5, 0.5, 0.5, 0.9, 0.2, 3.0)
-    assert (q.scheme, q.num_negatives, q.iterations_back, q.negative_temperature) == ("minmax", 1, 5, 1.5)
+    assert (q.scheme, q.num_negatives, q.iterations_back, q.negative_temperature) == ("minmax", 1, 3, 1.5)
     assert (q.negative_top_k, q.negative_top_p) == (20, 1.0)       # top-k: the kit's choice (bench/README.md)
-    assert (q.per_device_train_batch_size, q.learning_rate, q.max_steps) == (8, 1e-5, 10000)
+    assert (q.per_device_train_batch_size, q.learning_rate, q.max_steps, q.eval_steps, q.save_steps) == (32, 1e-3, 600, 150, 150)
+    assert method_config("qcrd", student="t5-small").learning_rate == 1e-5      # lr None: by the student's kind
+    paper = method_config("qcrd", TrainingStageConfig(steps=10000, batch_size=8, lr=1e-5, eval_every=250), alpha_cl=0.4)
+    assert (paper.max_steps, paper.per_device_train_batch_size, paper.learning_rate, paper.eval_steps,
+            paper.alpha_cl) == (10000, 8, 1e-5, 250, 0.4)
+    assert method_config("dss", extra={"warmup_steps": 0.05}).warmup_steps == 0.05
+    with pytest.raises(ConfigError, match=r"03_training.extra: unknown training argument\(s\) \['warmup'\]"):
+        method_config("dss", extra={"warmup": 0.05})
     assert method_config("dss", output_dir=str(tmp_path), alpha=0.3).alpha == 0.3
     assert method_config("mi", output_dir=str(tmp_path)).mi_weight == 0.1
-    with pytest.raises(ConfigError, match=r"unknown training parameter\(s\) \['alpah'\]"):
+    with pytest.raises(ConfigError, match=r"03_training: unknown parameter\(s\) \['alpah'\]"):
         method_config("dss", output_dir=str(tmp_path), alpah=0.3)
     with pytest.raises(ConfigError, match="scheme must be one of"):
         method_config("qcrd", output_dir=str(tmp_path), scheme="best")
@@ -174,7 +183,7 @@ def losses(history, key="loss"):
 @pytest.mark.parametrize("method", list(METHODS))
 @pytest.mark.slow
 def test_a_few_steps_of_each_method_reduce_its_loss(run_dir, tmp_path, method):
-    metrics = train_student(method, run_dir, out_dir=tmp_path / method, max_steps=24, **FAST,
+    metrics = train_student(method, run_dir, out_dir=tmp_path / method, steps=24, **FAST,
                             **(QCRD_FAST if method == "qcrd" else {}))
     history = read_json(tmp_path / method / "history.json")
     curve = losses(history)
@@ -203,8 +212,9 @@ def test_qcrd_samples_negatives_ahead_and_uses_each_once(run_dir, tmp_path, monk
         original(self, *a, **kw)
         made["trainer"] = self
     monkeypatch.setattr(QCRDTrainer, "__init__", keep)
-    train_student("qcrd", run_dir, out_dir=tmp_path / "q", max_steps=18, **FAST, use_judge=False,
-                  steps_per_iteration=6, iterations_back=5, negative_prefetch_steps=3, num_negatives=2)
+    train_student("qcrd", run_dir, out_dir=tmp_path / "q", steps=18, **{**FAST, "extra": {**FAST["extra"],
+                  "negative_prefetch_steps": 3}}, use_judge=False, steps_per_iteration=6, iterations_back=5,
+                  num_negatives=2)
     trainer = made["trainer"]
     # steps 0-5: no snapshot yet, no negatives; steps 6-17: the snapshot of iteration 1, in windows of 3 steps
     assert trainer.negative_fills == 4
@@ -216,11 +226,11 @@ def test_qcrd_samples_negatives_ahead_and_uses_each_once(run_dir, tmp_path, monk
 def test_qcrd_ablation_switches(run_dir, tmp_path):
     """w/o NK trains without negatives, w/o QJ without a judge, teacher negatives come from the
     self-consistency split, and a missing judge is a clear error."""
-    none = train_student("qcrd", run_dir, out_dir=tmp_path / "nk", max_steps=4, **FAST, **QCRD_FAST,
+    none = train_student("qcrd", run_dir, out_dir=tmp_path / "nk", steps=4, **FAST, **QCRD_FAST,
                          negative_source="none")
     history = read_json(tmp_path / "nk" / "history.json")
     assert not any("ce_neg" in h for h in history) and none["steps"] == 4
-    train_student("qcrd", run_dir, out_dir=tmp_path / "qj", max_steps=4, **FAST, **QCRD_FAST, use_judge=False,
+    train_student("qcrd", run_dir, out_dir=tmp_path / "qj", steps=4, **FAST, **QCRD_FAST, use_judge=False,
                   negative_source="teacher")
     history = read_json(tmp_path / "qj" / "history.json")
     # score_neg: logged over the negatives inside the margin (an untrained student has none here)
@@ -230,13 +240,13 @@ def test_qcrd_ablation_switches(run_dir, tmp_path):
     shutil.copytree(run_dir / "teacher", bare / "teacher")
     shutil.copy(run_dir / "task.json", bare / "task.json")
     with pytest.raises(ConfigError, match="no judge; run stage 02"):
-        train_student("qcrd", bare, out_dir=tmp_path / "x", max_steps=2, **FAST)
+        train_student("qcrd", bare, out_dir=tmp_path / "x", steps=2, **FAST)
 
 
 @pytest.mark.slow
 def test_fixed_generator_from_a_trained_student(run_dir, tmp_path):
-    train_student("dss", run_dir, out_dir=tmp_path / "dss", max_steps=2, **FAST)
-    metrics = train_student("qcrd", run_dir, out_dir=tmp_path / "fixed", max_steps=3, **FAST, **QCRD_FAST,
+    train_student("dss", run_dir, out_dir=tmp_path / "dss", steps=2, **FAST)
+    metrics = train_student("qcrd", run_dir, out_dir=tmp_path / "fixed", steps=3, **FAST, **QCRD_FAST,
                             negative_source="fixed", fixed_generator=str(tmp_path / "dss"))
     assert metrics["steps"] == 3 and metrics["config"]["negative_source"] == "fixed"
 
@@ -245,7 +255,7 @@ def test_fixed_generator_from_a_trained_student(run_dir, tmp_path):
 def test_dss_resume_continues_where_it_stopped(run_dir, tmp_path):
     """Stopped after step 4 (checkpoint-4 kept, later ones lost), a rerun resumes there and ends
     with the same weights as an uninterrupted run."""
-    common = dict(max_steps=8, **{**FAST, "save_steps": 4, "eval_steps": 4}, keep_checkpoints=True)
+    common = dict(steps=8, **{**FAST, "eval_every": 4}, keep_checkpoints=True)
     train_student("dss", run_dir, out_dir=tmp_path / "full", **common)
     shutil.copytree(tmp_path / "full" / "checkpoints" / "checkpoint-4", tmp_path / "cut" / "checkpoints" / "checkpoint-4")
     shutil.copy(tmp_path / "full" / "checkpoints" / "provenance.json", tmp_path / "cut" / "checkpoints")
@@ -261,7 +271,7 @@ def test_dss_resume_continues_where_it_stopped(run_dir, tmp_path):
 def test_qcrd_resume_restores_the_snapshot_ring_and_the_judge(run_dir, tmp_path):
     from qcrdkit.students.trainers.qcrd import STATE_FILE
 
-    common = dict(max_steps=8, **{**FAST, "save_steps": 4, "eval_steps": 4}, **QCRD_FAST, judge_labels="source",
+    common = dict(steps=8, **{**FAST, "eval_every": 4}, **QCRD_FAST, judge_labels="source",
                   keep_checkpoints=True)
     train_student("qcrd", run_dir, out_dir=tmp_path / "full", **common)
     saved = torch.load(tmp_path / "full" / "checkpoints" / "checkpoint-4" / STATE_FILE, weights_only=True)
@@ -284,13 +294,13 @@ def test_qcrd_resume_restores_the_snapshot_ring_and_the_judge(run_dir, tmp_path)
     with pytest.raises(ConfigError, match="qcrd_state.pt: missing"):
         train_student("qcrd", run_dir, out_dir=tmp_path / "cut", **common)
     with pytest.raises(ArtifactConflict, match="unfinished student's checkpoints.*config.max_steps: 8 → 10"):
-        train_student("qcrd", run_dir, out_dir=tmp_path / "cut", **{**common, "max_steps": 10})
+        train_student("qcrd", run_dir, out_dir=tmp_path / "cut", **{**common, "steps": 10})
 
 
 @pytest.mark.slow
 def test_model_selection_uses_valid_and_test_is_reported(run_dir, tmp_path):
-    metrics = train_student("finetune", run_dir, out_dir=tmp_path / "ft", max_steps=6,
-                            **{**FAST, "eval_steps": 2, "save_steps": 2})
+    metrics = train_student("finetune", run_dir, out_dir=tmp_path / "ft", steps=6,
+                            **{**FAST, "eval_every": 2})
     history = read_json(tmp_path / "ft" / "history.json")
     evals = {h["step"]: h["eval_accuracy"] for h in history if "eval_accuracy" in h}
     assert sorted(evals) == [2, 4, 6]
@@ -298,15 +308,14 @@ def test_model_selection_uses_valid_and_test_is_reported(run_dir, tmp_path):
     assert metrics["valid_accuracy"] == pytest.approx(best)
     assert evals[metrics["best_checkpoint_step"]] == pytest.approx(best)
     assert not any(k.startswith("test_") for h in history[:-2] for k in h)    # test only at the very end
-    again = train_student("finetune", run_dir, out_dir=tmp_path / "ft", max_steps=6,
-                          **{**FAST, "eval_steps": 2, "save_steps": 2})
+    again = train_student("finetune", run_dir, out_dir=tmp_path / "ft", steps=6,
+                          **{**FAST, "eval_every": 2})
     assert again == {**metrics, "reused": True}                               # a finished student is kept
     with pytest.raises(ArtifactConflict, match=r"the finished student ft .*config\.max_steps: 6 → 4"):
-        train_student("finetune", run_dir, out_dir=tmp_path / "ft", max_steps=4, **{**FAST, "eval_steps": 2,
-                                                                                   "save_steps": 2})
+        train_student("finetune", run_dir, out_dir=tmp_path / "ft", steps=4, **{**FAST, "eval_every": 2})
     assert read_json(tmp_path / "ft" / "metrics.json") == metrics             # another config never overwrites it
-    other = train_student("finetune", run_dir, out_dir=tmp_path / "ft", max_steps=4, replace=True,
-                          **{**FAST, "eval_steps": 2, "save_steps": 2})
+    other = train_student("finetune", run_dir, out_dir=tmp_path / "ft", steps=4, replace=True,
+                          **{**FAST, "eval_every": 2})
     assert other["steps"] == 4 and "reused" not in other                      # asked to replace: trains again
     assert read_json(next((tmp_path / "replaced").glob("*/ft/metrics.json"))) == metrics   # the old one kept aside
 
@@ -315,12 +324,11 @@ def test_model_selection_uses_valid_and_test_is_reported(run_dir, tmp_path):
 def test_two_process_torchrun_completes_qcrd_steps(run_dir, tmp_path):
     """`torchrun --nproc_per_node 2` on the CPU (gloo): a few QCRD steps, one artifact folder."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
-    sets = ["max_steps=4", "per_device_train_batch_size=2", "learning_rate=0.003", "eval_steps=4", "save_steps=4",
+    sets = ["steps=4", "batch_size=2", "lr=0.003", "eval_every=4", "student=scratch-tiny", "vocab_size=400",
             "steps_per_iteration=2", "iterations_back=2", "judge_update_every=2", "judge_update_steps=1",
             "num_positives=2"]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
-           "-m", "qcrdkit.cli", "train", "--run-dir", str(run_dir), "--method", "qcrd", "--student", "scratch-tiny",
-           "--vocab-size", "400", "--out", str(tmp_path / "ddp"), "--no-progress"]
+           "-m", "qcrdkit.cli", "train", "--run-dir", str(run_dir), "--method", "qcrd", "--out", str(tmp_path / "ddp"), "--no-progress"]
     for s in sets:
         cmd += ["--set", s]
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
@@ -331,7 +339,7 @@ def test_two_process_torchrun_completes_qcrd_steps(run_dir, tmp_path):
 
 
 def test_complete_config_fills_fields_an_older_version_did_not_record():
-    from qcrdkit.students.trainers.run import complete_config
+    from qcrdkit.analysis.students import complete_config
 
     old = {"scheme": "mean", "seed": 0}
     config = complete_config("qcrd", old)
@@ -373,7 +381,7 @@ def test_rationale_accuracy_on_hand_made_outputs():
 @pytest.mark.slow
 def test_rationale_accuracy_is_reported_for_methods_that_learn_rationales(run_dir, tmp_path):
     for method in ("finetune", "single_task", "dss"):
-        metrics = train_student(method, run_dir, out_dir=tmp_path / method, max_steps=2, **FAST)
+        metrics = train_student(method, run_dir, out_dir=tmp_path / method, steps=2, **FAST)
         predictions = [json.loads(x) for x in (tmp_path / method / "test_predictions.jsonl").read_text().splitlines()]
         if method == "finetune":
             assert metrics["test_rationale_accuracy"] is None and "rationale" not in predictions[0]
@@ -384,11 +392,12 @@ def test_rationale_accuracy_is_reported_for_methods_that_learn_rationales(run_di
         assert {"rationale", "rationale_answer", "rationale_correct"} <= set(predictions[0])
 
 
-def qcrd_trainer_and_batch(run_dir, tmp_path, **params):
+def qcrd_trainer_and_batch(run_dir, tmp_path, extra=None, **params):
     from qcrdkit.students.trainers.run import build_trainer
 
     trainer = build_trainer("qcrd", run_dir, output_dir=tmp_path / "q", **{**FAST, **QCRD_FAST, "judge_update_every": 0,
-                                                                         "negative_source": "teacher", **params}).trainer
+                                                                         "negative_source": "teacher", **params,
+                                                                         "extra": {**FAST["extra"], **(extra or {})}}).trainer
     batch = next(iter(trainer.get_train_dataloader()))
     return trainer, batch
 
@@ -401,10 +410,10 @@ def test_qcrd_compute_loss_equals_the_loss_functions_on_the_same_ces(run_dir, tm
     With δ at the negatives' median CE, half of them lie outside the margin and the trainer does not
     score those: the loss is the same. Float32 throughout, chunked decoder passes (2 rows a chunk)."""
     from qcrdkit.losses import contrastive_loss, sequence_cross_entropy
-    from qcrdkit.students.trainers.qcrd_batch import pad_labels
+    from qcrdkit.students.trainers.qcrd_candidates import pad_labels
 
     trainer, batch = qcrd_trainer_and_batch(run_dir, tmp_path, scheme=scheme, num_positives=2,
-                                            inference_dtype="float32", chunk_rows=2)
+                                            extra={"inference_dtype": "float32", "chunk_rows": 2})
     model, a = trainer.model, trainer.args
     pos = [p[:a.num_positives] for p in batch["positives"]]
     neg = [t[:a.num_negatives] for t in batch["teacher_negatives"]]
@@ -461,7 +470,7 @@ def test_chunked_decoder_passes_give_the_same_ces_and_gradients(run_dir, tmp_pat
 def test_bfloat16_selection_picks_as_float32_except_near_ties(run_dir, tmp_path):
     """The MinMax selection in bfloat16 picks the float32 pick wherever the two best positives' CEs
     are more than 0.05 apart (bf16 keeps ~3 significant digits)."""
-    trainer, batch = qcrd_trainer_and_batch(run_dir, tmp_path, num_positives=2, inference_dtype="bfloat16")
+    trainer, batch = qcrd_trainer_and_batch(run_dir, tmp_path, num_positives=2, extra={"inference_dtype": "bfloat16"})
     model = trainer.model
     hidden = model.get_encoder()(input_ids=batch["expl_input_ids"],
                                  attention_mask=batch["expl_attention_mask"]).last_hidden_state

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..io import read_jsonl
-from .tables import ranking_aucs
+from .statistics import ranking_aucs
 
 ONLINE, STAGE02 = "online", "stage 02"
 
@@ -57,7 +57,7 @@ def teacher_heldout_rows(run_dir: str | Path) -> list[dict]:
 
 
 def right_wrong_rows(items: Sequence[dict], records: Sequence[dict], scored: Sequence[dict]) -> list[dict]:
-    """Stage 02's judge items as ranking rows (:func:`~.tables.ranking_aucs`): labelled by whether the
+    """Stage 02's judge items as ranking rows (:func:`~.statistics.ranking_aucs`): labelled by whether the
     teacher's answer is right (the gold answer, not the self-consistency side), with the judge's score from
     ``scored`` (rows of :func:`~qcrdkit.judge.score_items`, by ``key``)."""
     by_record = {f"{r['id']}#{r['sample_index']}": r for r in records}
@@ -107,3 +107,15 @@ def judge_rankings(judges: dict[str, tuple], teacher_rows: Sequence[dict], stude
     source = "online" if first == ONLINE else "stage02"
     top = {part: None if value is None else {**value, "judge_source": source} for part, value in by_judge[first].items()}
     return {**top, "by_judge": by_judge}
+
+
+def ranking_note(ranking: dict, what: str) -> str:
+    """One sentence on a :func:`qcrdkit.analysis.ranking_aucs` result: the judge's right/wrong AUC beside the
+    trivial scorers. ``ranking_note({"judge": 0.9, "shorter_first": 0.6, "agreement": None, "n_good": 3,
+    "n_bad": 1}, "Held-out")`` → ``"Held-out, right vs wrong answer (3 / 1): judge AUC **0.900**; shorter-first
+    0.600, agreement with the question's other samples –."``"""
+    def auc(key):
+        return "–" if ranking.get(key) is None else f"{ranking[key]:.3f}"
+
+    return (f"{what}, right vs wrong answer ({ranking['n_good']} / {ranking['n_bad']}): judge AUC **{auc('judge')}**; "
+            f"shorter-first {auc('shorter_first')}, agreement with the question's other samples {auc('agreement')}.")

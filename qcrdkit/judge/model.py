@@ -138,7 +138,7 @@ except ValueError:   # already registered (module reloaded)
     pass
 
 
-def build_discriminator(backbone: str = "minilm", *, max_length: int | None = None, head_hidden: int | None = None,
+def build_discriminator(backbone: str, *, max_length: int | None = None, head_hidden: int | None = None,
                         dropout: float = 0.1, answer_input: str | bool = "none") -> tuple[Discriminator, object]:
     """A new discriminator (fresh head) on ``backbone`` and its tokenizer. See the module doc."""
     if backbone in T5_PRESETS:

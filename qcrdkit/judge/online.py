@@ -9,7 +9,7 @@ import torch
 
 from ..errors import ConfigError
 from ..precision import use_fast_attention
-from .batching import encode_pairs
+from .pairs import encode_pairs
 from .items import answer_input_mode
 from .model import Discriminator
 from .objectives import OBJECTIVES, discriminator_loss

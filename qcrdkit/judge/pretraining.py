@@ -6,20 +6,27 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-import torch
-from transformers import Trainer, TrainingArguments
+from transformers import Trainer
 
-from ..batches import question_loader
+from ..question_batches import question_loader
 from ..errors import ConfigError
-from .batching import PairCollator
-from .model import Discriminator
+from .pairs import PairCollator
+from ..stages import JudgeStageConfig, declared
+from ..training_arguments import KitTrainingArguments
+from .model import Discriminator, default_learning_rate
 from .objectives import OBJECTIVES, discriminator_loss
 from .scoring import score_metrics
 
 
+STAGE = "02_judge"
+
+
 @dataclass
-class DiscriminatorTrainingConfig(TrainingArguments):
-    """``TrainingArguments`` with the discriminator's defaults (paper A.3: 500 steps).
+class DiscriminatorTrainingConfig(KitTrainingArguments):
+    """``TrainingArguments`` with the judge's fields and defaults; the ones stage 02 also has are declared there
+    (:class:`qcrdkit.stages.JudgeStageConfig`; its ``steps``, ``batch_size``, ``eval_every``,
+    ``save_every``, ``lr`` are ``max_steps``, ``per_device_train_batch_size``, ``eval_steps``, ``save_steps``,
+    ``learning_rate`` here, mapped by :func:`judge_training_config`).
 
     ``per_device_train_batch_size`` / ``per_device_eval_batch_size`` count **questions** per
     batch; each brings its rationales (teacher samples and augmented negatives) — all of them, or in
@@ -27,34 +34,35 @@ class DiscriminatorTrainingConfig(TrainingArguments):
     ``group_by_length`` puts questions of similar length together.
     """
 
-    objective: str = field(default="bce", metadata={"help": "bce (default) or eq2 (the paper's eq. 2); see module doc"})
-    rationales_per_question: int | None = field(default=None, metadata={
-        "help": "training rationales of a question per batch (None: all); keeps steps small with many samples"})
-    group_by_length: bool = field(default=False, metadata={"help": "batch questions of similar length together"})
-    max_steps: int = 500
-    per_device_train_batch_size: int = 8
+    objective: str = declared(STAGE, "objective")
+    rationales_per_question: int | None = declared(STAGE, "rationales_per_question")
+    group_by_length: bool = declared(STAGE, "group_by_length")
+    max_steps: int = declared(STAGE, "steps")
+    per_device_train_batch_size: int = declared(STAGE, "batch_size")
     per_device_eval_batch_size: int = 32
-    learning_rate: float = 5e-5
+    learning_rate: float = 5e-5          # a pretrained backbone's (stage 02's lr None: default_learning_rate)
     warmup_steps: float = 0.1
     weight_decay: float = 0.01
-    logging_steps: float = 10
-    eval_strategy: str = "steps"
-    eval_steps: float = 50
-    save_strategy: str = "steps"
-    save_steps: float = 100
+    eval_steps: float = declared(STAGE, "eval_every")
+    save_steps: float = declared(STAGE, "save_every")
     save_total_limit: int | None = 1
-    report_to: str | list[str] | None = "none"
-    remove_unused_columns: bool = False
     label_names: list[str] | None = field(default_factory=lambda: ["labels"])
-    dataloader_pin_memory: bool = False
-    bf16: bool | None = field(default=None, metadata={"help": "None: bf16 when a CUDA device supports it"})
 
     def __post_init__(self):
         if self.objective not in OBJECTIVES:
             raise ConfigError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
-        if self.bf16 is None:
-            self.bf16 = bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
         super().__post_init__()
+
+
+def judge_training_config(stage: JudgeStageConfig, *, output_dir: str | Path,
+                          model: Discriminator) -> DiscriminatorTrainingConfig:
+    """The Trainer's arguments from stage 02's parameters: the one place a stage name meets the Trainer's.
+    ``lr`` None: :func:`default_learning_rate` of ``model`` (5e-5 pretrained, 1e-3 built from a config)."""
+    return DiscriminatorTrainingConfig(
+        output_dir=str(output_dir), objective=stage.objective, max_steps=stage.steps,
+        per_device_train_batch_size=stage.batch_size, rationales_per_question=stage.rationales_per_question,
+        group_by_length=stage.group_by_length, learning_rate=stage.lr or default_learning_rate(model),
+        eval_steps=stage.eval_every, save_steps=stage.save_every, seed=stage.seed, disable_tqdm=not stage.progress)
 
 
 def auc_metrics(eval_pred) -> dict:

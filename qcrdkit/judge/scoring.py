@@ -6,7 +6,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .batching import encode_pairs
+from .pairs import encode_pairs
 from .items import NEGATIVE, POSITIVE
 from .model import Discriminator
 

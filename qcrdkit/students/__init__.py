@@ -2,7 +2,8 @@
 config + trainer per method (:mod:`.trainers`: Finetune, Single-Task, DSS, MI, QCRD).
 
 >>> from qcrdkit.students import build_student
->>> from qcrdkit.students.trainers import train_student
+>>> from qcrdkit.students.trainers import train_student      # train_student(method, run_dir, steps=..., ...)
+>>> model, tokenizer = build_student("scratch-tiny", tokenizer="byte")
 """
 from .models import (STUDENT_PRESETS, build_student, explain_input, generate_texts, load_or_train_tokenizer,
                      predict_input)

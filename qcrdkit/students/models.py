@@ -27,6 +27,7 @@ from typing import Iterable
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, T5Config, T5ForConditionalGeneration
 
 from ..errors import ConfigError, model_load_error
+from ..stages import TrainingStageConfig
 from .tokenizers import EXPLAIN, PREDICT, TOKENIZERS, preset_tokenizer  # noqa: F401
 
 STUDENT_PRESETS = {
@@ -37,11 +38,16 @@ STUDENT_PRESETS = {
 }
 
 
-def build_student(name: str, *, corpus: Iterable[str] | None = None, tokenizer="corpus", vocab_size: int = 2000):
+def build_student(name: str, *, corpus: Iterable[str] | None = None, tokenizer=TrainingStageConfig.tokenizer,
+                  vocab_size: int = TrainingStageConfig.vocab_size):
     """``(model, tokenizer)`` for a preset (see module doc) or a hub name / local path.
 
-    For a preset, ``tokenizer`` is ``"corpus"``, ``"byte"`` or a tokenizer object to reuse (the
-    run's saved one, so every method of a run shares it)."""
+    For a preset, ``tokenizer`` is ``"corpus"``, ``"corpus-numbers"`` (trained on ``corpus``), ``"byte"`` or a
+    tokenizer object to reuse (the run's saved one, so every method of a run shares it); defaults: stage 03's.
+
+    >>> model, tokenizer = build_student("scratch-tiny", tokenizer="byte")
+    >>> model.config.num_layers, type(tokenizer).__name__
+    (2, 'ByT5Tokenizer')"""
     if name in STUDENT_PRESETS:
         tok = tokenizer if not isinstance(tokenizer, str) else preset_tokenizer(corpus, tokenizer, vocab_size, name)
         config = T5Config(vocab_size=len(tok), pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
@@ -59,8 +65,8 @@ def build_student(name: str, *, corpus: Iterable[str] | None = None, tokenizer="
     return model, tok
 
 
-def load_or_train_tokenizer(path: str | Path, name: str, corpus: Iterable[str], tokenizer: str = "corpus",
-                            vocab_size: int = 2000):
+def load_or_train_tokenizer(path: str | Path, name: str, corpus: Iterable[str],
+                            tokenizer: str = TrainingStageConfig.tokenizer, vocab_size: int = TrainingStageConfig.vocab_size):
     """A preset's tokenizer, trained once per run and kept at ``path`` (reused when present and
     trained on the same corpus; one trained on another corpus — the teacher's samples were replaced — is
     moved to ``<run>/replaced/`` and trained again: every student and judge keeps its own copy).

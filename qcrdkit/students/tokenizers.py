@@ -39,7 +39,7 @@ def train_corpus_tokenizer(texts: Iterable[str], vocab_size: int = 2000, split_d
                                    additional_special_tokens=[PREDICT, EXPLAIN])
 
 
-def preset_tokenizer(corpus: Iterable[str] | None, tokenizer: str = "corpus", vocab_size: int = 2000,
+def preset_tokenizer(corpus: Iterable[str] | None, tokenizer: str, vocab_size: int,
                      name: str = "preset"):
     """The tokenizer of an offline preset: trained on ``corpus`` or byte-level."""
     if tokenizer in ("corpus", "corpus-numbers"):

@@ -46,12 +46,32 @@ def leading_letter(sentence: str) -> tuple[str, str] | None:
     return (m.group(1).lower(), "") if m else None
 
 
-def parse_choice(answer_text: str, options: Sequence[str], normalise: Callable[[str], str]) -> str | None:
-    """The option ``answer_text`` commits to under the module's rules, or ``None``."""
+def committed_sentence(answer_text: str) -> tuple[str, tuple[str, str] | None] | None:
+    """``(first sentence, its leading letter)`` of an answer, or ``None`` for a hedge."""
     sentence = first_sentence(answer_text)
     if is_hedge(sentence):
         return None
-    lead = leading_letter(sentence)
+    return sentence, leading_letter(sentence)
+
+
+def parse_unlisted_choice(answer_text: str, normalise: Callable[[str], str], letters: str = LETTERS) -> str | None:
+    """Without the question's options: the text after a leading letter of ``letters`` (or the letter), else the
+    sentence; ``None`` for a hedge."""
+    committed = committed_sentence(answer_text)
+    if committed is None:
+        return None
+    sentence, lead = committed
+    if lead and lead[0] in letters:
+        return normalise(lead[1]) or lead[0]
+    return normalise(sentence) or None
+
+
+def parse_choice(answer_text: str, options: Sequence[str], normalise: Callable[[str], str]) -> str | None:
+    """The option ``answer_text`` commits to under the module's rules, or ``None``."""
+    committed = committed_sentence(answer_text)
+    if committed is None:
+        return None
+    sentence, lead = committed
     if lead and lead[0] in LETTERS[:len(options)]:
         option = options[LETTERS.index(lead[0])]
         rest = normalise(lead[1])

@@ -6,7 +6,7 @@ import string
 from typing import Any
 
 from .base import Example, Task, register_task
-from .choice import first_sentence, is_hedge, leading_letter, parse_choice
+from .choice import parse_choice, parse_unlisted_choice
 
 LETTERS = "abcde"
 
@@ -41,15 +41,7 @@ class CQA(Task):
         (``(d) soccer game or (e) hockey game.``) or a letter whose text names another option is ``None``
         (:mod:`qcrdkit.tasks.choice`). Without the example's options: the letter's text (or the letter)."""
         choices = (example.meta.get("choices") if example else None) or []
-        if choices:
-            return parse_choice(answer_text, choices, _norm)
-        sentence = first_sentence(answer_text)
-        if is_hedge(sentence):
-            return None
-        lead = leading_letter(sentence)
-        if lead and lead[0] in LETTERS:
-            return _norm(lead[1]) or lead[0]
-        return _norm(sentence) or None
+        return parse_choice(answer_text, choices, _norm) if choices else parse_unlisted_choice(answer_text, _norm, LETTERS)
 
     def answer_key(self, answer: Any):
         return None if answer is None else _norm(str(answer))

@@ -165,8 +165,13 @@ class _Server(ThreadingHTTPServer):
 class SyntheticTeacherServer:
     """A loopback OpenAI-compatible server in a background thread.
 
+    >>> import openai
     >>> with SyntheticTeacherServer() as server:
     ...     client = openai.OpenAI(base_url=server.url, api_key="unused")
+    ...     reply = client.chat.completions.create(model=MODEL_NAME, n=2, temperature=0.7,
+    ...                                            messages=[{"role": "user", "content": "Q: What is 2 + 3? A:"}])
+    >>> len(reply.choices)
+    2
 
     Args:
         respond: ``request_json -> (status, json[, headers])``; default: the synthetic teacher.

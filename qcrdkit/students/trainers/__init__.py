@@ -10,18 +10,21 @@ mi             MIConfig              MITrainer
 qcrd           QCRDConfig            QCRDTrainer
 =============  ====================  ==================
 
->>> from qcrdkit.students.trainers import train_student
->>> metrics = train_student("dss", "outputs/runs/demo", max_steps=500)
+Every function takes stage 03's parameters by their stage names (``train_student("dss", run_dir, steps=500)``
+trains a student on a run of stages 01-02); :func:`method_config` is the one place they meet the Trainer's:
+
+>>> from qcrdkit.students.trainers import method_config
+>>> config = method_config("qcrd", steps=500, batch_size=8, negative_top_k=0)
+>>> config.max_steps, config.per_device_train_batch_size, config.negative_top_k
+(500, 8, 0)
 """
 from .base import StudentConfig, StudentTrainer
 from .baselines import (DSSConfig, DSSTrainer, FinetuneConfig, FinetuneTrainer, MIConfig, MITrainer,
                         SingleTaskConfig, SingleTaskTrainer)
 from .qcrd import QCRDTrainer
 from .qcrd_config import QCRDConfig
-from .run import (METHODS, collect_students, method_config, student_folder_name, student_histories, train_student,
-                  write_summary)
+from .run import METHODS, method_config, student_folder_name, train_student, training_stage
 
 __all__ = ["StudentConfig", "StudentTrainer", "FinetuneConfig", "FinetuneTrainer", "SingleTaskConfig",
            "SingleTaskTrainer", "DSSConfig", "DSSTrainer", "MIConfig", "MITrainer", "QCRDConfig", "QCRDTrainer",
-           "METHODS", "collect_students", "method_config", "student_folder_name", "student_histories", "train_student",
-           "write_summary"]
+           "METHODS", "method_config", "student_folder_name", "train_student", "training_stage"]

@@ -1,4 +1,4 @@
-"""What every student method shares: the training arguments (paper §4.1 defaults), the trainer
+"""What every student method shares: the training arguments (stage 03's defaults), the trainer
 (Hugging Face ``Seq2SeqTrainer``: checkpoints, resume, logging, progress bars, ``accelerate`` /
 ``torchrun`` come from it) and accuracy on the label task.
 
@@ -17,9 +17,15 @@ import torch
 from transformers import Seq2SeqTrainer, Seq2SeqTrainingArguments, TrainerCallback
 from transformers.trainer_callback import ExportableState
 
+from ...stages import declared
+from ...training_arguments import KitTrainingArguments
 from ..models import explain_input, generate_texts
 from ...tasks import Example, Task, split_answer
 from .data import StudentCollator, single_task_target
+
+STAGE = "03_training"
+#: learning rate when stage 03's ``lr`` is None: the paper's 1e-5 for a pretrained T5, larger for a student from scratch
+PRETRAINED_LR, SCRATCH_LR = 1e-5, 1e-3
 
 
 def rationale_outcomes(task: Task, texts: list[str], examples: list[Example]) -> list[dict]:
@@ -38,25 +44,23 @@ def rationale_accuracy(outcomes: list[dict]) -> float:
 
 
 @dataclass
-class StudentConfig(Seq2SeqTrainingArguments):
-    """``Seq2SeqTrainingArguments`` with the paper's defaults (§4.1: batch size 8, learning rate
-    1e-5, 10000 steps) and the students' own fields. Evaluation and checkpoints every
-    ``eval_steps``; the best valid accuracy is kept."""
+class StudentConfig(KitTrainingArguments, Seq2SeqTrainingArguments):
+    """``Seq2SeqTrainingArguments`` with the students' own fields and defaults. The ones stage 03 also has are
+    declared there (:class:`qcrdkit.stages.TrainingStageConfig`; its ``steps``, ``batch_size``, ``eval_every``
+    are ``max_steps``, ``per_device_train_batch_size``, ``eval_steps`` = ``save_steps`` here, mapped by
+    :func:`qcrdkit.students.trainers.method_config`); the learning rate is the one of a student built from a
+    config (the default preset's). Evaluation and checkpoints every ``eval_steps``; the best valid accuracy is kept."""
 
-    train_fraction: float = field(default=1.0, metadata={"help": "share of the training questions used (Fig. 4: "
-                                                                 "distillation with smaller datasets); a seeded subset"})
+    train_fraction: float = declared(STAGE, "train_fraction")
     max_input_length: int = field(default=256, metadata={"help": "question tokens kept (inputs are truncated)"})
     max_target_length: int = field(default=128, metadata={"help": "label / rationale tokens kept"})
-    max_steps: int = 10000
-    per_device_train_batch_size: int = 8
+    max_steps: int = declared(STAGE, "steps")
+    per_device_train_batch_size: int = declared(STAGE, "batch_size")
     per_device_eval_batch_size: int = 64
-    learning_rate: float = 1e-5
+    learning_rate: float = SCRATCH_LR
     warmup_steps: float = 0.0
-    logging_steps: float = 10
-    eval_strategy: str = "steps"
-    eval_steps: float = 250
-    save_strategy: str = "steps"
-    save_steps: float = 250
+    eval_steps: float = declared(STAGE, "eval_every")
+    save_steps: float = declared(STAGE, "eval_every")
     save_total_limit: int | None = 2
     load_best_model_at_end: bool = True
     metric_for_best_model: str | None = "accuracy"
@@ -66,17 +70,11 @@ class StudentConfig(Seq2SeqTrainingArguments):
                 "rationale_accuracy: the share whose own answer is right"})
     predict_with_generate: bool = True
     generation_max_length: int | None = None
-    report_to: str | list[str] | None = "none"
-    remove_unused_columns: bool = False
-    dataloader_pin_memory: bool = False
-    bf16: bool | None = field(default=None, metadata={"help": "None: bf16 when a CUDA device supports it"})
     restore_callback_states_from_checkpoint: bool = True   # the step timer survives a resume
 
     def __post_init__(self):
         if not 0 < self.train_fraction <= 1:
             raise ValueError(f"train_fraction must be in (0, 1], got {self.train_fraction}")
-        if self.bf16 is None:
-            self.bf16 = bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
         super().__post_init__()
 
 
@@ -138,10 +136,10 @@ class StudentTrainer(Seq2SeqTrainer):
 
     # ---- data order --------------------------------------------------------------------------
     def get_train_dataloader(self):
-        """Batches from a seeded per-epoch question order (:class:`~qcrdkit.batches.QuestionBatchSampler`,
+        """Batches from a seeded per-epoch question order (:class:`~qcrdkit.question_batches.QuestionBatchSampler`,
         ``seed + epoch``): every method trained with the same seed sees the same questions in the same
         order, and QCRD knows the questions of the coming steps (to sample their negatives together)."""
-        from ...batches import question_loader
+        from ...question_batches import question_loader
 
         loader, self.train_sampler = question_loader(self, self.train_dataset, self._train_batch_size, shuffle=True)
         return loader

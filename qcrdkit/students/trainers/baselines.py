@@ -11,10 +11,13 @@ MI              DSS + 0.1 · the max-pooled distribution cross-entropy (Chen et 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ...losses import dss_loss, mean_sequence_cross_entropy, mi_loss
+from ...stages import declared
 from .base import StudentConfig, StudentTrainer
+
+STAGE = "03_training"      # the fields shared with stage 03 are declared there (default, help)
 
 
 @dataclass
@@ -30,8 +33,7 @@ class FinetuneTrainer(StudentTrainer):
 class SingleTaskConfig(StudentConfig):
     """Rationale and label as one target sequence; the answer is read after "So the answer is"."""
 
-    rationale: str = field(default="greedy", metadata={"help": "which teacher rationale: greedy (τ = 0 sample, as "
-                                                                "DSS used) | first (first τ sample) | first_positive"})
+    rationale: str = declared(STAGE, "rationale")
 
 
 class SingleTaskTrainer(StudentTrainer):
@@ -48,9 +50,8 @@ class SingleTaskTrainer(StudentTrainer):
 class DSSConfig(StudentConfig):
     """Distilling step-by-step: one teacher rationale per question, two tasks."""
 
-    alpha: float = field(default=0.5, metadata={"help": "weight of the label task; 1 − α on the rationale task"})
-    rationale: str = field(default="greedy", metadata={"help": "which teacher rationale: greedy (τ = 0 sample, as "
-                                                                "DSS used) | first (first τ sample) | first_positive"})
+    alpha: float = declared(STAGE, "alpha")
+    rationale: str = declared(STAGE, "rationale")
 
 
 class DSSTrainer(StudentTrainer):
@@ -79,7 +80,7 @@ class DSSTrainer(StudentTrainer):
 class MIConfig(DSSConfig):
     """DSS plus the mutual-information term of Chen et al. 2024, as in their code."""
 
-    mi_weight: float = field(default=0.1, metadata={"help": "weight of the MI term added to the DSS loss"})
+    mi_weight: float = declared(STAGE, "mi_weight")
 
 
 class MITrainer(DSSTrainer):

@@ -3,7 +3,7 @@
 Each optimizer step, for a batch of N questions:
 
 1. **Label task.** ``L_pred``: cross-entropy of the gold label given ``<Predict> x``.
-2. **Negatives** (§3.2.1, A.2, A.4). ``k`` per question, from ``negative_source``:
+2. **Negatives** (§3.2.1, A.2, A.4). ``num_negatives`` (the paper's k) per question, from ``negative_source``:
    ``"self"`` — sampled at temperature τ_neg (1.5, top-k 20) from the student's own snapshot ``j``
    iterations back (:class:`~qcrdkit.negatives.SnapshotRing`; none during the first iteration,
    never the random initialisation), in one batched ``generate`` call with the KV cache; ``"fixed"`` — sampled from a fixed generator (e.g. a trained DSS student);
@@ -11,7 +11,7 @@ Each optimizer step, for a batch of N questions:
    An **iteration** is ``steps_per_iteration`` optimizer steps: at the end of each the student's
    weights go into the ring, ``α3`` is multiplied by 0.9, and the generator moves one snapshot on.
 3. **Contrastive loss** ``L_cl`` (eq. 3–7, :func:`~qcrdkit.losses.contrastive_loss`) over the
-   ``m`` teacher positives and the ``k`` negatives. The encoder pass of ``<Explain> x`` runs
+   ``m`` teacher positives (``num_positives``) and the negatives. The encoder pass of ``<Explain> x`` runs
    once and is shared by all ``m + k`` targets (the decoder reads its output). For the
    single-pick schemes (MinMax, MaxMin, Sampling) every target's CE is first computed without
    gradient; only the picked positive and negative are decoded again with gradient. Both passes
@@ -41,18 +41,16 @@ import math
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForSeq2SeqLM, LogitsProcessorList, TrainerCallback
-from transformers.modeling_outputs import BaseModelOutput
+from transformers import LogitsProcessorList, TrainerCallback
 from transformers.trainer_utils import get_last_checkpoint
 
 from ...errors import ConfigError
-from ...losses import (alpha3_schedule, contrastive_loss, qcrd_objective, select_rationales,
-                      sequence_cross_entropy)
-from ...negatives import GumbelTopK, SnapshotRing, load_generator
+from ...losses import alpha3_schedule, contrastive_loss, qcrd_objective, select_rationales
+from ...negatives import GumbelTopK, SnapshotRing, load_fixed_generator, load_generator
 from ...precision import autocast, inference_dtype, use_fast_attention
 from ..models import explain_input
 from .base import StudentTrainer
-from .qcrd_batch import Candidates, Slot, generated_labels, pad_labels, scatter_rows
+from .qcrd_candidates import Candidates, Slot, generated_labels, rationale_ce, scatter_rows
 from .qcrd_judge import JudgeTraining
 from .qcrd_config import QCRDConfig  # noqa: F401  (the trainer's args; importable from here as in TRL)
 
@@ -100,7 +98,8 @@ class QCRDTrainer(StudentTrainer):
         if a.negative_source == "self":
             self.generator = copy.deepcopy(self.model).to(dtype=self.fast_dtype).eval().requires_grad_(False)
         elif a.negative_source == "fixed":
-            self.generator = self._load_fixed_generator(a.fixed_generator)
+            self.generator = load_fixed_generator(a.fixed_generator, self.model.config.vocab_size, a.device,
+                                                  self.fast_dtype)
         if self.generator is not None:
             use_fast_attention(self.generator, a.device)
         self.rows_by_id = {r["id"]: r for r in self.train_dataset}
@@ -118,16 +117,6 @@ class QCRDTrainer(StudentTrainer):
         # negatives with CE < δ / all negatives, over the second half of training (the negative term's reach)
         self.margin_counts = [0, 0]
         self.add_callback(QCRDCallback(self))
-
-    def _load_fixed_generator(self, path: str):
-        try:
-            gen = AutoModelForSeq2SeqLM.from_pretrained(path)
-        except OSError as exc:
-            raise ConfigError(f"fixed_generator {path!r} could not be loaded: {exc}") from None
-        if gen.config.vocab_size != self.model.config.vocab_size:
-            raise ConfigError(f"fixed_generator {path!r} has vocabulary size {gen.config.vocab_size}, the student "
-                              f"{self.model.config.vocab_size}: it must share the student's tokenizer")
-        return gen.to(self.args.device, dtype=self.fast_dtype).eval().requires_grad_(False)
 
     # ---- state carried through checkpoints --------------------------------------------------
     def qcrd_state(self) -> dict:
@@ -214,7 +203,7 @@ class QCRDTrainer(StudentTrainer):
 
     @torch.no_grad()
     def sample_negatives(self, question_ids: list[str]) -> None:
-        """Sample ``k`` rationales for each question at τ_neg into the cache, in batches of
+        """Sample ``num_negatives`` rationales for each question at τ_neg into the cache, in batches of
         ``negative_generation_batch_size`` questions (similar lengths together, KV cache on)."""
         a, tok, k = self.args, self.processing_class, self.args.num_negatives
         generator = self.current_generator()
@@ -269,26 +258,7 @@ class QCRDTrainer(StudentTrainer):
         used = [self.negative_cache.pop(q) for q in inputs["id"]]    # each sample is used once
         return [u[0] for u in used], [u[1] for u in used]
 
-    @staticmethod
-    def rationale_ce(student, hidden, attention_mask, rows: list[int], labels: list[torch.Tensor],
-                     chunk_rows: int = 0) -> torch.Tensor:
-        """``CE(f(x), r)`` of each target, the decoder reading the shared encoder output of its question.
-
-        ``chunk_rows > 0``: targets sorted by length and decoded ``chunk_rows`` at a time, so that each
-        chunk is padded to its own longest target (same values, less padding)."""
-        if chunk_rows <= 0 or len(rows) <= chunk_rows:
-            index = torch.tensor(rows, device=hidden.device)
-            label_matrix = pad_labels(labels, hidden.device)
-            out = student(encoder_outputs=BaseModelOutput(last_hidden_state=hidden[index]),
-                          attention_mask=attention_mask[index], labels=label_matrix)
-            return sequence_cross_entropy(out.logits, label_matrix)
-        order = sorted(range(len(rows)), key=lambda i: len(labels[i]))
-        ce = torch.empty(len(rows), device=hidden.device)
-        for start in range(0, len(order), chunk_rows):
-            part = order[start:start + chunk_rows]
-            ce[torch.tensor(part, device=hidden.device)] = QCRDTrainer.rationale_ce(
-                student, hidden, attention_mask, [rows[i] for i in part], [labels[i] for i in part])
-        return ce
+    rationale_ce = staticmethod(rationale_ce)        # qcrd_candidates.rationale_ce: CE of each target
 
     def quality(self, question_ids: list[str], questions: list[str], texts: list[str], positive: list[bool],
                 device, peers: list[list[str]] | None = None) -> torch.Tensor:

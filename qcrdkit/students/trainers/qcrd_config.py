@@ -1,5 +1,8 @@
-"""QCRD's configuration (TRL style: ``QCRDConfig`` here, ``QCRDTrainer`` in :mod:`.qcrd`): every field
-documented, the paper's defaults (§4.1, appendix A) in one place."""
+"""QCRD's configuration (TRL style: ``QCRDConfig`` here, ``QCRDTrainer`` in :mod:`.qcrd`), every field documented.
+
+A field that is also a stage-03 parameter is declared there (:class:`qcrdkit.stages.TrainingStageConfig`: its
+default, its help, the paper's value) and only named here (``declared``); ``judge_learning_rate`` is stage 03's
+``judge_lr``. The defaults are the demo's; ``params/paper.yaml`` sets the paper's (§4.1, appendix A)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,58 +10,49 @@ from dataclasses import dataclass, field
 from ...errors import ConfigError
 from ...losses import SCHEMES
 from ...precision import INFERENCE_DTYPES
+from ...stages import declared
 from .base import StudentConfig
+
+STAGE = "03_training"
 
 NEGATIVE_SOURCES = ("self", "fixed", "teacher", "none")
 
 
 @dataclass
 class QCRDConfig(StudentConfig):
-    """QCRD's hyper-parameters with the paper's defaults (§4.1, appendix A)."""
+    """QCRD's hyper-parameters (§3, §4.1, appendix A); the shared ones declared by stage 03."""
 
-    alpha_pred: float = field(default=0.5, metadata={"help": "α1: weight of the label task"})
-    alpha_cl: float = field(default=0.5, metadata={"help": "α2: weight of the contrastive loss"})
-    alpha_judge: float = field(default=0.5, metadata={"help": "α3: weight of the judge's loss L_D"})
-    alpha_judge_decay: float = field(default=0.9, metadata={"help": "α3 is multiplied by this per iteration"})
-    beta: float = field(default=0.2, metadata={"help": "β: weight of the negative term"})
-    delta: float = field(default=3.0, metadata={"help": "δ: margin; negatives with CE ≥ δ are left alone"})
-    scheme: str = field(default="minmax", metadata={"help": "minmax | maxmin | sampling | mean | wmean (§5.1)"})
-    num_positives: int = field(default=5, metadata={"help": "m: teacher positives per question (up to K)"})
-    num_negatives: int = field(default=1, metadata={"help": "k: negatives per question"})
-    negative_source: str = field(default="self", metadata={"help": "self | fixed | teacher | none (w/o NK)"})
-    iterations_back: int = field(default=5, metadata={"help": "j: the generator is the snapshot j iterations back"})
-    steps_per_iteration: int = field(default=100, metadata={"help": "optimizer steps per iteration"})
-    negative_temperature: float = field(default=1.5, metadata={"help": "τ_neg: sampling temperature of negatives "
-                                                                       "(0: greedy)"})
-    negative_top_k: int = field(default=20, metadata={
-        "help": "negatives sample from the top k tokens only (0: all). Not in the paper, whose T5-base stays near its "
-                "own distribution at τ 1.5; a small student from scratch sampled untruncated at τ 1.5 writes noise "
-                "(CE ≈ 6 ≫ δ: the negative term is off). Measured on the demo: top-k 0 / 20 / 5 put 0.5 / 68 / 95 % "
-                "of the negatives inside the margin (bench/README.md)"})
-    negative_top_p: float = field(default=1.0, metadata={"help": "negatives sample from the nucleus of mass p (1: all)"})
+    alpha_pred: float = declared(STAGE, "alpha_pred")
+    alpha_cl: float = declared(STAGE, "alpha_cl")
+    alpha_judge: float = declared(STAGE, "alpha_judge")
+    alpha_judge_decay: float = declared(STAGE, "alpha_judge_decay")
+    beta: float = declared(STAGE, "beta")
+    delta: float = declared(STAGE, "delta")
+    scheme: str = declared(STAGE, "scheme")
+    num_positives: int = declared(STAGE, "num_positives")
+    num_negatives: int = declared(STAGE, "num_negatives")
+    negative_source: str = declared(STAGE, "negative_source")
+    iterations_back: int = declared(STAGE, "iterations_back")
+    steps_per_iteration: int = declared(STAGE, "steps_per_iteration")
+    negative_temperature: float = declared(STAGE, "negative_temperature")
+    negative_top_k: int = declared(STAGE, "negative_top_k")
+    negative_top_p: float = declared(STAGE, "negative_top_p")
     negative_max_new_tokens: int | None = field(
         default=None, metadata={"help": "cap on a sampled negative's length; always at most the batch's longest "
                                         "positive + 8 tokens (None: max_target_length)"})
     negative_prefetch_steps: int = field(
         default=64, metadata={"help": "negatives of the questions of this many coming steps are sampled together"})
     negative_generation_batch_size: int = field(default=256, metadata={"help": "questions per generate call"})
-    fixed_generator: str | None = field(default=None, metadata={"help": "model folder for negative_source='fixed'"})
-    positives: str = field(default="sc", metadata={
-        "help": "sc (self-consistency positives) | greedy (w/o ED: the teacher's greedy rationale, the baselines' "
-                "one) | first (the first teacher sample only)"})
-    use_judge: bool = field(default=True, metadata={"help": "False: unit quality weights (w/o QJ)"})
-    judge_update_every: int | None = field(default=None, metadata={
-        "help": "optimizer steps between online judge updates (None: at the end of each iteration, when the snapshot "
-                "ring advances; 0: never)"})
-    judge_update_steps: int = field(default=10, metadata={"help": "the judge's optimizer steps per update"})
+    fixed_generator: str | None = declared(STAGE, "fixed_generator")
+    positives: str = declared(STAGE, "positives")
+    use_judge: bool = declared(STAGE, "use_judge")
+    judge_update_every: int | None = declared(STAGE, "judge_update_every")
+    judge_update_steps: int = declared(STAGE, "judge_update_steps")
     judge_batch_size: int = field(default=32, metadata={"help": "pairs per judge step, half of each label"})
     judge_buffer_size: int = field(default=512, metadata={"help": "the replay buffer keeps this many latest pairs "
                                                                    "of each label"})
-    judge_learning_rate: float = field(default=1e-4, metadata={
-        "help": "the judge's online learning rate, times 0.9^iteration (α3's decay)"})
-    judge_labels: str = field(default="outcome", metadata={
-        "help": "source (the paper: teacher positives 1, self-negatives 0) | outcome (each rationale by whether its "
-                "answer is the train question's gold answer, plus the student's own samples)"})
+    judge_learning_rate: float = declared(STAGE, "judge_lr")
+    judge_labels: str = declared(STAGE, "judge_labels")
     judge_student_temperature: float = field(default=0.7, metadata={
         "help": "outcome labels: the temperature of the student's own samples added before each update"})
     judge_probe_size: int = field(default=64, metadata={"help": "pairs of the fixed probe set whose scores before "

@@ -1,10 +1,14 @@
 """One QCRD step's candidate rationales as tensors: each question's positives and negatives, padded
-label matrices and scatter into ``[N, width]`` matrices (pure tensor helpers of :mod:`.qcrd`)."""
+label matrices, scatter into ``[N, width]`` matrices, and each target's CE read off the shared encoder output
+(pure tensor helpers of :mod:`.qcrd`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import torch
+from transformers.modeling_outputs import BaseModelOutput
+
+from ...losses import sequence_cross_entropy
 
 def pad_labels(sequences: list[torch.Tensor], device) -> torch.Tensor:
     """1-D token tensors → one [n, T] label matrix padded with -100."""
@@ -80,3 +84,24 @@ class Candidates:
         """Question ``i``'s other candidates of the same kind (the judge's answer input compares with them)."""
         texts = self.pos_texts[i] if kind == "pos" else self.neg_texts[i]
         return [t for jj, t in enumerate(texts) if jj != j]
+
+
+def rationale_ce(student, hidden, attention_mask, rows: list[int], labels: list[torch.Tensor],
+                 chunk_rows: int = 0) -> torch.Tensor:
+    """``CE(f(x), r)`` of each target, the decoder reading the shared encoder output of its question.
+
+    ``chunk_rows > 0``: targets sorted by length and decoded ``chunk_rows`` at a time, so that each
+    chunk is padded to its own longest target (same values, less padding)."""
+    if chunk_rows <= 0 or len(rows) <= chunk_rows:
+        index = torch.tensor(rows, device=hidden.device)
+        label_matrix = pad_labels(labels, hidden.device)
+        out = student(encoder_outputs=BaseModelOutput(last_hidden_state=hidden[index]),
+                      attention_mask=attention_mask[index], labels=label_matrix)
+        return sequence_cross_entropy(out.logits, label_matrix)
+    order = sorted(range(len(rows)), key=lambda i: len(labels[i]))
+    ce = torch.empty(len(rows), device=hidden.device)
+    for start in range(0, len(order), chunk_rows):
+        part = order[start:start + chunk_rows]
+        ce[torch.tensor(part, device=hidden.device)] = rationale_ce(
+            student, hidden, attention_mask, [rows[i] for i in part], [labels[i] for i in part])
+    return ce
