@@ -256,7 +256,7 @@ def run_pipeline(params: dict, *, cwd: str | Path | None = None, kernel_name: st
         for name, variant in sweep["variants"].items():
             varied = merge_params(params, {stage: {**variant, "tag": str(name)}})
             plan.append((stage, f"{stage}-{name}", stage_parameters(varied, stage, run_dir, cwd, declared, defaults)))
-    from .stages import check_types
+    from .stage_parameters import check_types
 
     for stage, _, parameters in plan:
         check_types(stage, parameters)

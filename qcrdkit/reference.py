@@ -29,7 +29,7 @@ def parameter_reference() -> str:
              "`params/paper.yaml` runs where the paper fixes one.", "",
              "The library speaks the same names: `train_student(method, run_dir, steps=...)` and `qcrd train --set`",
              "take stage 03's, the notebooks pass their parameters on unrenamed, and the library configs declare",
-             "their shared fields from these (`qcrdkit.stages.declared`). Where a Hugging Face `TrainingArguments` field",
+             "their shared fields from these (`qcrdkit.stage_parameters.declared`). Where a Hugging Face `TrainingArguments` field",
              "has another name (`steps` → `max_steps`, `batch_size` → `per_device_train_batch_size`, `lr` →",
              "`learning_rate`, `eval_every` → `eval_steps`), one function maps them: `qcrdkit.students.trainers.method_config`",
              "(stage 03), `qcrdkit.judge.judge_training_config` (stage 02).", ""]

@@ -7,7 +7,8 @@ import pytest
 import yaml
 
 from qcrdkit import pipeline
-from qcrdkit.stages import JudgeStageConfig, accept_parameters, defaults
+from qcrdkit.stage_parameters import accept_parameters
+from qcrdkit.stages import JudgeStageConfig, defaults
 
 from test_judge_stage import run  # noqa: F401  (fixture: a tiny arith run with teacher samples)
 
@@ -28,7 +29,7 @@ TRAINING = {
     "extra": {"warmup_steps": 3}, "replace": True, "progress": False}
 JUDGE = {
     "backbone": "scratch-tiny", "tokenizer": "corpus", "vocab_size": 321, "objective": "eq2", "steps": 17, "batch_size": 3,
-    "rationales_per_question": 2, "group_by_length": True, "answer_input": "agreement", "lr": 0.004, "freeze_layers": 1,
+    "rationales_per_question": 2, "group_by_length": True, "answer_input": "answered", "lr": 0.004, "freeze_layers": 1,
     "max_length": 99, "augment": False, "augment_ops": ["drop"], "augment_rate": 0.3, "splits": ["train", "valid"],
     "heldout_fraction": 0.2, "eval_every": 5, "eval_questions": 7, "test_split": "test", "save_every": 6, "seed": 4,
     "replace": True, "progress": False}
@@ -102,7 +103,7 @@ def test_every_stage_02_parameter_arrives_where_stage_02_uses_it(tmp_path, run, 
     model, tok, trainable = build_stage_judge(run, stage)
     assert seen["tokenizer"][0][1:] == ("scratch-tiny", "corpus", 321)
     assert (model.config.backbone, model.config.max_pair_length, model.config.answer_input) == ("scratch-tiny", 99,
-                                                                                                "agreement")
+                                                                                                "answered")
     assert trainable < sum(p.numel() for p in model.parameters())          # freeze_layers 1
     args = judge_training_config(stage, output_dir=tmp_path / "ckpt", model=model)
     assert (args.objective, args.max_steps, args.per_device_train_batch_size, args.rationales_per_question,
@@ -113,7 +114,7 @@ def test_every_stage_02_parameter_arrives_where_stage_02_uses_it(tmp_path, run, 
         monkeypatch.setattr(R, name, record(name, getattr(R, name)))
     data = R.judge_data(run, stage, tok.mask_token)
     assert seen["judge_items"][0][1] == ["train", "valid"] and seen["split_by_question"][0][1:] == (0.2, 4)
-    assert seen["mark_answer_signals"][0][2] == "agreement" and "augment_negatives" not in seen    # augment False
+    assert seen["mark_answer_signals"][0][2] == "answered" and "augment_negatives" not in seen    # augment False
     R.judge_data(run, JudgeStageConfig(**{**JUDGE, "augment": True, "objective": "bce"}), tok.mask_token)
     assert {k: seen["augment_negatives"][1][k] for k in ("ops", "rate", "seed")} == {"ops": ["drop"], "rate": 0.3,
                                                                                        "seed": 4}

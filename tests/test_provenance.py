@@ -124,7 +124,8 @@ def test_relative_paths_resolve_against_the_checkout_not_through_the_notebooks_l
 
 
 def test_papermill_string_parameters_are_read_as_yaml_or_refused():
-    from qcrdkit.stages import accept_parameters, defaults
+    from qcrdkit.stage_parameters import accept_parameters
+    from qcrdkit.stages import defaults
 
     namespace = {**defaults("03_training"), "methods": '["qcrd"]', "extra": "{warmup_steps: 2}", "seeds": "[0, 1]"}
     accept_parameters("03_training", namespace)

@@ -42,7 +42,7 @@ def test_the_parameter_reference_is_generated_from_the_stage_configs():
 @pytest.mark.parametrize("path", sorted((REPO / "params").glob("*.yaml")), ids=lambda p: p.name)
 def test_every_params_file_and_the_defaults_have_the_declared_types(path):
     from qcrdkit.pipeline import load_params
-    from qcrdkit.stages import check_types
+    from qcrdkit.stage_parameters import check_types
 
     params = load_params(path)
     for stage in STAGE_CONFIGS:
@@ -54,7 +54,7 @@ def test_every_params_file_and_the_defaults_have_the_declared_types(path):
 
 def test_a_wrong_type_names_the_stage_and_parameter():
     from qcrdkit.errors import ConfigError
-    from qcrdkit.stages import check_types
+    from qcrdkit.stage_parameters import check_types
 
     with pytest.raises(ConfigError, match=r"01_teacher_sampling\.k: expected int, got 'five' \(str\)"):
         check_types("01_teacher_sampling", {"k": "five"})

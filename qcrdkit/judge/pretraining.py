@@ -11,7 +11,8 @@ from transformers import Trainer
 from ..question_batches import question_loader
 from ..errors import ConfigError
 from .pairs import PairCollator
-from ..stages import JudgeStageConfig, declared
+from ..stage_parameters import declared
+from ..stages import JudgeStageConfig
 from ..training_arguments import KitTrainingArguments
 from .model import Discriminator, default_learning_rate
 from .objectives import OBJECTIVES, discriminator_loss

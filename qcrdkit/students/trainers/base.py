@@ -17,7 +17,7 @@ import torch
 from transformers import Seq2SeqTrainer, Seq2SeqTrainingArguments, TrainerCallback
 from transformers.trainer_callback import ExportableState
 
-from ...stages import declared
+from ...stage_parameters import declared
 from ...training_arguments import KitTrainingArguments
 from ..models import explain_input, generate_texts
 from ...tasks import Example, Task, split_answer

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...losses import dss_loss, mean_sequence_cross_entropy, mi_loss
-from ...stages import declared
+from ...stage_parameters import declared
 from .base import StudentConfig, StudentTrainer
 
 STAGE = "03_training"      # the fields shared with stage 03 are declared there (default, help)

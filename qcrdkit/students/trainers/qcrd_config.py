@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from ...errors import ConfigError
 from ...losses import SCHEMES
 from ...precision import INFERENCE_DTYPES
-from ...stages import declared
+from ...stage_parameters import declared
 from .base import StudentConfig
 
 STAGE = "03_training"

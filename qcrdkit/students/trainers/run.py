@@ -34,7 +34,8 @@ from ...progress import progress_callbacks
 from ...tasks.base import pick_questions
 from ...errors import ConfigError
 from ...paths import project_path
-from ...stages import TrainingStageConfig, make_stage_config
+from ...stage_parameters import make_stage_config
+from ...stages import TrainingStageConfig
 from ...io import read_json, write_json, write_jsonl
 from ...provenance import claim_checkpoints, decide, file_fingerprint, move_aside, write_record
 from ...rundir import (JUDGE_WEIGHTS, load_task, read_teacher_greedy, read_teacher_samples, teacher_greedy_path,
