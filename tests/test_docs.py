@@ -25,6 +25,7 @@ def test_docstring_examples_run(module):
     assert result.attempted > 0 and result.failed == 0
 
 
+@pytest.mark.slow                               # runs on the smoke run (a pipeline)
 @pytest.mark.parametrize("name,index,block", BLOCKS, ids=[f"{n}-{i}" for n, i, _ in BLOCKS])
 def test_python_blocks_of_the_docs_run(name, index, block, smoke_run, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)                       # files an example writes land here

@@ -198,6 +198,7 @@ ANALYSIS = {
     "bootstrap_resamples": 50, "seed": 7, "progress": False}
 
 
+@pytest.mark.slow                               # reads the smoke run (a pipeline)
 def test_every_stage_04_parameter_arrives_where_stage_04_uses_it(tmp_path, smoke_run, monkeypatch):
     import contextlib
     import shutil
