@@ -1,4 +1,5 @@
-"""The package's shape: no import cycles between its modules, lazy (function-level) imports included."""
+"""The package's shape: no import cycles between its modules (lazy, function-level imports included), no long
+modules, notebooks that stay thin."""
 import ast
 from pathlib import Path
 
@@ -71,3 +72,23 @@ def test_cycle_finder_finds_a_lazy_cycle(tmp_path):
 
 def test_qcrdkit_has_no_import_cycles():
     assert cycles(import_graph(REPO / "qcrdkit")) == []
+
+
+def test_modules_and_notebook_cells_stay_small():
+    """No module over 400 lines; outside its parameter cell, no notebook code cell over 15 lines (comments and blank
+    lines not counted): a notebook calls the library and shows what it returns."""
+    import json
+
+    long_modules = {str(p.relative_to(REPO)): n for p in (REPO / "qcrdkit").rglob("*.py")
+                    if (n := len(p.read_text().splitlines())) > 400}
+    assert not long_modules
+    long_cells = {}
+    for path in sorted((REPO / "qcrdkit" / "notebooks").glob("0*.ipynb")):
+        for i, cell in enumerate(json.loads(path.read_text())["cells"]):
+            if cell["cell_type"] != "code" or "parameters" in cell.get("metadata", {}).get("tags", []):
+                continue
+            lines = [line for line in "".join(cell["source"]).splitlines()
+                     if line.strip() and not line.strip().startswith("#")]
+            if len(lines) > 15:
+                long_cells[f"{path.name} cell {i}"] = len(lines)
+    assert not long_cells
