@@ -35,6 +35,23 @@ JUDGE = {
     "replace": True, "progress": False}
 
 
+class Stop(Exception):
+    """Raised by a recorded call to end a walk once the value it checks has arrived."""
+
+
+def recorder(seen: dict):
+    """``record(name, result)``: a stand-in that keeps its ``(args, kwargs)`` in ``seen[name]`` and then raises
+    :class:`Stop` (``result`` Stop), calls ``result`` (a callable: the real function) or returns it."""
+    def record(name, result=None):
+        def call(*args, **kwargs):
+            seen[name] = (args, kwargs)
+            if result is Stop:
+                raise Stop
+            return result(*args, **kwargs) if callable(result) else result
+        return call
+    return record
+
+
 def injected(tmp_path, stage: str, values: dict) -> dict:
     """What `qcrd run` injects into the stage's notebook for a params file with ``values`` in its section,
     after the notebook's first cell (accept_parameters): the notebook's namespace and its stage object."""
@@ -86,17 +103,7 @@ def test_every_stage_02_parameter_arrives_where_stage_02_uses_it(tmp_path, run, 
     stage = injected(tmp_path, "02_judge", JUDGE)
     assert isinstance(stage, JudgeStageConfig)
     seen = {}
-
-    class Stop(Exception):
-        pass
-
-    def record(name, result=None):
-        def call(*args, **kwargs):
-            seen[name] = (args, kwargs)
-            if result is Stop:
-                raise Stop
-            return result(*args, **kwargs) if callable(result) else result
-        return call
+    record = recorder(seen)
 
     # the judge: a student preset's encoder with the run's tokenizer
     monkeypatch.setattr(S, "run_student_tokenizer", record("tokenizer", S.run_student_tokenizer))
@@ -217,17 +224,7 @@ def test_every_stage_04_parameter_arrives_where_stage_04_uses_it(tmp_path, smoke
     assert set(values) | {"run_dir"} == set(defaults("04_analysis"))
     stage = replace(injected(tmp_path, "04_analysis", values), run_dir=str(run))
     seen = {}
-
-    class Stop(Exception):
-        pass
-
-    def record(name, result):
-        def call(*args, **kwargs):
-            seen[name] = (args, kwargs)
-            if result is Stop:
-                raise Stop
-            return result(*args, **kwargs) if callable(result) else result
-        return call
+    record = recorder(seen)
 
     class Study:                                  # the student's samples: record how they are asked for
         def __init__(self, *args, **kwargs):
