@@ -122,7 +122,7 @@ def worker(method: str, run_dir: str, steps: int, overrides: list[str]) -> dict:
     out = {"method": method, "steps": timer.steps, "seconds_per_step": timer.seconds / timer.steps,
            **profile.report(),
            "train_wall_seconds": wall, "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
-           "threads": torch.get_num_threads(), "student": student.get("student", "scratch-small"),
+           "threads": torch.get_num_threads(), "student": stage.student,
            "batch_size": stage.batch_size}
     if torch.cuda.is_available():
         out["peak_cuda_gb"] = torch.cuda.max_memory_allocated() / 2**30

@@ -102,3 +102,18 @@ def test_a_judge_with_an_answer_input_gets_each_rationales_signal():
     peers = [[t for t in texts if t is not own] for own in texts]
     assert agreeing.signals([q] * 4, texts, peers) == pytest.approx([1 / 3, 1 / 3, 0.0, 0.0])
     assert agreeing.signals([q], ["3 + 4 = 7"]) == [1.0]                          # no peers: the answered bit
+
+
+def test_each_rationales_answer_is_read_once_however_often_it_is_a_peer():
+    task = get_task("arith", n_train=5)
+    examples = {ex.id: ex for ex in task.load("train")}
+    q = next(iter(examples))
+    reads = []
+    real = task.rationale_answer
+    task.rationale_answer = lambda text, example=None: reads.append(text) or real(text, example)
+    training = JudgeTraining(StandInJudge(answer_input="agreement"), args(), task, examples)
+    texts = ["3 + 4 = 7", "5 + 2 = 7", "3 + 3 = 6"]
+    peers = [[t for t in texts if t is not own] for own in texts]
+    first = training.signals([q] * 3, texts, peers)
+    assert sorted(reads) == sorted(texts)                    # three texts, each read once (not once per peer)
+    assert training.signals([q] * 3, texts, peers) == first and len(reads) == 3     # and not again next time

@@ -389,7 +389,10 @@ class QCRDTrainer(StudentTrainer):
         """After optimizer step ``step``: the online judge's update when one is due (:mod:`.qcrd_judge`)."""
         if self.judge_training is None or not self.judge_training.due(step):
             return
+        recent = [q for q in self.judge_training.recent if q in self.positive_length]
+        # the student's samples for the buffer are cut where its negatives are: the longest positive + 8 tokens
+        budget = max((self.positive_length[q] for q in recent), default=0) + 8 if recent else None
         logs = self.judge_training.update(self.accelerator.unwrap_model(self.model), self.processing_class,
-                                          self.iteration)
+                                          self.iteration, max_new_tokens=budget)
         if logs is not None:
             self.record(**logs)

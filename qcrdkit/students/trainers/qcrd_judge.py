@@ -105,6 +105,17 @@ class JudgeTraining:
         self.probe: list[tuple[str, str, int, float]] = []
         self.recent = deque(maxlen=max(args.judge_batch_size, 64))     # question ids of the last steps
         self.updates = 0
+        self.answer_keys: dict[tuple[str, str], object] = {}     # (question id, text) -> answer key, read once
+
+    def answer_key(self, question_id: str, text: str):
+        """The answer key the kit reads from ``text`` (:func:`~qcrdkit.judge.items.answer_key`), memoised: a
+        positive is read again each time its question comes back, and once more as each peer's peer."""
+        key = (question_id, text)
+        if key not in self.answer_keys:
+            if len(self.answer_keys) >= 200_000:
+                self.answer_keys.clear()
+            self.answer_keys[key] = answer_key(self.task, text, self.examples[question_id])
+        return self.answer_keys[key]
 
     @property
     def every(self) -> int:
@@ -132,7 +143,7 @@ class JudgeTraining:
         if mode == "none":
             return None
         peers = peers if peers is not None else [[] for _ in texts]
-        key = lambda q, text: answer_key(self.task, text, self.examples[q])     # noqa: E731
+        key = self.answer_key
         keys = [key(q, t) for q, t in zip(question_ids, texts)]
         peer_keys = [[key(q, p) for p in ps] for q, ps in zip(question_ids, peers)] if mode == "agreement" else peers
         return answer_signals(keys, peer_keys, mode)
@@ -146,16 +157,18 @@ class JudgeTraining:
             self.buffer.add(question, text, self.label(q, text, label), a)
         self.recent.extend(dict.fromkeys(question_ids))
 
-    def add_student_samples(self, student, tokenizer) -> int:
+    def add_student_samples(self, student, tokenizer, max_new_tokens: int | None = None) -> int:
         """``outcome`` labels: the current student's samples at ``judge_student_temperature`` on the questions
-        of the last steps, labelled by the answer they reach."""
+        of the last steps, labelled by the answer they reach; at most ``max_new_tokens`` tokens each (default
+        ``max_target_length``)."""
         ids = list(dict.fromkeys(self.recent))
         if not ids:
             return 0
         was_training = student.training
         n = AGREEMENT_SAMPLES if self.answer_input == "agreement" else 1
         texts = generate_texts(student, tokenizer, [explain_input(self.examples[q].input) for q in ids],
-                               max_new_tokens=self.args.max_target_length,
+                               max_new_tokens=min(max_new_tokens or self.args.max_target_length,
+                                                  self.args.max_target_length),
                                temperature=self.args.judge_student_temperature or None, num_return_sequences=n)
         student.train(was_training)
         rows = [(q, t, [o for j, o in enumerate(outs) if j != i]) for q, outs in zip(ids, texts)
@@ -175,12 +188,12 @@ class JudgeTraining:
         signal = [a for *_, a in self.probe] if self.answer_input != "none" else None
         return self.judge.score([p[0] for p in self.probe], [p[1] for p in self.probe], answer_signal=signal).double()
 
-    def update(self, student, tokenizer, iteration: int) -> dict | None:
+    def update(self, student, tokenizer, iteration: int, max_new_tokens: int | None = None) -> dict | None:
         """Several steps on the buffer (see module doc); the diagnostics to log, or ``None`` when the buffer
-        does not hold both labels yet."""
+        does not hold both labels yet. ``max_new_tokens``: the student samples' length cap (outcome labels)."""
         a = self.args
         if a.judge_labels == "outcome":
-            self.add_student_samples(student, tokenizer)
+            self.add_student_samples(student, tokenizer, max_new_tokens)
         if not self.buffer.ready():
             return None
         self._fix_probe()
