@@ -105,10 +105,12 @@ SETTINGS = {
 def stage01(task_name: str, tokenizer: str = "corpus", judge: bool = False) -> Path:
     """A stage-01 run per task (and per student tokenizer: a run keeps one); with ``judge`` also
     stage 02 (the demo's judge settings) for QCRD."""
+    from qcrdkit.rundir import judge_dir
+
     run_id = f"task-{task_name}" + ("" if tokenizer == "corpus" else f"-{tokenizer}")
     run_dir = OUT / "runs" / run_id
     stages = ([] if (run_dir / "teacher" / "greedy.jsonl").exists() else ["01_teacher_sampling"]) + \
-        (["02_judge"] if judge and not (run_dir / "discriminator" / "config.json").exists() else [])
+        (["02_judge"] if judge and not (judge_dir(run_dir) / "config.json").exists() else [])
     if not stages:
         return run_dir
     overrides = [f"run_id={run_id}", f"outputs_dir={OUT.relative_to(ROOT)}", f"stages=[{', '.join(stages)}]",

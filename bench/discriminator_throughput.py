@@ -84,17 +84,17 @@ def measure(data: str, backbone: str, per_question: int | None, k: int, steps: i
 
     items = (dss_items if data == "dss" else arith_items)(k, max(64, batch_questions * (steps + 1)))
     set_seed(0)
-    model, tok = D.build_discriminator(backbone)
+    model, tok = D.build_judge(backbone)
     model.to(D.default_device())
     with tempfile.TemporaryDirectory() as out:
         def run(n):
-            args = D.DiscriminatorTrainingConfig(
+            args = D.JudgeTrainingConfig(
                 output_dir=out, max_steps=n, per_device_train_batch_size=batch_questions,
                 rationales_per_question=per_question, group_by_length=True,
                 learning_rate=D.default_learning_rate(model), eval_strategy="no", save_strategy="no",
                 logging_strategy="no", disable_tqdm=True)
             t = time.perf_counter()
-            D.pretrain_discriminator(model, tok, items, None, args, resume=False)
+            D.train_judge(model, tok, items, None, args, resume=False)
             return time.perf_counter() - t
         run(1)                                                               # warm-up
         step_s = run(steps) / steps

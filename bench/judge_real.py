@@ -50,15 +50,15 @@ def measure(name: str, data_dir: str, args) -> dict:
         extra = augment_negatives(train, seed=args.seed, arithmetic=task.numeric)
         train = train + D.mark_answer_signals(extra, task, "answered", peers=train)
     set_seed(args.seed)
-    model, tokenizer = D.build_discriminator(args.backbone, answer_input="none" if args.no_answer_input else "answered")
+    model, tokenizer = D.build_judge(args.backbone, answer_input="none" if args.no_answer_input else "answered")
     model.to(D.default_device())
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as out:
-        config = D.DiscriminatorTrainingConfig(
+        config = D.JudgeTrainingConfig(
             output_dir=out, max_steps=args.steps, per_device_train_batch_size=args.batch, learning_rate=args.lr,
             group_by_length=True, rationales_per_question=2, eval_strategy="no", save_strategy="no",
             logging_strategy="no", seed=args.seed, disable_tqdm=True)
-        D.pretrain_discriminator(model, tokenizer, train, None, config, resume=False)
+        D.train_judge(model, tokenizer, train, None, config, resume=False)
     train_seconds = time.perf_counter() - start
     rows = D.score_items(model, tokenizer, test)
     labels = [r["label"] for r in rows]

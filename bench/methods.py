@@ -47,6 +47,7 @@ from _monitor import machine_description, run_measured
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from qcrdkit.rundir import judge_dir  # noqa: E402
 #: the ``qcrd run`` argument lists, phase by phase; the runs of one phase go in parallel, one torch
 #: thread each (two small students side by side use 2 cores better than one student on two threads)
 PHASES = (
@@ -220,7 +221,7 @@ def results_markdown(run_dir: Path, runs: list[dict], command: str, *, date: str
         plot_factor_differences(fraction_diffs, analysis.METHOD_NAMES, xlabel="share of training questions").savefig(
             figure, dpi=120)
     report = json.loads((run_dir / "report" / "summary.json").read_text()) if (run_dir / "report" / "summary.json").exists() else {}
-    judge = json.loads((run_dir / "discriminator" / "metrics.json").read_text())
+    judge = json.loads((judge_dir(run_dir) / "metrics.json").read_text())
     teacher = json.loads((run_dir / "teacher" / "config.json").read_text())
     teacher_stats = json.loads((run_dir / "teacher" / "stats.json").read_text())["by_split"]["train"]
     wall = phase_wall(runs)
@@ -347,7 +348,7 @@ def main() -> int:
         cold = not run_dir.exists()
         runs = []
         for i, phase in enumerate(PHASES):
-            if i == 0 and (run_dir / "discriminator" / "metrics.json").exists():
+            if i == 0 and (judge_dir(run_dir) / "metrics.json").exists():
                 print("stages 01-02 finished before: reused", flush=True)
                 continue
             if i == len(PHASES) - 1 and not args.no_fraction:      # the sweep's students join the report

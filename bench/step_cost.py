@@ -132,7 +132,9 @@ def worker(method: str, run_dir: str, steps: int, overrides: list[str]) -> dict:
 
 
 def ensure_run(run_dir: Path) -> None:
-    if (run_dir / "discriminator" / "config.json").exists():
+    from qcrdkit.rundir import judge_dir
+
+    if (judge_dir(run_dir) / "config.json").exists():
         return
     print(f"{run_dir} has no stage-02 judge: running stages 01-02 of the demo first", flush=True)
     subprocess.run([sys.executable, "-m", "qcrdkit.cli", "run", "--params", "params/demo.yaml",

@@ -5,6 +5,8 @@
   notebook, with stage 03's parameters under their stage names (``--set`` as in ``qcrd run``'s
   ``03_training`` section: ``steps``, ``student``, ``negative_top_k``, ``extra={warmup_steps: 0.05}`` …); runs as is under ``torchrun --nproc_per_node N -m qcrdkit.cli train ...`` or
   ``accelerate launch -m qcrdkit.cli train ...``;
+* ``qcrd check --params FILE [--set …] [--price-in X --price-out Y]`` — a preflight: quick checks, every stage
+  tiny and real in a scratch folder, and the real run's projected requests, tokens, cost, hours and memory;
 * ``qcrd dashboard [RUN]`` — a run's report, case study and explorer as a web page (Voilà), read from what
   stage 04 saved;
 * ``qcrd serve-teacher`` — the synthetic arith teacher as an OpenAI-compatible server.
@@ -73,7 +75,7 @@ def _where_things_are(run_dir) -> list[str]:
     report = run_dir / "report"
     if (report / "tables.md").exists():
         lines.append(f"report:  {report / 'tables.md'} (numbers: {report / 'summary.json'})")
-    figures = sorted(p for folder in ("report", "students", "discriminator", "teacher")
+    figures = sorted(p for folder in ("report", "students", "judge", "discriminator", "teacher")
                      for p in (run_dir / folder).glob("*.png"))
     if figures:
         lines.append(f"figures: {', '.join(str(p.relative_to(run_dir)) for p in figures)} (under {run_dir})")
@@ -142,6 +144,34 @@ def _cmd_serve_teacher(args) -> int:
     return 0
 
 
+def _cmd_check(args) -> int:
+    import json
+
+    from .pipeline import load_params
+    from .preflight import preflight_dir, run_preflight
+    from .projection import table
+
+    if args.offline:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    params = load_params(args.params, args.set or [], base=args.base)
+    print(f"qcrd check: {args.params} (quick checks, then every stage tiny in {preflight_dir(params, os.getcwd())})",
+          flush=True)
+    offline = os.environ.get("HF_HUB_OFFLINE", "0").lower() not in ("0", "", "false", "no")
+    report = run_preflight(params, os.getcwd(), offline=offline, price_in=args.price_in,
+                           price_out=args.price_out, echo=lambda line: print(line, flush=True))
+    where = preflight_dir(params, os.getcwd()) / "preflight.json"
+    if report["problems"]:
+        for line in report["problems"]:
+            print(f"problem: {line}", file=sys.stderr)
+        print(f"qcrd check: {len(report['problems'])} problem(s) in {report['seconds']:.0f} s -> {where}", file=sys.stderr)
+        return 1
+    print(table(report))
+    print(f"qcrd check: ok in {report['seconds']:.0f} s -> {where}")
+    if args.json:
+        print(json.dumps(report))
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="qcrd", description="QCRD research kit")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -161,6 +191,16 @@ def main(argv=None) -> int:
     run.add_argument("--online", dest="offline", action="store_false",
                      help="allow Hugging Face hub downloads (default: HF_HUB_OFFLINE=1 unless already set)")
     run.set_defaults(func=_cmd_run)
+    check = sub.add_parser("check", help="preflight: will this params file's run work, and what will it cost?")
+    check.add_argument("--params", required=True, help="the YAML params file of the real run")
+    check.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a parameter (as in qcrd run)")
+    check.add_argument("--base", default=None, metavar="FILE", help="as in qcrd run")
+    check.add_argument("--price-in", type=float, default=None, help="teacher price per million prompt tokens")
+    check.add_argument("--price-out", type=float, default=None, help="teacher price per million completion tokens")
+    check.add_argument("--online", dest="offline", action="store_false",
+                       help="allow Hugging Face hub downloads (default: HF_HUB_OFFLINE=1 unless already set)")
+    check.add_argument("--json", action="store_true", help="also print the report as one JSON line")
+    check.set_defaults(func=_cmd_check)
     train = sub.add_parser("train", help="train one student method on a run directory (stages 01-02 done)")
     train.add_argument("--run-dir", required=True, help="the run directory (outputs/runs/<id>)")
     train.add_argument("--method", required=True, help="finetune | single_task | dss | mi | qcrd")

@@ -1,7 +1,7 @@
 """The students' loss functions, pure: tensors in, a tensor out (no models, no I/O).
 
 Notation of the paper: ``CE(f(x), r)`` is the mean token cross-entropy of rationale ``r`` given
-the explain input of question ``x`` (:func:`sequence_cross_entropy`); ``s`` are discriminator
+the explain input of question ``x`` (:func:`sequence_cross_entropy`); ``s`` are judge
 quality scores in [0, 1]. Every rationale term of every method (DSS's and MI's ``L_expl``,
 Single-Task's one target, QCRD's ``L_cl``) averages these per-sequence CEs over the batch
 (:func:`mean_sequence_cross_entropy`); label terms are the token mean (the Trainer's loss).

@@ -236,12 +236,35 @@ def run_pipeline(params: dict, *, cwd: str | Path | None = None, kernel_name: st
 
     ``on_stage(event, name, seconds)``: told ``"start"`` before and ``"end"`` (with its seconds)
     after each stage (or sweep variant) — how `qcrd run` prints where it is."""
+    cwd = Path(cwd or Path.cwd()).resolve()
+    run_dir, plan = plan_run(params, cwd)          # every stage's (and variant's) parameters checked first
+    sweep = params.get("sweep") or {}
+    (run_dir / "notebooks").mkdir(parents=True, exist_ok=True)
+    params_file = run_dir / "sweeps" / time.strftime("%Y%m%d-%H%M%S.yaml") if sweep else run_dir / "params.yaml"
+    params_file.parent.mkdir(exist_ok=True)
+    params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+    seconds = {}
+    from .paths import PROJECT_ENV
+
+    previous_project = os.environ.get(PROJECT_ENV)
+    os.environ[PROJECT_ENV] = str(cwd)          # the kernels resolve relative paths against where `qcrd run` started
+    try:
+        _execute_plan(plan, run_dir, kernel_name, log_output, on_stage, seconds)
+    finally:
+        if previous_project is None:
+            os.environ.pop(PROJECT_ENV, None)
+        else:
+            os.environ[PROJECT_ENV] = previous_project
+    return RunResult(run_dir=run_dir, seconds=seconds)
+
+
+def plan_run(params: dict, cwd: Path) -> tuple[Path, list[tuple[str, str, dict]]]:
+    """The run folder and the plan ``[(stage, name, parameters)]``: what papermill will inject into each stage
+    (or sweep variant), with every parameter's type checked (:class:`ConfigError` naming it)."""
     import papermill as pm
 
-    cwd = Path(cwd or Path.cwd()).resolve()
     run_id = params.get("run_id") or time.strftime("run-%Y%m%d-%H%M%S")
     run_dir = (cwd / params.get("outputs_dir", "outputs") / "runs" / str(run_id)).resolve()
-    # every stage's (and variant's) parameters are checked before the first stage runs
     plan = []
     sweep = params.get("sweep") or {}
     for stage in params["stages"]:
@@ -260,23 +283,7 @@ def run_pipeline(params: dict, *, cwd: str | Path | None = None, kernel_name: st
 
     for stage, _, parameters in plan:
         check_types(stage, parameters)
-    (run_dir / "notebooks").mkdir(parents=True, exist_ok=True)
-    params_file = run_dir / "sweeps" / time.strftime("%Y%m%d-%H%M%S.yaml") if sweep else run_dir / "params.yaml"
-    params_file.parent.mkdir(exist_ok=True)
-    params_file.write_text(yaml.safe_dump(params, sort_keys=False))
-    seconds = {}
-    from .paths import PROJECT_ENV
-
-    previous_project = os.environ.get(PROJECT_ENV)
-    os.environ[PROJECT_ENV] = str(cwd)          # the kernels resolve relative paths against where `qcrd run` started
-    try:
-        _execute_plan(plan, run_dir, kernel_name, log_output, on_stage, seconds)
-    finally:
-        if previous_project is None:
-            os.environ.pop(PROJECT_ENV, None)
-        else:
-            os.environ[PROJECT_ENV] = previous_project
-    return RunResult(run_dir=run_dir, seconds=seconds)
+    return run_dir, plan
 
 
 def _execute_plan(plan: list, run_dir: Path, kernel_name: str, log_output: bool,

@@ -6,17 +6,18 @@
 <run>/teacher/greedy.jsonl      stage 01: one greedy (τ = 0) sample per question, the baselines' rationale
 <run>/teacher/stats.json        stage 01: self-consistency statistics (consistency.py)
 <run>/teacher/config.json       stage 01: what produced the samples (never an API key)
-<run>/discriminator/            stage 02: the judge (save_pretrained folder: config, weights, tokenizer)
-<run>/discriminator/metrics.json      held-out ROC-AUC, accuracy at 0.5, mean scores, counts
-<run>/discriminator/scores.jsonl      per held-out rationale: id, key, source, label, score
-<run>/discriminator/history.json      the Trainer's log history (loss and validation curve)
-<run>/discriminator/teacher_scores.jsonl   the final judge's score of every teacher sample (the explorer)
+<run>/judge/                    stage 02: the judge (save_pretrained folder: config, weights, tokenizer);
+                                runs made before it was called the judge keep it in <run>/discriminator/
+<run>/judge/metrics.json        held-out ROC-AUC, accuracy at 0.5, mean scores, counts
+<run>/judge/scores.jsonl        per held-out rationale: id, key, source, label, score
+<run>/judge/history.json        the Trainer's log history (loss and validation curve)
+<run>/judge/teacher_scores.jsonl   the final judge's score of every teacher sample (the explorer)
 <run>/students/tokenizer/       stage 03: the run's student tokenizer (offline presets)
 <run>/students/<name>/          stage 03: a selected student, its metrics.json, history.json, test_predictions.jsonl
 <run>/students/summary.json     stage 03: every student's metrics.json (analysis.students.collect_students reads them)
 <run>/report/                   stage 04: tables.md, summary.json, figures, student_samples.jsonl
 <run>/notebooks/NN_*.ipynb      executed notebooks (qcrd run); the kernels run in this folder
-<run>/*/provenance.json         teacher/, discriminator/, students/<name>/: the settings and input fingerprints
+<run>/*/provenance.json         teacher/, judge/, students/<name>/: the settings and input fingerprints
                                 that made it (qcrdkit.provenance; a rerun reuses only an exact match)
 <run>/replaced/<time>/          artifacts a ``replace`` moved aside
 ```
@@ -85,20 +86,34 @@ def read_teacher_greedy(run_dir: str | Path) -> list[dict] | None:
     return read_jsonl(path) if path.exists() else None
 
 
-def discriminator_dir(run_dir: str | Path) -> Path:
-    return Path(run_dir) / "discriminator"
+#: stage 02's folder in the run; ``OLD_JUDGE_FOLDER``: where runs made before the rename keep their judge
+JUDGE_FOLDER, OLD_JUDGE_FOLDER = "judge", "discriminator"
 
 
-def write_discriminator_artifacts(run_dir: str | Path, model, tokenizer, *, metrics: dict, scores: list[dict],
-                                  history: list[dict], extra_scores: dict[str, list[dict]] | None = None) -> Path:
+def judge_dir(run_dir: str | Path) -> Path:
+    """``<run>/judge/`` — or ``<run>/discriminator/`` for a run whose judge was made there (and none since), so
+    an old run's judge, its students' records of it and its reports stay valid."""
+    run_dir = Path(run_dir)
+    old = run_dir / OLD_JUDGE_FOLDER
+    return old if old.is_dir() and not (run_dir / JUDGE_FOLDER).exists() else run_dir / JUDGE_FOLDER
+
+
+def judge_weights(run_dir: str | Path) -> str:
+    """The judge's weights, relative to the run: what a QCRD student that uses the judge read (its provenance
+    key)."""
+    return f"{judge_dir(run_dir).name}/model.safetensors"
+
+
+def write_judge_artifacts(run_dir: str | Path, model, tokenizer, *, metrics: dict, scores: list[dict],
+                          history: list[dict], extra_scores: dict[str, list[dict]] | None = None) -> Path:
     """The judge checkpoint (``model=None``: a reused judge, left as it is) plus ``metrics.json``,
     ``scores.jsonl`` (``scores_<split>.jsonl`` for ``extra_scores``) and ``history.json`` under
-    ``<run>/discriminator/``."""
-    from .judge import save_discriminator
+    ``<run>/judge/``."""
+    from .judge import save_judge
 
-    out = discriminator_dir(run_dir)
+    out = judge_dir(run_dir)
     if model is not None:
-        save_discriminator(model, tokenizer, out)
+        save_judge(model, tokenizer, out)
     write_json(out / "metrics.json", metrics)
     write_jsonl(out / "scores.jsonl", scores)
     for split, rows in (extra_scores or {}).items():
@@ -107,11 +122,11 @@ def write_discriminator_artifacts(run_dir: str | Path, model, tokenizer, *, metr
     return out
 
 
-def load_run_discriminator(run_dir: str | Path, device=None):
+def load_run_judge(run_dir: str | Path, device=None):
     """The run's stage-02 judge and tokenizer."""
-    from .judge import load_discriminator
+    from .judge import load_judge
 
-    return load_discriminator(discriminator_dir(run_dir), device=device)
+    return load_judge(judge_dir(run_dir), device=device)
 
 
 def runs_with_students(outputs_dir: str | Path) -> list[Path]:
@@ -150,8 +165,6 @@ def resolve_run_dir(run_dir: str | Path | None, outputs_dir: str | Path = "outpu
 # ---- what produced each artifact (qcrdkit.provenance): reuse only what is current --------------------------
 #: the files of stage 01 every later stage reads
 TEACHER_FILES = ("task.json", "teacher/samples.jsonl", "teacher/greedy.jsonl")
-#: the judge's weights: what a QCRD student that uses the judge read
-JUDGE_WEIGHTS = "discriminator/model.safetensors"
 
 
 def teacher_inputs(run_dir: str | Path) -> dict:
@@ -202,7 +215,7 @@ def claim_judge(run_dir: str | Path, settings: dict, *, replace: bool = False) -
     samples, ``"new"`` (checkpoints of the same configuration resume), or ``"replace"``."""
     from .provenance import claim_checkpoints, decide, move_aside
 
-    run_dir, folder = Path(run_dir), discriminator_dir(run_dir)
+    run_dir, folder = Path(run_dir), judge_dir(run_dir)
     inputs = teacher_inputs(run_dir)
     finished = (folder / "config.json").exists() and (folder / "metrics.json").exists()
     decision, _ = decide(folder, "judge", settings, inputs, finished=finished, replace=replace,
@@ -217,4 +230,4 @@ def claim_judge(run_dir: str | Path, settings: dict, *, replace: bool = False) -
 def record_judge(run_dir: str | Path, settings: dict) -> dict:
     from .provenance import write_record
 
-    return write_record(discriminator_dir(run_dir), "judge", settings, teacher_inputs(run_dir))
+    return write_record(judge_dir(run_dir), "judge", settings, teacher_inputs(run_dir))

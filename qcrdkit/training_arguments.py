@@ -1,6 +1,6 @@
 """What the kit's two ``TrainingArguments`` subclasses share — the students'
 (:class:`qcrdkit.students.trainers.StudentConfig`) and the judge's
-(:class:`qcrdkit.judge.DiscriminatorTrainingConfig`): no reporting service, the kit's own columns kept, no pinned
+(:class:`qcrdkit.judge.JudgeTrainingConfig`): no reporting service, the kit's own columns kept, no pinned
 memory (CPU runs), evaluation and checkpoints on a step cadence, a log line every 10 steps, and bf16 where a
 CUDA device supports it."""
 from __future__ import annotations

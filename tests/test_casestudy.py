@@ -3,7 +3,7 @@ import pytest
 
 from qcrdkit.analysis import casestudy
 from qcrdkit.analysis.casestudy import TemperatureStudy, mean_scores, pick_questions, teacher_score_rows
-from qcrdkit.judge import build_discriminator
+from qcrdkit.judge import build_judge
 from qcrdkit.errors import ConfigError
 from qcrdkit.students import build_student
 from qcrdkit.tasks import get_task
@@ -50,7 +50,7 @@ def test_study_reads_answers_marks_correctness_and_caches(monkeypatch):
 
 def test_study_on_a_real_student_is_seeded_and_scored(student):
     model, tok = student
-    judge, judge_tok = build_discriminator("t5-tiny", max_length=64)
+    judge, judge_tok = build_judge("t5-tiny", max_length=64)
     make = lambda: TemperatureStudy(model, tok, TASK, EXAMPLES, judge=judge, judge_tokenizer=judge_tok,
                                     samples_per_temperature=3, max_new_tokens=12)
     a, b = make(), make()
@@ -87,8 +87,8 @@ def test_pick_questions_and_teacher_rows(tmp_path):
     assert pick_questions(EXAMPLES, None) == EXAMPLES == pick_questions(EXAMPLES, 99)
     with pytest.raises(ConfigError, match="run stage 02"):
         teacher_score_rows(tmp_path)
-    (tmp_path / "discriminator").mkdir()
-    (tmp_path / "discriminator" / "scores.jsonl").write_text(
+    (tmp_path / "judge").mkdir()
+    (tmp_path / "judge" / "scores.jsonl").write_text(
         '{"id": "q1", "source": "teacher positive", "score": 0.9}\n{"id": "q1", "source": "augmented negative", "score": 0.1}\n'
         '{"id": "q2", "source": "teacher negative", "score": 0.3}\n')
     rows = teacher_score_rows(tmp_path)

@@ -47,7 +47,7 @@ def test_pretrain_evaluate_reuse_and_refuse(run):
     assert len(rows) == len(data.heldout) + len(data.augmented_heldout)
     assert set(metrics["ranking"]) >= {"judge", "shorter_first", "agreement", "n_good", "n_bad"}
     assert metrics["sides_differ"] == 0                      # make_records: every positive is right
-    folder = run / "discriminator"
+    folder = run / "judge"
     assert read_json(folder / "metrics.json")["steps"] == 4 and (folder / "provenance.json").exists()
     assert not (folder / "checkpoints").exists()
     scores = score_teacher_rationales(run, stage, judge, data)

@@ -128,7 +128,7 @@ def test_every_stage_02_parameter_arrives_where_stage_02_uses_it(tmp_path, run, 
     # pretraining: replace, the held-out questions of the curve, the training arguments
     monkeypatch.setattr(qcrdkit.rundir, "claim_judge", record("claim", "new"))
     monkeypatch.setattr(R, "subsample_questions", record("subsample", R.subsample_questions))
-    monkeypatch.setattr(R, "pretrain_discriminator", record("pretrain", Stop))
+    monkeypatch.setattr(R, "train_judge", record("pretrain", Stop))
     with pytest.raises(Stop):
         R.pretrain_judge(run, stage, model, tok, data)
     assert seen["claim"][1]["replace"] is True and seen["subsample"][0][1:] == (7, 4)

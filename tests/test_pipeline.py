@@ -25,7 +25,7 @@ def test_smoke_run_writes_every_stage_contract(smoke_run):
     assert (run / "teacher" / "positives.png").stat().st_size > 1000
     assert (run / "notebooks" / "01_teacher_sampling.ipynb").exists()
     # stage 02: the judge checkpoint, its metrics, per-rationale held-out scores and plots
-    judge = run / "discriminator"
+    judge = run / "judge"
     metrics = json.loads((judge / "metrics.json").read_text())
     assert {"auc", "accuracy", "mean_score_pos", "mean_score_neg", "n_pos", "n_neg"} <= set(metrics)
     assert metrics["n_pos"] + metrics["n_neg"] == 10 * 3                 # 10 held-out questions x 3 samples
@@ -38,9 +38,9 @@ def test_smoke_run_writes_every_stage_contract(smoke_run):
     assert (judge / "config.json").exists() and (judge / "model.safetensors").exists()
     assert not (judge / "checkpoints").exists()                          # removed once finished
     assert (judge / "kde.png").stat().st_size > 1000 and (judge / "curve.png").stat().st_size > 1000
-    from qcrdkit.rundir import load_run_discriminator
+    from qcrdkit.rundir import load_run_judge
     from qcrdkit.judge import score_rationales
-    model, tok = load_run_discriminator(run)
+    model, tok = load_run_judge(run)
     assert score_rationales(model, tok, ["q"], ["r"], answer_signal=[1.0]).shape == (1,)   # the default answer input
     # stage 03: one folder per method with the selected model and its metrics, the summary and curves
     students = run / "students"
@@ -209,7 +209,7 @@ def test_own_jsonl_data_runs_stages_01_02_and_bad_records_stop_before_writing(tm
     # progress you can see: stage lines, the judge's steps as a bar, no kernel transport warnings
     assert "qcrd run: 01_teacher_sampling ..." in res.stdout and "qcrd run: 02_judge done in" in res.stdout
     assert "judge (stage 02) pretraining" in res.stderr and "4/4" in res.stderr
-    assert "without encryption" not in res.stdout + res.stderr and "figures: discriminator/curve.png" in res.stdout
+    assert "without encryption" not in res.stdout + res.stderr and "figures: judge/curve.png" in res.stdout
     run = tmp_path / "runs" / "own-jsonl"
     spec = json.loads((run / "task.json").read_text())
     assert spec["task"] == "jsonl" and Path(spec["task_options"]["train"]).is_absolute()      # resolved for later stages
@@ -219,14 +219,14 @@ def test_own_jsonl_data_runs_stages_01_02_and_bad_records_stop_before_writing(tm
     assert imported["other_splits"] == 6 and imported["unmatched"] == {} and provenance["unparseable"]["train"] < 0.1
     samples = [json.loads(x) for x in (run / "teacher" / "samples.jsonl").read_text().splitlines()]
     assert {r["split"] for r in samples if r.get("analysis_only")} == {"test"}
-    metrics = json.loads((run / "discriminator" / "metrics.json").read_text())
+    metrics = json.loads((run / "judge" / "metrics.json").read_text())
     assert metrics["auc"] is not None and metrics["settings"]["steps"] == 4
     # stage 02 again with the same settings: the finished judge is reused, not trained again
     again = qcrd("run", "--params", "params/own-jsonl.yaml", "--set", f"outputs_dir={tmp_path}", "--set",
                  "stages=[02_judge]", "--set", "02_judge.steps=4", "--quiet")
     assert again.returncode == 0, again.stderr[-2000:]
     assert "**Reused**" in (run / "notebooks" / "02_judge.ipynb").read_text()
-    assert json.loads((run / "discriminator" / "metrics.json").read_text())["auc"] == metrics["auc"]
+    assert json.loads((run / "judge" / "metrics.json").read_text())["auc"] == metrics["auc"]
     # a bad record: the run stops naming file and line, and writes nothing into the run
     bad = tmp_path / "bad.jsonl"
     lines = (REPO / "tests" / "data" / "own_task" / "questions_train.jsonl").read_text().splitlines()
@@ -281,7 +281,7 @@ def test_a_non_editable_install_runs_qcrd_run_from_another_folder(tmp_path):
                env=env, cwd=project)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     run = project / "outputs" / "runs" / "smoke"
-    assert (run / "teacher" / "samples.jsonl").exists() and (run / "discriminator" / "metrics.json").exists()
+    assert (run / "teacher" / "samples.jsonl").exists() and (run / "judge" / "metrics.json").exists()
     where = subprocess.run([sys.executable, "-c", "import qcrdkit; print(qcrdkit.__file__)"], env=env, cwd=project,
                            capture_output=True, text=True, check=True).stdout
     assert where.startswith(str(target))          # the installed copy ran, not the checkout

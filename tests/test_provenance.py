@@ -161,3 +161,16 @@ def test_the_run_tokenizer_is_trained_again_on_a_new_corpus_and_the_old_one_kept
     assert len(list((tmp_path / "run" / "replaced").rglob("qcrd_tokenizer.json"))) == 1
     with pytest.raises(ConfigError, match="use the same tokenizer settings"):
         load_or_train_tokenizer(path, "scratch-tiny", ["x"], "byte", 300)
+
+
+def test_a_run_made_before_the_rename_keeps_its_judge_in_discriminator(tmp_path):
+    from qcrdkit.rundir import judge_dir, judge_weights
+
+    new, old = tmp_path / "new", tmp_path / "old"
+    new.mkdir()
+    assert judge_dir(new) == new / "judge" and judge_weights(new) == "judge/model.safetensors"
+    (old / "discriminator").mkdir(parents=True)
+    # an old run's judge, and the key its QCRD students recorded the judge's weights under, stay where they were
+    assert judge_dir(old) == old / "discriminator" and judge_weights(old) == "discriminator/model.safetensors"
+    (old / "judge").mkdir()                                   # a judge made since: that one
+    assert judge_dir(old) == old / "judge"

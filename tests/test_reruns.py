@@ -32,13 +32,13 @@ def test_a_changed_stage01_setting_under_the_same_run_id_refuses_then_replace_re
     from qcrdkit.analysis.students import collect_students
 
     run = copy_smoke(smoke_run, tmp_path)
-    teacher, judge = tree_digest(run / "teacher"), tree_digest(run / "discriminator")
+    teacher, judge = tree_digest(run / "teacher"), tree_digest(run / "judge")
     changed = ["--set", f"outputs_dir={tmp_path}", "--set", "stages=[01_teacher_sampling, 02_judge]",
                "--set", "01_teacher_sampling.temperature=0.3", "--quiet"]
     res = qcrd("run", "--params", "params/smoke.yaml", *changed)
     assert res.returncode == 1
     assert "temperature: 0.7 → 0.3" in res.stderr and "replace=True" in res.stderr
-    assert tree_digest(run / "teacher") == teacher and tree_digest(run / "discriminator") == judge   # nothing lost
+    assert tree_digest(run / "teacher") == teacher and tree_digest(run / "judge") == judge   # nothing lost
     # the same settings again: every stage reuses, nothing is re-sampled or retrained
     same = qcrd("run", "--params", "params/smoke.yaml", "--set", f"outputs_dir={tmp_path}", "--set",
                 "stages=[01_teacher_sampling, 02_judge]", "--quiet")
@@ -51,10 +51,10 @@ def test_a_changed_stage01_setting_under_the_same_run_id_refuses_then_replace_re
     assert res.returncode == 0, res.stderr[-2000:]
     samples = [json.loads(x) for x in (run / "teacher" / "samples.jsonl").read_text().splitlines()]
     assert {r["temperature"] for r in samples} == {0.3}
-    assert read_record(run / "discriminator")["inputs"] == teacher_inputs(run)                # trained on the new ones
+    assert read_record(run / "judge")["inputs"] == teacher_inputs(run)                # trained on the new ones
     replaced = run / "replaced"
     assert tree_digest(next(replaced.glob("*/teacher"))) == teacher                           # the old ones kept
-    assert tree_digest(next(replaced.glob("*/discriminator"))) == judge
+    assert tree_digest(next(replaced.glob("*/judge"))) == judge
     # students trained on the old samples are left out of the tables (named), not mixed in
     from qcrdkit.errors import ConfigError
     from qcrdkit.provenance import stale_inputs

@@ -51,7 +51,7 @@ def make_greedy(task) -> list[dict]:
 def run_dir(tmp_path_factory):
     """A run of stages 01-02 made by hand: gold rationales as positives, a changed number as the
     negative, and a judge with the scratch-tiny encoder (untrained head: scores near 0.5)."""
-    from qcrdkit.judge import save_discriminator
+    from qcrdkit.judge import save_judge
     from qcrdkit.judge import preset_judge
 
     run = tmp_path_factory.mktemp("run")
@@ -59,7 +59,7 @@ def run_dir(tmp_path_factory):
     write_jsonl(run / "teacher" / "samples.jsonl", make_records(get_task("arith", **TASK_OPTIONS)))
     write_jsonl(run / "teacher" / "greedy.jsonl", make_greedy(get_task("arith", **TASK_OPTIONS)))
     judge, tok = preset_judge(run, "scratch-tiny", vocab_size=400, answer_input="none")
-    save_discriminator(judge, tok, run / "discriminator")
+    save_judge(judge, tok, run / "judge")
     return run
 
 

@@ -4,7 +4,7 @@
 :class:`TemperatureStudy` samples a student's ``<Explain>`` rationale for a question at a
 temperature (0 = greedy), reads the answer the rationale commits to
 (:meth:`Task.rationale_answer <qcrdkit.tasks.base.Task.rationale_answer>`), checks it against the
-gold answer and scores the (question, rationale) pair with the run's discriminator. Samples are
+gold answer and scores the (question, rationale) pair with the run's judge. Samples are
 cached per (question, temperature); a generation is seeded by the questions it samples and the
 temperature, so the same calls give the same rationales.
 
@@ -19,6 +19,7 @@ from typing import Sequence
 
 from ..errors import ConfigError
 from ..io import read_jsonl
+from ..rundir import judge_dir
 from ..students import explain_input, generate_texts
 from ..tasks.base import pick_questions  # noqa: F401  (a seeded subset of a split; also stage 03's)
 
@@ -39,7 +40,7 @@ class TemperatureStudy:
     Args:
         model, tokenizer: the student (``build_student(<run>/students/<name>)``).
         task: the run's task; ``examples``: the questions to study (e.g. the test split).
-        judge, judge_tokenizer: the run's discriminator (``None``: no scores).
+        judge, judge_tokenizer: the run's judge (``None``: no scores).
         samples_per_temperature: rationales drawn per (question, temperature) (greedy: one).
         max_new_tokens: length cap of a rationale.
     """
@@ -133,13 +134,13 @@ class TemperatureStudy:
 
 
 def teacher_score_rows(run_dir: str | Path) -> list[dict]:
-    """The teacher's positives and negatives on the discriminator's held-out questions, with the
-    scores stage 02 gave them (``discriminator/scores_test.jsonl`` when the run scored a test
+    """The teacher's positives and negatives on the judge's held-out questions, with the
+    scores stage 02 gave them (``judge/scores_test.jsonl`` when the run scored a test
     split, else ``scores.jsonl``): rationales the judge was not trained on."""
-    folder = Path(run_dir) / "discriminator"
+    folder = judge_dir(run_dir)
     path = folder / "scores_test.jsonl" if (folder / "scores_test.jsonl").exists() else folder / "scores.jsonl"
     if not path.exists():
-        raise ConfigError(f"{path}: not found; run stage 02 (discriminator) for this run_dir first")
+        raise ConfigError(f"{path}: not found; run stage 02 (the judge) for this run_dir first")
     return [{"source": r["source"], "score": r["score"], "question_id": r["id"], "key": r.get("key")}
             for r in read_jsonl(path) if r["source"] in ("teacher positive", "teacher negative")]
 

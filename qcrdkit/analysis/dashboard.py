@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..io import read_json, read_jsonl
+from ..rundir import judge_dir
 
 
 def locate_run(run: str | Path | None, outputs_dir: str | Path = "outputs") -> Path:
@@ -50,7 +51,7 @@ def run_status(run_dir: str | Path) -> tuple[bool, str]:
     if (run_dir / "report" / "summary.json").exists() and (run_dir / "report" / "tables.md").exists():
         return True, ""
     stages = [("01 teacher sampling", (run_dir / "teacher" / "samples.jsonl").exists()),
-              ("02 judge", (run_dir / "discriminator" / "metrics.json").exists()),
+              ("02 judge", (judge_dir(run_dir) / "metrics.json").exists()),
               ("03 students", any((run_dir / "students").glob("*/metrics.json"))),
               ("04 analysis", False)]
     done = ", ".join(f"{name} {'✓' if ok else '–'}" for name, ok in stages)

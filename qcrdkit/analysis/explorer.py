@@ -2,7 +2,7 @@
 :class:`qcrdkit.widgets.RationaleExplorer`; pure functions, no widgets).
 
 A row is one rationale: the teacher's samples (stage 01) with their self-consistency side and the
-judge's score (stage 02, ``discriminator/teacher_scores.jsonl``), and once stage 04 ran the
+judge's score (stage 02, ``judge/teacher_scores.jsonl``), and once stage 04 ran the
 students' samples per student and temperature (``report/student_samples.jsonl``). Columns:
 
 ``source`` ("teacher" or "student <name>"), ``split``, ``question_id``, ``question``,
@@ -27,6 +27,7 @@ from typing import Sequence
 import numpy as np
 
 from ..io import iter_jsonl
+from ..rundir import judge_dir
 
 COLUMNS = ["source", "split", "question_id", "question", "temperature", "sample_index", "rationale", "answer", "gold",
            "correct", "side", "score", "judge", "judge_trained_on", "analysis_only"]
@@ -77,7 +78,7 @@ def load_rationales(run_dir: str | Path):
     """Every rationale a run has so far (:func:`rationale_table` of its teacher and student samples)."""
     run_dir = Path(run_dir)
     records = [r for _, r in iter_jsonl(run_dir / "teacher" / "samples.jsonl")]
-    scores_path = run_dir / "discriminator" / "teacher_scores.jsonl"
+    scores_path = judge_dir(run_dir) / "teacher_scores.jsonl"
     scores = {r["key"]: r for _, r in iter_jsonl(scores_path)} if scores_path.exists() else {}
     rows = teacher_rows(records, scores)
     students_path = run_dir / "report" / "student_samples.jsonl"

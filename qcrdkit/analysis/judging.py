@@ -27,14 +27,14 @@ def online_judge_dir(run_dir: str | Path, student: str) -> Path:
 def run_judges(run_dir: str | Path, student: str, device=None) -> dict[str, tuple]:
     """``{"online": (model, tokenizer), "stage 02": (model, tokenizer)}``: the student's final online judge
     when it has one, then the run's stage-02 judge (absent ones left out), in that order."""
-    from ..judge import load_discriminator
-    from ..rundir import discriminator_dir
+    from ..judge import load_judge
+    from ..rundir import judge_dir
 
     judges = {}
     if (online_judge_dir(run_dir, student) / "config.json").exists():
-        judges[ONLINE] = load_discriminator(online_judge_dir(run_dir, student), device=device)
-    if (discriminator_dir(run_dir) / "config.json").exists():
-        judges[STAGE02] = load_discriminator(discriminator_dir(run_dir), device=device)
+        judges[ONLINE] = load_judge(online_judge_dir(run_dir, student), device=device)
+    if (judge_dir(run_dir) / "config.json").exists():
+        judges[STAGE02] = load_judge(judge_dir(run_dir), device=device)
     return judges
 
 

@@ -41,7 +41,7 @@ def plot_positives(records: list[dict], k_max: int):
     return fig
 
 
-def plot_score_kde(rows: list[dict], hue: str = "source", title: str = "Discriminator quality scores"):
+def plot_score_kde(rows: list[dict], hue: str = "source", title: str = "Judge quality scores"):
     """Kernel density of quality scores, one curve per ``hue`` value (the paper's Fig. 6)."""
     import matplotlib.pyplot as plt
     import seaborn as sns
@@ -86,13 +86,13 @@ def plot_judge_curve(log_history: list[dict], auc_label: str = "held-out ROC-AUC
     ax2.set_ylabel(auc_label)
     ax2.set_ylim(0.4, 1.0)
     ax2.axhline(0.5, color="grey", linestyle=":", linewidth=1)
-    fig.suptitle("Discriminator pretraining")
+    fig.suptitle("Judge pretraining")
     fig.tight_layout()
     return fig
 
 
 def metrics_table(metrics_by_name: dict[str, dict]) -> pd.DataFrame:
-    """Discriminator metrics (``score_metrics`` dicts) side by side, one column per evaluation set."""
+    """Judge metrics (``score_metrics`` dicts) side by side, one column per evaluation set."""
     keys = ("auc", "accuracy", "mean_score_pos", "mean_score_neg", "n_pos", "n_neg")
     return pd.DataFrame({name: pd.Series({k: (round(m[k], 4) if isinstance(m.get(k), float) else m.get(k)) for k in keys},
                                          dtype=object) for name, m in metrics_by_name.items()})   # counts stay integers

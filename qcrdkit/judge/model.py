@@ -42,7 +42,7 @@ def _encoder_class(config):
         import transformers
         return getattr(transformers, _T5_ENCODERS[config.model_type])
     if getattr(config, "is_encoder_decoder", False):
-        raise ConfigError(f"discriminator backbone of type {config.model_type!r}: encoder-decoder models other "
+        raise ConfigError(f"judge backbone of type {config.model_type!r}: encoder-decoder models other "
                           "than the T5 family are not supported; use a T5 checkpoint or an encoder model")
     return AutoModel
 
@@ -51,10 +51,10 @@ def _hidden_size(config) -> int:
     return getattr(config, "d_model", None) or config.hidden_size
 
 
-class DiscriminatorConfig(PreTrainedConfig):
-    """Architecture of :class:`Discriminator`: the backbone's config plus the head."""
+class JudgeConfig(PreTrainedConfig):
+    """Architecture of :class:`QualityJudge`: the backbone's config plus the head."""
 
-    model_type = "qcrd_discriminator"
+    model_type = "qcrd_discriminator"     # the saved configs' type name: judges saved before the rename load
     sub_configs = {"encoder_config": AutoConfig}
 
     def __init__(self, encoder_config=None, head_hidden: int | None = None, dropout: float = 0.1,
@@ -73,7 +73,7 @@ class DiscriminatorConfig(PreTrainedConfig):
 
 
 @dataclass
-class DiscriminatorOutput(ModelOutput):
+class JudgeOutput(ModelOutput):
     logits: torch.Tensor | None = None
 
 
@@ -81,7 +81,7 @@ class DiscriminatorOutput(ModelOutput):
 ANSWER_SCALE = 10.0
 
 
-class Discriminator(PreTrainedModel):
+class QualityJudge(PreTrainedModel):
     """Encoder → masked max-pool → Linear → tanh → Linear: one logit per (question, rationale).
 
     With an answer input (``config.answer_input`` ``answered`` or ``agreement``) the logit also gets
@@ -90,11 +90,11 @@ class Discriminator(PreTrainedModel):
     then needs it.
     """
 
-    config_class = DiscriminatorConfig
-    base_model_prefix = "discriminator"
+    config_class = JudgeConfig
+    base_model_prefix = "judge"
     main_input_name = "input_ids"
 
-    def __init__(self, config: DiscriminatorConfig):
+    def __init__(self, config: JudgeConfig):
         super().__init__(config)
         enc_cls = _encoder_class(config.encoder_config)
         self.encoder = enc_cls.from_config(config.encoder_config) if enc_cls is AutoModel else enc_cls(config.encoder_config)
@@ -116,7 +116,7 @@ class Discriminator(PreTrainedModel):
             nn.init.zeros_(module.bias)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None,
-                answer_signal: torch.Tensor | None = None, **_) -> DiscriminatorOutput:
+                answer_signal: torch.Tensor | None = None, **_) -> JudgeOutput:
         extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
         states = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
         pad = (attention_mask == 0)[..., None]
@@ -128,58 +128,58 @@ class Discriminator(PreTrainedModel):
                 raise ValueError(f"this judge reads each rationale's answer signal (answer_input "
                                  f"{self.config.answer_input!r}): pass answer_signal= (qcrdkit.judge.grouped_signals)")
             logits = logits + ANSWER_SCALE * self.answer_weight.float() * (2 * answer_signal.to(logits.device).float() - 1)
-        return DiscriminatorOutput(logits=logits)
+        return JudgeOutput(logits=logits)
 
 
-try:  # AutoModel.from_pretrained(<saved discriminator>) works once this module is imported
-    AutoConfig.register(DiscriminatorConfig.model_type, DiscriminatorConfig)
-    AutoModel.register(DiscriminatorConfig, Discriminator)
+try:  # AutoModel.from_pretrained(<saved judge>) works once this module is imported
+    AutoConfig.register(JudgeConfig.model_type, JudgeConfig)
+    AutoModel.register(JudgeConfig, QualityJudge)
 except ValueError:   # already registered (module reloaded)
     pass
 
 
-def build_discriminator(backbone: str, *, max_length: int | None = None, head_hidden: int | None = None,
-                        dropout: float = 0.1, answer_input: str | bool = "none") -> tuple[Discriminator, object]:
-    """A new discriminator (fresh head) on ``backbone`` and its tokenizer. See the module doc."""
+def build_judge(backbone: str, *, max_length: int | None = None, head_hidden: int | None = None,
+                dropout: float = 0.1, answer_input: str | bool = "none") -> tuple[QualityJudge, object]:
+    """A new judge (fresh head) on ``backbone`` and its tokenizer. See the module doc."""
     if backbone in T5_PRESETS:
         tokenizer = ByT5Tokenizer()
         enc_config = T5Config(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
                               eos_token_id=tokenizer.eos_token_id, **T5_PRESETS[backbone])
-        config = DiscriminatorConfig(enc_config, head_hidden, dropout, max_length or 512, backbone, False,
-                                     answer_input, **_special_ids(tokenizer))
-        return Discriminator(config), tokenizer
+        config = JudgeConfig(enc_config, head_hidden, dropout, max_length or 512, backbone, False,
+                             answer_input, **_special_ids(tokenizer))
+        return QualityJudge(config), tokenizer
     source = str(minilm_path()) if backbone == "minilm" else backbone
     try:
         enc_config = AutoConfig.from_pretrained(source)
         encoder = _encoder_class(enc_config).from_pretrained(source)
         tokenizer = AutoTokenizer.from_pretrained(source)
     except OSError as exc:
-        raise model_load_error("discriminator backbone", backbone, exc, f"'minilm', {sorted(T5_PRESETS)}") from None
+        raise model_load_error("judge backbone", backbone, exc, f"'minilm', {sorted(T5_PRESETS)}") from None
     return _around_encoder(encoder, tokenizer, backbone, max_length, head_hidden, dropout,
                            answer_input=answer_input), tokenizer
 
 
 def _around_encoder(encoder: PreTrainedModel, tokenizer, backbone: str, max_length: int | None,
                     head_hidden: int | None, dropout: float, pretrained: bool = True,
-                    answer_input: str | bool = "none") -> Discriminator:
-    """A discriminator with a fresh head on an already-loaded ``encoder``."""
+                    answer_input: str | bool = "none") -> QualityJudge:
+    """A judge with a fresh head on an already-loaded ``encoder``."""
     if max_length is None:
         max_length = 512 if isinstance(tokenizer, ByT5Tokenizer) else 256
-    model = Discriminator(DiscriminatorConfig(encoder.config, head_hidden, dropout, max_length, backbone, pretrained,
-                                              answer_input, **_special_ids(tokenizer)))
+    model = QualityJudge(JudgeConfig(encoder.config, head_hidden, dropout, max_length, backbone, pretrained,
+                                     answer_input, **_special_ids(tokenizer)))
     model.encoder = encoder
     return model
 
 
-def discriminator_from_student(student: PreTrainedModel, tokenizer, *, max_length: int | None = None,
-                               head_hidden: int | None = None, dropout: float = 0.1, pretrained: bool = True,
-                               backbone: str = "student", answer_input: str | bool = "none") -> tuple[Discriminator, object]:
+def judge_from_student(student: PreTrainedModel, tokenizer, *, max_length: int | None = None,
+                       head_hidden: int | None = None, dropout: float = 0.1, pretrained: bool = True,
+                       backbone: str = "student", answer_input: str | bool = "none") -> tuple[QualityJudge, object]:
     """A judge whose encoder starts as a copy of a T5-family student's encoder (the paper's set-up).
 
     ``pretrained=False`` for a student built from a config (random weights: a higher default lr)."""
     enc_cls = _encoder_class(student.config)
     if enc_cls is AutoModel:
-        raise ConfigError(f"discriminator_from_student needs a T5-family student, got {student.config.model_type!r}")
+        raise ConfigError(f"judge_from_student needs a T5-family student, got {student.config.model_type!r}")
     encoder = enc_cls(student.config)
     missing, _ = encoder.load_state_dict(student.state_dict(), strict=False)
     if missing:
@@ -192,12 +192,12 @@ def _special_ids(tokenizer) -> dict:
     return {f"{name}_token_id": getattr(tokenizer, f"{name}_token_id", None) for name in ("pad", "bos", "eos")}
 
 
-def default_learning_rate(model: Discriminator) -> float:
+def default_learning_rate(model: QualityJudge) -> float:
     """5e-5 to fine-tune a pretrained backbone, 1e-3 for one built from a config (random init)."""
     return 5e-5 if model.config.pretrained_backbone else 1e-3
 
 
-def save_discriminator(model: Discriminator, tokenizer, path: str | Path) -> Path:
+def save_judge(model: QualityJudge, tokenizer, path: str | Path) -> Path:
     """``save_pretrained`` the model and its tokenizer into one folder."""
     path = Path(path)
     model.save_pretrained(path)
@@ -205,12 +205,12 @@ def save_discriminator(model: Discriminator, tokenizer, path: str | Path) -> Pat
     return path
 
 
-def load_discriminator(path: str | Path, device: str | torch.device | None = None) -> tuple[Discriminator, object]:
-    """A saved discriminator and its tokenizer (on ``device``; default: CUDA when present)."""
+def load_judge(path: str | Path, device: str | torch.device | None = None) -> tuple[QualityJudge, object]:
+    """A saved judge and its tokenizer (on ``device``; default: CUDA when present)."""
     path = Path(path)
     if not (path / "config.json").exists():
-        raise ConfigError(f"{path}: no saved discriminator here (config.json missing); run stage 02 first")
-    model = Discriminator.from_pretrained(path)
+        raise ConfigError(f"{path}: no saved judge here (config.json missing); run stage 02 first")
+    model = QualityJudge.from_pretrained(path)
     tokenizer = AutoTokenizer.from_pretrained(path)
     return model.to(device or default_device()).eval(), tokenizer
 
@@ -219,7 +219,7 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def freeze_bottom_layers(model: Discriminator, n: int) -> int:
+def freeze_bottom_layers(model: QualityJudge, n: int) -> int:
     """Freeze the embeddings and the lowest ``n`` encoder layers (cheaper steps on a CPU).
 
     Returns the number of parameters left trainable.

@@ -35,8 +35,8 @@ def bce_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
 
 
-def discriminator_loss(logits: torch.Tensor, labels: torch.Tensor, group_ids: torch.Tensor | None,
-                       objective: str = "bce") -> torch.Tensor:
+def judge_loss(logits: torch.Tensor, labels: torch.Tensor, group_ids: torch.Tensor | None,
+               objective: str = "bce") -> torch.Tensor:
     """``L_D`` for a batch: ``"bce"`` on logits, or ``"eq2"`` on ``sigmoid(logits)`` per question."""
     if objective == "bce":
         return bce_loss(logits, labels)

@@ -11,12 +11,12 @@ from ..errors import ConfigError
 from ..precision import use_fast_attention
 from .pairs import encode_pairs
 from .items import answer_input_mode
-from .model import Discriminator
-from .objectives import OBJECTIVES, discriminator_loss
+from .model import QualityJudge
+from .objectives import OBJECTIVES, judge_loss
 from .scoring import score_rationales
 
 
-class OnlineDiscriminator:
+class OnlineJudge:
     """The judge during student training: scores rationales and takes online update steps.
 
     ``update`` runs optimizer steps of ``L_D`` on fresh (question, rationale, label) triples
@@ -24,7 +24,7 @@ class OnlineDiscriminator:
     the model and its optimizer through a student checkpoint.
     """
 
-    def __init__(self, model: Discriminator, tokenizer, *, objective: str = "bce", learning_rate: float = 1e-5,
+    def __init__(self, model: QualityJudge, tokenizer, *, objective: str = "bce", learning_rate: float = 1e-5,
                  weight_decay: float = 0.0):
         if objective not in OBJECTIVES:
             raise ConfigError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
@@ -39,7 +39,7 @@ class OnlineDiscriminator:
         """Score with a copy of the judge in ``dtype`` (refreshed after every update); float32: the judge itself."""
         self.inference_dtype, self._scorer, self._scorer_updates = dtype, None, None
 
-    def scorer(self) -> Discriminator:
+    def scorer(self) -> QualityJudge:
         """The model that scores: the judge, or its copy in the inference dtype as of the last update."""
         if self.inference_dtype == torch.float32:
             return self.model
@@ -74,8 +74,8 @@ class OnlineDiscriminator:
         if group_ids is not None:
             index = {g: i for i, g in enumerate(dict.fromkeys(group_ids))}
             groups = torch.tensor([index[g] for g in group_ids], device=device)
-        return discriminator_loss(logits, torch.tensor(list(labels), dtype=torch.float32, device=device),
-                                  groups, self.objective)
+        return judge_loss(logits, torch.tensor(list(labels), dtype=torch.float32, device=device),
+                          groups, self.objective)
 
     def update(self, questions: Sequence[str], rationales: Sequence[str], labels: Sequence[int],
                group_ids: Sequence | None = None, steps: int = 1, weight: float = 1.0,

@@ -14,8 +14,8 @@ from .pairs import PairCollator
 from ..stage_parameters import declared
 from ..stages import JudgeStageConfig
 from ..training_arguments import KitTrainingArguments
-from .model import Discriminator, default_learning_rate
-from .objectives import OBJECTIVES, discriminator_loss
+from .model import QualityJudge, default_learning_rate
+from .objectives import OBJECTIVES, judge_loss
 from .scoring import score_metrics
 
 
@@ -23,7 +23,7 @@ STAGE = "02_judge"
 
 
 @dataclass
-class DiscriminatorTrainingConfig(KitTrainingArguments):
+class JudgeTrainingConfig(KitTrainingArguments):
     """``TrainingArguments`` with the judge's fields and defaults; the ones stage 02 also has are declared there
     (:class:`qcrdkit.stages.JudgeStageConfig`; its ``steps``, ``batch_size``, ``eval_every``,
     ``save_every``, ``lr`` are ``max_steps``, ``per_device_train_batch_size``, ``eval_steps``, ``save_steps``,
@@ -56,10 +56,10 @@ class DiscriminatorTrainingConfig(KitTrainingArguments):
 
 
 def judge_training_config(stage: JudgeStageConfig, *, output_dir: str | Path,
-                          model: Discriminator) -> DiscriminatorTrainingConfig:
+                          model: QualityJudge) -> JudgeTrainingConfig:
     """The Trainer's arguments from stage 02's parameters: the one place a stage name meets the Trainer's.
     ``lr`` None: :func:`default_learning_rate` of ``model`` (5e-5 pretrained, 1e-3 built from a config)."""
-    return DiscriminatorTrainingConfig(
+    return JudgeTrainingConfig(
         output_dir=str(output_dir), objective=stage.objective, max_steps=stage.steps,
         per_device_train_batch_size=stage.batch_size, rationales_per_question=stage.rationales_per_question,
         group_by_length=stage.group_by_length, learning_rate=stage.lr or default_learning_rate(model),
@@ -72,13 +72,13 @@ def auc_metrics(eval_pred) -> dict:
     return {"auc": score_metrics(np.asarray(labels), 1 / (1 + np.exp(-np.asarray(logits, dtype=np.float64))))["auc"]}
 
 
-class DiscriminatorTrainer(Trainer):
-    """``Trainer`` with the discriminator's loss and question-grouped batches; nothing else differs."""
+class JudgeTrainer(Trainer):
+    """``Trainer`` with the judge's loss and question-grouped batches; nothing else differs."""
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         model_inputs = {k: v for k, v in inputs.items() if k not in ("labels", "group_ids")}
         logits = model(**model_inputs).logits
-        loss = discriminator_loss(logits, inputs["labels"], inputs["group_ids"], self.args.objective)
+        loss = judge_loss(logits, inputs["labels"], inputs["group_ids"], self.args.objective)
         return (loss, {"logits": logits}) if return_outputs else loss
 
     def get_train_dataloader(self):
@@ -95,12 +95,12 @@ class DiscriminatorTrainer(Trainer):
 def check_training_items(items: Sequence[dict], objective: str) -> dict:
     """Raise a clear error if ``items`` cannot train the judge; else return their counts."""
     if not items:
-        raise ConfigError("no training items for the discriminator (is the sample file empty?)")
+        raise ConfigError("no training items for the judge (is the sample file empty?)")
     pos = sum(it["label"] == 1 for it in items)
     neg = len(items) - pos
     if pos == 0 or neg == 0:
         missing = "positive" if pos == 0 else "negative"
-        raise ConfigError(f"the discriminator's training data has no {missing} rationales"
+        raise ConfigError(f"the judge's training data has no {missing} rationales"
                           + ("; enable augmentation (augment=True) to make negatives from positives" if neg == 0 else ""))
     labels_by_q: dict[str, set] = {}
     for it in items:
@@ -113,8 +113,8 @@ def check_training_items(items: Sequence[dict], objective: str) -> dict:
             "questions_with_both": both}
 
 
-def pretrain_discriminator(model: Discriminator, tokenizer, train_items: Sequence[dict], eval_items: Sequence[dict] | None,
-                           args: DiscriminatorTrainingConfig, *, resume: bool = True) -> DiscriminatorTrainer:
+def train_judge(model: QualityJudge, tokenizer, train_items: Sequence[dict], eval_items: Sequence[dict] | None,
+                args: JudgeTrainingConfig, *, resume: bool = True) -> JudgeTrainer:
     """Pretrain on teacher (and augmented) rationales; resumes from ``args.output_dir``'s last checkpoint.
 
     Returns the trainer: ``trainer.state.log_history`` holds the loss and validation curve.
@@ -126,11 +126,11 @@ def pretrain_discriminator(model: Discriminator, tokenizer, train_items: Sequenc
     check_training_items(train_items, args.objective)
     if not eval_items:
         args.eval_strategy = "no"
-    trainer = DiscriminatorTrainer(model=model, args=args, train_dataset=list(train_items),
-                                   eval_dataset=list(eval_items) if eval_items else None,
-                                   data_collator=PairCollator(tokenizer, model.config.max_pair_length),
-                                   processing_class=tokenizer, compute_metrics=auc_metrics,
-                                   callbacks=progress_callbacks("judge (stage 02) pretraining"))
+    trainer = JudgeTrainer(model=model, args=args, train_dataset=list(train_items),
+                           eval_dataset=list(eval_items) if eval_items else None,
+                           data_collator=PairCollator(tokenizer, model.config.max_pair_length),
+                           processing_class=tokenizer, compute_metrics=auc_metrics,
+                           callbacks=progress_callbacks("judge (stage 02) pretraining"))
     last = get_last_checkpoint(args.output_dir) if resume and Path(args.output_dir).is_dir() else None
     trainer.train(resume_from_checkpoint=last)
     return trainer

@@ -7,7 +7,7 @@ functions notebook 02 calls, in its order.
 :func:`pretrain_judge`        the judge pretrained with these settings on these samples, reused; else
                               pretrained (resuming from its checkpoints)
 :func:`evaluate_judge`        held-out (and ``test_split``) scores, metrics, the right/wrong ranking beside
-                              trivial scorers; writes ``<run>/discriminator/`` and records what made it
+                              trivial scorers; writes ``<run>/judge/`` and records what made it
 :func:`score_teacher_rationales`  every teacher rationale's score, for the explorers (``teacher_scores.jsonl``)
 ===========================  ==========================================================================
 """
@@ -21,7 +21,7 @@ from ..io import read_json, write_jsonl
 from ..stages import JudgeStageConfig, deciding_settings
 from .augment import augment_negatives, augmentation_summary, corpus_vocabulary
 from .items import judge_items, mark_answer_signals, split_by_question, subsample_questions
-from .pretraining import check_training_items, judge_training_config, pretrain_discriminator
+from .pretraining import check_training_items, judge_training_config, train_judge
 from .scoring import evaluation_report, score_items
 
 STAGE = "02_judge"
@@ -82,22 +82,22 @@ class PretrainedJudge:
 
 def pretrain_judge(run_dir: str | Path, stage: JudgeStageConfig, model, tokenizer,
                    data: JudgeData) -> PretrainedJudge:
-    """The judge of ``<run>/discriminator/`` when it was pretrained with exactly these settings on the run's
+    """The judge of ``<run>/judge/`` when it was pretrained with exactly these settings on the run's
     current teacher samples; else ``model`` pretrained (``judge_training_config``; resumes from checkpoints of
     the same configuration). One made with other settings is kept and this raises
     :class:`qcrdkit.provenance.ArtifactConflict` naming the differences, unless ``stage.replace``."""
-    from ..rundir import claim_judge, discriminator_dir, load_run_discriminator
+    from ..rundir import claim_judge, judge_dir, load_run_judge
 
-    out_dir = discriminator_dir(run_dir)
+    out_dir = judge_dir(run_dir)
     settings = deciding_settings(STAGE, asdict(stage))
     if claim_judge(run_dir, settings, replace=stage.replace) == "reuse":
-        model, tokenizer = load_run_discriminator(run_dir)
+        model, tokenizer = load_run_judge(run_dir)
         finished = read_json(out_dir / "metrics.json")
         return PretrainedJudge(model, tokenizer, read_json(out_dir / "history.json"), finished["steps"],
                                finished.get("train_seconds"), True, settings)
     args = judge_training_config(stage, output_dir=out_dir / "checkpoints", model=model)
     eval_items = subsample_questions(data.heldout + data.augmented_heldout, stage.eval_questions, stage.seed)
-    trainer = pretrain_discriminator(model, tokenizer, data.train + data.augmented_train, eval_items, args)
+    trainer = train_judge(model, tokenizer, data.train + data.augmented_train, eval_items, args)
     history = trainer.state.log_history
     return PretrainedJudge(model, tokenizer, history, trainer.state.global_step,
                            round(history[-1].get("train_runtime", 0), 1), False, settings)
@@ -109,11 +109,11 @@ def evaluate_judge(run_dir: str | Path, stage: JudgeStageConfig, judge: Pretrain
     ``stage.test_split``; :func:`evaluation_report` of each; ``ranking`` — right vs wrong (gold answer) held-out
     teacher rationales, the judge beside shorter-first and agreement (:func:`qcrdkit.analysis.ranking_aucs`);
     ``sides_differ`` — held-out rationales whose self-consistency side is not their gold-answer side. Writes
-    ``<run>/discriminator/`` (the judge unless reused, metrics, scores, history), then records its provenance
+    ``<run>/judge/`` (the judge unless reused, metrics, scores, history), then records its provenance
     and removes the finished pretraining's checkpoints."""
     from ..analysis.judging import right_wrong_rows
     from ..analysis.statistics import ranking_aucs
-    from ..rundir import discriminator_dir, record_judge, teacher_samples_path, write_discriminator_artifacts
+    from ..rundir import judge_dir, record_judge, teacher_samples_path, write_judge_artifacts
 
     rows = score_items(judge.model, judge.tokenizer, data.heldout + data.augmented_heldout, progress=stage.progress)
     metrics = evaluation_report(rows)
@@ -131,19 +131,25 @@ def evaluate_judge(run_dir: str | Path, stage: JudgeStageConfig, judge: Pretrain
                                     for it in data.heldout),
                    backbone=stage.backbone, objective=stage.objective, steps=judge.steps, train=data.counts,
                    augmentation=data.augmentation, train_seconds=judge.train_seconds, settings=judge.settings)
-    write_discriminator_artifacts(run_dir, None if judge.reused else judge.model, judge.tokenizer, metrics=metrics,
-                                  scores=rows, history=judge.history, extra_scores=extra_scores)
+    write_judge_artifacts(run_dir, None if judge.reused else judge.model, judge.tokenizer, metrics=metrics,
+                          scores=rows, history=judge.history, extra_scores=extra_scores)
     if not judge.reused:
         record_judge(run_dir, judge.settings)                 # last: what made this judge (a rerun compares it)
-    shutil.rmtree(discriminator_dir(run_dir) / "checkpoints", ignore_errors=True)   # finished: no longer needed
+    shutil.rmtree(judge_dir(run_dir) / "checkpoints", ignore_errors=True)   # finished: no longer needed
     return metrics, rows
 
 
 def score_teacher_rationales(run_dir: str | Path, stage: JudgeStageConfig, judge: PretrainedJudge,
                              data: JudgeData) -> list[dict]:
     """The judge's score of every teacher rationale of the run (all splits), with ``judge_trained_on``;
-    written to ``<run>/discriminator/teacher_scores.jsonl`` for the explorers of stages 02 and 04."""
-    from ..rundir import discriminator_dir, teacher_samples_path
+    written to ``<run>/judge/teacher_scores.jsonl`` for the explorers of stages 02 and 04 (and how long it took,
+    ``teacher_scores_work.json``: qcrd check's projection)."""
+    import time
+
+    from ..io import write_json
+    from ..rundir import judge_dir, teacher_samples_path
+
+    start = time.perf_counter()
 
     items = mark_answer_signals(judge_items(data.records, sorted({r["split"] for r in data.records}),
                                             path=teacher_samples_path(run_dir)), data.task, stage.answer_input,
@@ -151,5 +157,7 @@ def score_teacher_rationales(run_dir: str | Path, stage: JudgeStageConfig, judge
     trained_on = {it["key"] for it in data.train}
     rows = [{"key": r["key"], "score": r["score"], "judge_trained_on": r["key"] in trained_on}
             for r in score_items(judge.model, judge.tokenizer, items, progress=stage.progress)]
-    write_jsonl(discriminator_dir(run_dir) / "teacher_scores.jsonl", rows)
+    write_jsonl(judge_dir(run_dir) / "teacher_scores.jsonl", rows)
+    write_json(judge_dir(run_dir) / "teacher_scores_work.json",
+               {"seconds": round(time.perf_counter() - start, 2), "rationales": len(rows)})
     return rows

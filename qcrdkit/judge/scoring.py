@@ -8,11 +8,11 @@ import torch
 
 from .pairs import encode_pairs
 from .items import NEGATIVE, POSITIVE
-from .model import Discriminator
+from .model import QualityJudge
 
 
 @torch.inference_mode()
-def score_rationales(model: Discriminator, tokenizer, questions: Sequence[str], rationales: Sequence[str], *,
+def score_rationales(model: QualityJudge, tokenizer, questions: Sequence[str], rationales: Sequence[str], *,
                      answer_signal: Sequence[float] | None = None, batch_size: int = 64,
                      progress: bool = False) -> np.ndarray:
     """Quality scores in [0, 1], batched (similar lengths together), on the model's device.
@@ -64,7 +64,7 @@ def score_metrics(labels: Sequence[int], scores: Sequence[float], threshold: flo
             "n_pos": int(len(pos)), "n_neg": int(len(neg))}
 
 
-def score_items(model: Discriminator, tokenizer, items: Sequence[dict], *, batch_size: int = 64,
+def score_items(model: QualityJudge, tokenizer, items: Sequence[dict], *, batch_size: int = 64,
                 progress: bool = False) -> list[dict]:
     """One row per item: ``id``, ``key``, ``split``, ``source``, ``label``, ``augment``, ``score``."""
     signal = [it["answer_signal"] for it in items] if all("answer_signal" in it for it in items) else None

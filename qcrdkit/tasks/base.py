@@ -114,12 +114,27 @@ def task_names() -> list[str]:
 
 
 def get_task(name: str, **options) -> "Task":
-    """Return the task registered under ``name`` (options go to its constructor)."""
+    """Return the task registered under ``name`` (options go to its constructor).
+
+    One option every task takes: ``questions_per_split`` — only the first N questions of each split
+    (``qcrd check``'s tiny run; the split files are read as the real run reads them)."""
     try:
         cls = _REGISTRY[name]
     except KeyError:
         raise ConfigError(f"unknown task {name!r}; known tasks: {', '.join(task_names())}") from None
-    return cls(**options)
+    limit = options.pop("questions_per_split", None)
+    task = cls(**options)
+    if limit is not None:
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            raise ConfigError(f"task option questions_per_split must be an integer >= 1, got {limit!r}")
+        load = task.load
+
+        def first_questions(split, *args, **kwargs):
+            return load(split, *args, **kwargs)[:limit]
+
+        task.load = first_questions
+        task.questions_per_split = limit
+    return task
 
 
 class Task:

@@ -30,7 +30,10 @@ from typing import Any
 from urllib.parse import urlparse
 
 from ..errors import ConfigError, QcrdError
+from ..stage_parameters import declared
 from .cache import CompletionCache, completion_key
+
+STAGE = "01_teacher_sampling"
 
 NO_KEY_PLACEHOLDER = "no-key-needed"
 
@@ -59,15 +62,16 @@ class TeacherConfig:
     """
 
     model: str
-    base_url: str | None = None
-    temperature: float = 0.7
-    k: int = 5
-    max_tokens: int = 256
-    seed: int | None = 0
-    concurrency: int = 8
-    timeout: float = 60.0
+    # the fields stage 01 has too are declared there (qcrdkit.stages.TeacherSamplingConfig: default and help)
+    base_url: str | None = declared(STAGE, "base_url")
+    temperature: float = declared(STAGE, "temperature")
+    k: int = declared(STAGE, "k")
+    max_tokens: int = declared(STAGE, "max_tokens")
+    seed: int | None = declared(STAGE, "seed")
+    concurrency: int = declared(STAGE, "concurrency")
+    timeout: float = declared(STAGE, "timeout")
     max_retries: int = 5
-    api_key_env: str | None = "OPENAI_API_KEY"
+    api_key_env: str | None = declared(STAGE, "api_key_env")
     stop: list[str] | None = None
     cache_namespace: str | None = None
     probe_timeout: float = 5.0
@@ -148,6 +152,10 @@ class SampleStats:
     failures: dict = field(default_factory=dict)
     failed_attempts: dict = field(default_factory=dict)
     seconds: float = 0.0
+    #: token usage the endpoint reported (``usage`` of each response; 0 when it reports none)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    usage_reports: int = 0
 
     @property
     def retries(self) -> int:
@@ -164,7 +172,9 @@ class SampleStats:
         """What the stage's ``config.json`` keeps."""
         return {"requests": self.requests, "attempts": self.attempts, "retries": self.retries,
                 "retry_causes": self.retry_causes(), "cache_hits": self.cache_hits,
-                "fallback_requests": self.fallback_requests, "failed_prompts": len(self.failures)}
+                "fallback_requests": self.fallback_requests, "failed_prompts": len(self.failures),
+                "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+                "usage_reports": self.usage_reports, "sampling_seconds": round(self.seconds, 3)}
 
 
 def endpoint_address(base_url: str | None) -> tuple[str, int]:
@@ -361,6 +371,11 @@ class TeacherClient:
                                                f"answered HTTP {status} for model {cfg.model!r} (not retried): "
                                                f"{ENDPOINT_STATUSES[status]}. Server said: {_server_message(exc)}")
                 raise
+        usage = getattr(response, "usage", None)
+        if usage is not None:
+            stats.usage_reports += 1
+            stats.prompt_tokens += int(getattr(usage, "prompt_tokens", 0) or 0)
+            stats.completion_tokens += int(getattr(usage, "completion_tokens", 0) or 0)
         request = {"endpoint": cfg.cache_namespace or cfg.base_url, "model": cfg.model, "temperature": cfg.temperature,
                    "max_tokens": cfg.max_tokens, "n": n, "seed": seed, "created": int(time.time()),
                    "response_model": getattr(response, "model", None)}

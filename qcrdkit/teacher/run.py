@@ -88,7 +88,9 @@ def sample_rationales(stage: TeacherSamplingConfig, questions: TeacherQuestions)
         greedy, greedy_provenance = collect_teacher_samples(questions.task, questions.examples, k=1, temperature=0.0,
                                                             **common)
         provenance["greedy"] = {"samples": len(greedy), "requests": greedy_provenance.get("requests", 0),
-                                "correct": sum(r["correct"] for r in greedy) / max(len(greedy), 1)}
+                                "correct": sum(r["correct"] for r in greedy) / max(len(greedy), 1),
+                                **{k: greedy_provenance[k] for k in ("prompt_tokens", "completion_tokens", "seconds")
+                                   if k in greedy_provenance}}
     return TeacherSamples(records, greedy, provenance, False)
 
 

@@ -139,7 +139,9 @@ def judge_arith_reply(prompt: str) -> str | None:
     return "Explanation 1 is better." if good[0] else "Explanation 2 is better."
 
 
-def chat_completion_response(texts: list[str], model: str, max_tokens: int | None) -> dict:
+def chat_completion_response(texts: list[str], model: str, max_tokens: int | None, messages: list | None = None) -> dict:
+    """An OpenAI chat-completion body; tokens counted as words (the prompt's: every message's content)."""
+    prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages or [] if isinstance(m, dict))
     choices, completion_tokens = [], 0
     for i, text in enumerate(texts):
         words = text.split(" ")
@@ -151,7 +153,8 @@ def chat_completion_response(texts: list[str], model: str, max_tokens: int | Non
                         "logprobs": None})
     return {"id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "object": "chat.completion", "created": int(time.time()),
             "model": model, "choices": choices,
-            "usage": {"prompt_tokens": 0, "completion_tokens": completion_tokens, "total_tokens": completion_tokens}}
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                      "total_tokens": prompt_tokens + completion_tokens}}
 
 
 Responder = Callable[[dict], "tuple[int, dict] | tuple[int, dict, dict]"]
@@ -202,9 +205,10 @@ class SyntheticTeacherServer:
         n = 1 if self.ignore_n else int(body.get("n") or 1)
         verdict = judge_arith_reply(prompt)
         if verdict is not None:
-            return 200, chat_completion_response([verdict] * n, body.get("model") or self.model, body.get("max_tokens"))
+            return 200, chat_completion_response([verdict] * n, body.get("model") or self.model, body.get("max_tokens"),
+                                                 messages)
         texts = self.teacher.complete(prompt, n=n, temperature=float(body.get("temperature", 1.0)), seed=body.get("seed"))
-        return 200, chat_completion_response(texts, body.get("model") or self.model, body.get("max_tokens"))
+        return 200, chat_completion_response(texts, body.get("model") or self.model, body.get("max_tokens"), messages)
 
     def _handler_class(self):
         server = self

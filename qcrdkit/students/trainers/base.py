@@ -79,10 +79,18 @@ class StudentConfig(KitTrainingArguments, Seq2SeqTrainingArguments):
 
 
 class StepTimer(TrainerCallback, ExportableState):
-    """Wall seconds spent in optimizer steps (evaluation and saving left out); kept in checkpoints."""
+    """Wall seconds spent in optimizer steps (evaluation and saving left out); kept in checkpoints.
+    ``first``: the first step this process took (warm-up: allocations, kernel selection)."""
 
     def __init__(self, seconds: float = 0.0, steps: int = 0):
-        self.seconds, self.steps, self._start = seconds, steps, None
+        self.seconds, self.steps, self._start, self.first = seconds, steps, None, None
+
+    @property
+    def steady_seconds_per_step(self) -> float | None:
+        """Seconds per step without this process's first step (``None`` below two steps)."""
+        if self.first is None or self.steps < 2:
+            return None
+        return (self.seconds - self.first) / (self.steps - 1)
 
     @staticmethod
     def _sync():
@@ -96,8 +104,11 @@ class StepTimer(TrainerCallback, ExportableState):
     def on_step_end(self, args, state, control, **kwargs):
         self._sync()
         if self._start is not None:
-            self.seconds += time.perf_counter() - self._start
+            took = time.perf_counter() - self._start
+            self.seconds += took
             self.steps += 1
+            if self.first is None:
+                self.first = took
 
     def state(self) -> dict:
         return {"args": {"seconds": self.seconds, "steps": self.steps}, "attributes": {}}

@@ -16,7 +16,7 @@ Each optimizer step, for a batch of N questions:
    single-pick schemes (MinMax, MaxMin, Sampling) every target's CE is first computed without
    gradient; only the picked positive and negative are decoded again with gradient. Both passes
    decode the targets sorted by length, ``chunk_rows`` at a time.
-4. **Quality weights.** The judge (:class:`~qcrdkit.judge.OnlineDiscriminator`) scores
+4. **Quality weights.** The judge (:class:`~qcrdkit.judge.OnlineJudge`) scores
    the pairs the loss uses: ``s_pos`` weights the positive term, ``1 − s_neg`` the negative one
    (a negative outside the margin is not scored: its term is 0 whatever its score).
    Ablation w/o QJ (``use_judge=False``): unit weights (``s_pos = 1``, ``s_neg = 0``).
@@ -24,12 +24,11 @@ Each optimizer step, for a batch of N questions:
    buffer; at the end of each iteration the judge takes several steps of ``L_D`` on it (eq. 8's third
    term, α3's decay as its learning-rate factor), labelled by source (the paper) or by outcome.
 
-The passes without gradient — selection, the judge's scores, sampling negatives — run in
-``inference_dtype`` (:mod:`qcrdkit.precision`: bfloat16 where the device multiplies it natively).
-The student's loss is ``α1 · L_pred + α2 · L_cl``. A checkpoint also stores the snapshot ring,
-the judge and its optimizer (``qcrd_state.pt``), so a resumed run samples negatives from the same
-models and weighs them with the same judge. Host memory for the ring, and the size of each
-checkpoint's ``qcrd_state.pt``: ``j + 1`` copies of the student's weights (T5-base, j = 5: 5.3 GB).
+The passes without gradient (selection, the judge's scores, sampling negatives) run in ``inference_dtype``
+(:mod:`qcrdkit.precision`: bfloat16 where the device multiplies it natively). The student's loss is
+``α1 · L_pred + α2 · L_cl``. A checkpoint also stores the snapshot ring, the judge and its optimizer (``qcrd_state.pt``),
+so a resumed run samples negatives from the same models and weighs them with the same judge. Host memory for the
+ring, and each checkpoint's ``qcrd_state.pt``: ``j + 1`` copies of the student's weights (T5-base, j = 5: 5.3 GB).
 
 Ablations of Table 4: w/o ED — ``positives="greedy"`` (the teacher's greedy rationale, the one the
 baselines learn: no self-consistency); w/o NK — ``negative_source="none"``; w/o QJ — ``use_judge=False``.
@@ -38,6 +37,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from pathlib import Path
 
 import torch
@@ -77,7 +77,7 @@ class QCRDCallback(TrainerCallback):
 
 class QCRDTrainer(StudentTrainer):
     """``Seq2SeqTrainer`` with QCRD's loss; see the module doc. ``judge`` is an
-    :class:`~qcrdkit.judge.OnlineDiscriminator` (required unless ``use_judge=False``)."""
+    :class:`~qcrdkit.judge.OnlineJudge` (required unless ``use_judge=False``)."""
 
     input_format = "multitask"
 
@@ -85,8 +85,8 @@ class QCRDTrainer(StudentTrainer):
         super().__init__(**kwargs)
         a = self.args
         if a.use_judge and judge is None:
-            raise ConfigError("QCRD with use_judge=True needs the quality judge (stage 02's discriminator); "
-                              "pass judge=OnlineDiscriminator(...) or set use_judge=False (ablation w/o QJ)")
+            raise ConfigError("QCRD with use_judge=True needs the quality judge (stage 02); "
+                              "pass judge=OnlineJudge(...) or set use_judge=False (ablation w/o QJ)")
         # the dtype of the passes without gradient (selection, judge scores, sampling): qcrdkit.precision
         self.fast_dtype = inference_dtype(a.inference_dtype, a.device)
         self.judge = judge if a.use_judge else None
@@ -114,8 +114,9 @@ class QCRDTrainer(StudentTrainer):
         self.selection_rng = torch.Generator(device=a.device).manual_seed(a.seed)
         self.judge_training = None if self.judge is None else JudgeTraining(
             self.judge, a, self.task, {r["id"]: r["example"] for r in self.train_dataset})
-        # negatives with CE < δ / all negatives, over the second half of training (the negative term's reach)
-        self.margin_counts = [0, 0]
+        # margin_counts: negatives with CE < δ / all negatives, over the second half (the negative term's reach);
+        # judge_update_times: wall seconds of each of the online judge's updates in this process (qcrd check)
+        self.margin_counts, self.judge_update_times = [0, 0], []
         self.add_callback(QCRDCallback(self))
 
     # ---- state carried through checkpoints --------------------------------------------------
@@ -389,10 +390,11 @@ class QCRDTrainer(StudentTrainer):
         """After optimizer step ``step``: the online judge's update when one is due (:mod:`.qcrd_judge`)."""
         if self.judge_training is None or not self.judge_training.due(step):
             return
-        recent = [q for q in self.judge_training.recent if q in self.positive_length]
+        start = time.perf_counter()
         # the student's samples for the buffer are cut where its negatives are: the longest positive + 8 tokens
-        budget = max((self.positive_length[q] for q in recent), default=0) + 8 if recent else None
+        budget = max((self.positive_length.get(q, 0) for q in self.judge_training.recent), default=-8) + 8 or None
         logs = self.judge_training.update(self.accelerator.unwrap_model(self.model), self.processing_class,
                                           self.iteration, max_new_tokens=budget)
+        self.judge_update_times.append(time.perf_counter() - start)
         if logs is not None:
             self.record(**logs)

@@ -25,6 +25,7 @@ import dataclasses
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 from transformers import set_seed
@@ -38,7 +39,7 @@ from ...stage_parameters import make_stage_config
 from ...stages import TrainingStageConfig
 from ...io import read_json, write_json, write_jsonl
 from ...provenance import claim_checkpoints, decide, file_fingerprint, move_aside, write_record
-from ...rundir import (JUDGE_WEIGHTS, load_task, read_teacher_greedy, read_teacher_samples, teacher_greedy_path,
+from ...rundir import (judge_weights, load_task, read_teacher_greedy, read_teacher_samples, teacher_greedy_path,
                        teacher_inputs)
 from ..models import STUDENT_PRESETS, build_student, load_or_train_tokenizer
 from .baselines import (DSSConfig, DSSTrainer, FinetuneConfig, FinetuneTrainer, MIConfig, MITrainer,
@@ -227,8 +228,10 @@ def train_student(method: str, run_dir: str | Path, stage: TrainingStageConfig |
     last = get_last_checkpoint(args.output_dir) if resume and Path(args.output_dir).is_dir() else None
     result = trainer.train(resume_from_checkpoint=last)
 
+    evaluation_start = time.perf_counter()
     valid = trainer.evaluate(metric_key_prefix="valid")        # the selected (best-on-valid) model
     test = trainer.evaluate(eval_rows(task, examples["test"]), metric_key_prefix="test")   # once
+    evaluation_seconds = time.perf_counter() - evaluation_start
     test_predictions = trainer.last_predictions
     timer = trainer.step_timer
     metrics = {
@@ -244,6 +247,11 @@ def train_student(method: str, run_dir: str | Path, stage: TrainingStageConfig |
         "steps": trainer.state.global_step, "best_checkpoint_step": _checkpoint_step(trainer.state.best_model_checkpoint),
         "train_seconds": round(timer.seconds, 2), "seconds_per_step": round(timer.seconds / max(timer.steps, 1), 4),
         "train_runtime": round(result.metrics.get("train_runtime", 0.0), 2), "resumed_from": last,
+        # for qcrd check's projection: steps after the first, the online judge's updates, the final evaluation
+        "steady_seconds_per_step": timer.steady_seconds_per_step,
+        "judge_update_seconds": round(sum(getattr(trainer, "judge_update_times", [])), 2),
+        "judge_updates": len(getattr(trainer, "judge_update_times", [])),
+        "evaluation_seconds": round(evaluation_seconds, 2),
         "data": counts, "config": _config_summary(args),
     }
     if trainer.is_world_process_zero():
@@ -253,9 +261,9 @@ def train_student(method: str, run_dir: str | Path, stage: TrainingStageConfig |
         write_json(out / "history.json", trainer.state.log_history)
         write_jsonl(out / "test_predictions.jsonl", test_predictions)
         if getattr(trainer, "judge", None) is not None:       # QCRD: the online judge as training left it
-            from ...judge import save_discriminator
+            from ...judge import save_judge
 
-            save_discriminator(trainer.judge.model, trainer.judge.tokenizer, out / "judge")
+            save_judge(trainer.judge.model, trainer.judge.tokenizer, out / "judge")
         write_record(out, "student", settings, inputs)          # last: the student is finished
         if not keep_checkpoints:
             shutil.rmtree(args.output_dir, ignore_errors=True)
@@ -274,7 +282,7 @@ def student_inputs(run_dir: str | Path, method: str, args) -> dict:
     run_dir = Path(run_dir)
     inputs = teacher_inputs(run_dir)
     if method == "qcrd" and getattr(args, "use_judge", False):
-        inputs[JUDGE_WEIGHTS] = file_fingerprint(run_dir / JUDGE_WEIGHTS)
+        inputs[judge_weights(run_dir)] = file_fingerprint(run_dir / judge_weights(run_dir))
     if method == "qcrd" and getattr(args, "negative_source", None) == "fixed" and args.fixed_generator:
         weights = Path(args.fixed_generator).resolve() / "model.safetensors"
         inputs[str(weights)] = file_fingerprint(weights)
@@ -282,14 +290,14 @@ def student_inputs(run_dir: str | Path, method: str, args) -> dict:
 
 
 def load_online_judge(run_dir: Path, args):
-    from ...judge import OnlineDiscriminator
-    from ...rundir import discriminator_dir, load_run_discriminator
+    from ...judge import OnlineJudge
+    from ...rundir import judge_dir, load_run_judge
 
-    if not (discriminator_dir(run_dir) / "config.json").exists():
-        raise ConfigError(f"{discriminator_dir(run_dir)}: no judge; run stage 02 for this run_dir, "
+    if not (judge_dir(run_dir) / "config.json").exists():
+        raise ConfigError(f"{judge_dir(run_dir)}: no judge; run stage 02 for this run_dir, "
                           "or set use_judge=False (ablation w/o QJ)")
-    judge, judge_tok = load_run_discriminator(run_dir, device=args.device)
-    return OnlineDiscriminator(judge, judge_tok, objective=args.judge_objective, learning_rate=args.judge_learning_rate)
+    judge, judge_tok = load_run_judge(run_dir, device=args.device)
+    return OnlineJudge(judge, judge_tok, objective=args.judge_objective, learning_rate=args.judge_learning_rate)
 
 
 def _checkpoint_step(path: str | None) -> int | None:

@@ -53,16 +53,16 @@ def test_bce_and_objective_dispatch():
     logits, labels = torch.tensor([0.0, 2.0]), torch.tensor([1, 0.0])
     expected = (math.log(2) + math.log(1 + math.exp(2))) / 2
     assert D.bce_loss(logits, labels).item() == pytest.approx(expected, abs=1e-6)
-    assert D.discriminator_loss(logits, labels, None, "bce").item() == pytest.approx(expected, abs=1e-6)
+    assert D.judge_loss(logits, labels, None, "bce").item() == pytest.approx(expected, abs=1e-6)
     # eq2 reads sigmoid scores: sigmoid(0) = 0.5 positive, sigmoid(2) negative
-    eq2 = D.discriminator_loss(logits, labels, torch.tensor([0, 0]), "eq2").item()
+    eq2 = D.judge_loss(logits, labels, torch.tensor([0, 0]), "eq2").item()
     assert eq2 == pytest.approx(1 / (1 + math.exp(-2)) - 0.5, abs=1e-6)
     with pytest.raises(ConfigError, match="group id"):
-        D.discriminator_loss(logits, labels, None, "eq2")
+        D.judge_loss(logits, labels, None, "eq2")
     with pytest.raises(ConfigError, match="objective"):
-        D.discriminator_loss(logits, labels, None, "hinge")
+        D.judge_loss(logits, labels, None, "hinge")
     with pytest.raises(ConfigError, match="objective"):
-        D.DiscriminatorTrainingConfig(output_dir="x", objective="hinge")
+        D.JudgeTrainingConfig(output_dir="x", objective="hinge")
 
 
 # ---- items, splits, batches ---------------------------------------------------------------------
@@ -135,23 +135,23 @@ def test_a_judge_with_the_answer_input_needs_the_bits_and_learns_to_use_them(tmp
     items = [{"key": f"q{q}#{j}", "id": f"q{q}", "question": "How many?", "rationale": "some words", "label": j % 2,
               "answer_signal": float(j % 2), "source": D.POSITIVE if j % 2 else D.NEGATIVE} for q in range(24) for j in range(2)]
     set_seed(0)
-    model, tok = D.build_discriminator("t5-tiny", answer_input="answered")
+    model, tok = D.build_judge("t5-tiny", answer_input="answered")
     with pytest.raises(ValueError, match="answer_signal="):
         D.score_rationales(model, tok, ["How many?"], ["some words"])
-    args = D.DiscriminatorTrainingConfig(output_dir=str(tmp_path / "c"), max_steps=30, learning_rate=1e-2,
-                                         per_device_train_batch_size=8, eval_strategy="no", save_strategy="no",
-                                         disable_tqdm=True)
-    D.pretrain_discriminator(model, tok, items, None, args, resume=False)
+    args = D.JudgeTrainingConfig(output_dir=str(tmp_path / "c"), max_steps=30, learning_rate=1e-2,
+                                 per_device_train_batch_size=8, eval_strategy="no", save_strategy="no",
+                                 disable_tqdm=True)
+    D.train_judge(model, tok, items, None, args, resume=False)
     yes, no = D.score_rationales(model, tok, ["How many?"] * 2, ["some words"] * 2, answer_signal=[1.0, 0.0])
     assert yes - no > 0.5 and float(model.answer_weight.detach()) > 0
-    assert D.build_discriminator("t5-tiny", answer_input=True)[0].config.answer_input == "answered"   # older judges
+    assert D.build_judge("t5-tiny", answer_input=True)[0].config.answer_input == "answered"   # older judges
     with pytest.raises(ConfigError, match="answer_input must be one of"):
-        D.build_discriminator("t5-tiny", answer_input="sometimes")
+        D.build_judge("t5-tiny", answer_input="sometimes")
     items = [{"id": "q", "rationale": t} for t in ("1 + 2 = 3", "2 + 1 = 3", "1 + 1 = 2")]
     D.mark_answer_signals(items, task, "agreement", peers=items + [{"id": "q", "rationale": "nothing"}])
     assert [it["answer_signal"] for it in items] == pytest.approx([1 / 3, 1 / 3, 0.0])   # peers: the 3 others
-    D.save_discriminator(model, tok, tmp_path / "j")
-    loaded, _ = D.load_discriminator(tmp_path / "j")
+    D.save_judge(model, tok, tmp_path / "j")
+    loaded, _ = D.load_judge(tmp_path / "j")
     assert loaded.config.answer_input == "answered" and float(loaded.answer_weight.detach()) == pytest.approx(float(model.answer_weight.detach()))
 
 
@@ -199,12 +199,12 @@ def test_training_items_checked_with_clear_errors():
 
 def train_tiny(tmp_path, items, steps=40, objective="bce", out="ckpt", seed=0):
     set_seed(seed)
-    model, tok = D.build_discriminator("t5-tiny")
-    args = D.DiscriminatorTrainingConfig(output_dir=str(tmp_path / out), max_steps=steps, learning_rate=1e-3,
-                                         objective=objective, per_device_train_batch_size=6, eval_steps=20,
-                                         save_steps=20, logging_steps=10, disable_tqdm=True, seed=seed)
+    model, tok = D.build_judge("t5-tiny")
+    args = D.JudgeTrainingConfig(output_dir=str(tmp_path / out), max_steps=steps, learning_rate=1e-3,
+                                 objective=objective, per_device_train_batch_size=6, eval_steps=20,
+                                 save_steps=20, logging_steps=10, disable_tqdm=True, seed=seed)
     train, held = D.split_by_question(items, 0.25, seed=0)
-    trainer = D.pretrain_discriminator(model, tok, train, held, args)
+    trainer = D.train_judge(model, tok, train, held, args)
     return model, tok, trainer, held
 
 
@@ -230,15 +230,15 @@ def test_save_load_round_trip_gives_the_same_scores(tmp_path):
     model, tok, _, held = train_tiny(tmp_path, toy_items(12), steps=4)
     qs, rs = [i["question"] for i in held], [i["rationale"] for i in held]
     before = D.score_rationales(model, tok, qs, rs)
-    D.save_discriminator(model, tok, tmp_path / "judge")
-    loaded, tok2 = D.load_discriminator(tmp_path / "judge")
+    D.save_judge(model, tok, tmp_path / "judge")
+    loaded, tok2 = D.load_judge(tmp_path / "judge")
     assert np.array_equal(before, D.score_rationales(loaded, tok2, qs, rs))
     assert loaded.config.max_pair_length == model.config.max_pair_length and loaded.config.backbone == "t5-tiny"
     # scores do not depend on batch composition or order (padding is masked out of the max-pool)
     one_by_one = np.array([D.score_rationales(loaded, tok2, [q], [r])[0] for q, r in zip(qs, rs)])
     assert np.allclose(before, one_by_one, atol=1e-5)
-    with pytest.raises(ConfigError, match="no saved discriminator"):
-        D.load_discriminator(tmp_path / "nowhere")
+    with pytest.raises(ConfigError, match="no saved judge"):
+        D.load_judge(tmp_path / "nowhere")
 
 
 class StopAt(TrainerCallback):
@@ -256,19 +256,19 @@ def test_pretraining_resumes_from_its_last_checkpoint(tmp_path):
     full, _, _, _ = train_tiny(tmp_path, items, steps=8, out="full")
     # the same run stopped after step 4 (checkpoint-4 written), then started again: it resumes
     set_seed(0)
-    model, tok = D.build_discriminator("t5-tiny")
-    args = D.DiscriminatorTrainingConfig(output_dir=str(tmp_path / "cut"), max_steps=8, learning_rate=1e-3,
-                                         per_device_train_batch_size=6, eval_strategy="no", save_steps=4,
-                                         disable_tqdm=True, seed=0)
+    model, tok = D.build_judge("t5-tiny")
+    args = D.JudgeTrainingConfig(output_dir=str(tmp_path / "cut"), max_steps=8, learning_rate=1e-3,
+                                 per_device_train_batch_size=6, eval_strategy="no", save_steps=4,
+                                 disable_tqdm=True, seed=0)
     train, _ = D.split_by_question(items, 0.25, seed=0)
-    first = D.DiscriminatorTrainer(model=model, args=args, train_dataset=train,
-                                   data_collator=D.PairCollator(tok, model.config.max_pair_length),
-                                   callbacks=[StopAt(4)])
+    first = D.JudgeTrainer(model=model, args=args, train_dataset=train,
+                           data_collator=D.PairCollator(tok, model.config.max_pair_length),
+                           callbacks=[StopAt(4)])
     first.train()
     assert (tmp_path / "cut" / "checkpoint-4").is_dir()
     set_seed(123)                                         # a fresh process would start from another state
-    again, tok = D.build_discriminator("t5-tiny")
-    resumed = D.pretrain_discriminator(again, tok, train, None, args)
+    again, tok = D.build_judge("t5-tiny")
+    resumed = D.train_judge(again, tok, train, None, args)
     assert resumed.state.global_step == 8
     for (name, a), b in zip(full.state_dict().items(), again.state_dict().values()):
         assert torch.allclose(a, b, atol=1e-6), name
@@ -277,8 +277,8 @@ def test_pretraining_resumes_from_its_last_checkpoint(tmp_path):
 @pytest.mark.slow
 def test_online_update_lowers_the_loss_and_state_round_trips(tmp_path):
     set_seed(0)
-    model, tok = D.build_discriminator("t5-tiny")
-    judge = D.OnlineDiscriminator(model, tok, objective="eq2", learning_rate=3e-3)
+    model, tok = D.build_judge("t5-tiny")
+    judge = D.OnlineJudge(model, tok, objective="eq2", learning_rate=3e-3)
     batch = toy_items(4)
     qs, rs = [i["question"] for i in batch], [i["rationale"] for i in batch]
     labels, groups = [i["label"] for i in batch], [i["id"] for i in batch]
@@ -291,7 +291,7 @@ def test_online_update_lowers_the_loss_and_state_round_trips(tmp_path):
     assert judge.updates == 15 and judge.score(qs, rs).shape == (16,)
     state = judge.state_dict()
     set_seed(1)
-    other = D.OnlineDiscriminator(*D.build_discriminator("t5-tiny"), objective="eq2")
+    other = D.OnlineJudge(*D.build_judge("t5-tiny"), objective="eq2")
     other.load_state_dict(state)
     assert torch.allclose(other.score(qs, rs), judge.score(qs, rs)) and other.updates == 15
 
@@ -300,8 +300,8 @@ def test_scoring_copy_in_bfloat16_follows_the_judge_through_updates_and_loads():
     """Scores of the bf16 copy stay within 0.02 of the float32 judge's, before and after updates
     (the copy is refreshed after each) and after load_state_dict."""
     set_seed(0)
-    model, tok = D.build_discriminator("t5-tiny")
-    judge = D.OnlineDiscriminator(model, tok, learning_rate=3e-3)
+    model, tok = D.build_judge("t5-tiny")
+    judge = D.OnlineJudge(model, tok, learning_rate=3e-3)
     batch = toy_items(4)
     qs, rs, labels = [i["question"] for i in batch], [i["rationale"] for i in batch], [i["label"] for i in batch]
 
@@ -315,7 +315,7 @@ def test_scoring_copy_in_bfloat16_follows_the_judge_through_updates_and_loads():
     moved = fp32_scores()
     assert (moved - first).abs().max() > 0.05                            # the judge changed ...
     assert (judge.score(qs, rs) - moved).abs().max() < 0.02              # ... and the copy with it
-    other = D.OnlineDiscriminator(*D.build_discriminator("t5-tiny"))
+    other = D.OnlineJudge(*D.build_judge("t5-tiny"))
     other.set_inference_dtype(torch.bfloat16)
     other.score(qs, rs)
     other.load_state_dict(judge.state_dict())
@@ -333,12 +333,12 @@ def test_inference_dtype_settings():
 
 def test_freezing_layers_keeps_them_fixed(tmp_path):
     set_seed(0)
-    model, tok = D.build_discriminator("t5-tiny")
+    model, tok = D.build_judge("t5-tiny")
     total = sum(p.numel() for p in model.parameters())
     trainable = D.freeze_bottom_layers(model, 1)
     assert 0 < trainable < total
     frozen = model.encoder.encoder.block[0].layer[0].SelfAttention.q.weight.clone()
-    judge = D.OnlineDiscriminator(model, tok)
+    judge = D.OnlineJudge(model, tok)
     batch = toy_items(2)
     judge.update([i["question"] for i in batch], [i["rationale"] for i in batch], [i["label"] for i in batch], steps=2)
     assert torch.equal(frozen, model.encoder.encoder.block[0].layer[0].SelfAttention.q.weight)
@@ -352,7 +352,7 @@ def test_freezing_layers_keeps_them_fixed(tmp_path):
 def test_minilm_backbone_loads_offline_from_the_package():
     import os
     assert os.environ.get("HF_HUB_OFFLINE") == "1"
-    model, tok = D.build_discriminator("minilm")
+    model, tok = D.build_judge("minilm")
     assert model.config.encoder_config.hidden_size == 384 and model.config.pretrained_backbone
     assert D.minilm_path().name == "model" and (D.minilm_path() / "model.safetensors").exists()
     scores = D.score_rationales(model, tok, ["What is 2 + 3?"] * 2, ["2 + 3 = 5.", "2 + 3 = 6."])
@@ -367,13 +367,13 @@ def test_t5_checkpoint_backbone_uses_its_encoder_weights(tmp_path):
                                                   num_heads=4, decoder_start_token_id=0))
     student.save_pretrained(tmp_path / "student")
     tok.save_pretrained(tmp_path / "student")
-    model, tok2 = D.build_discriminator(str(tmp_path / "student"))
+    model, tok2 = D.build_judge(str(tmp_path / "student"))
     assert type(model.encoder).__name__ == "T5EncoderModel"
     assert torch.equal(model.encoder.encoder.block[0].layer[0].SelfAttention.q.weight,
                        student.encoder.block[0].layer[0].SelfAttention.q.weight)
     assert model.config.max_pair_length == 512           # byte-level tokenizer reads more tokens
-    D.save_discriminator(model, tok2, tmp_path / "judge")
-    loaded, _ = D.load_discriminator(tmp_path / "judge")
+    D.save_judge(model, tok2, tmp_path / "judge")
+    loaded, _ = D.load_judge(tmp_path / "judge")
     assert type(loaded.encoder).__name__ == "T5EncoderModel"
 
 
@@ -381,7 +381,7 @@ def test_judge_from_an_in_memory_student_copies_its_encoder():
     tok = ByT5Tokenizer()
     student = T5ForConditionalGeneration(T5Config(vocab_size=len(tok), d_model=32, d_ff=64, d_kv=8, num_layers=1,
                                                   num_heads=4, decoder_start_token_id=0))
-    model, _ = D.discriminator_from_student(student, tok)
+    model, _ = D.judge_from_student(student, tok)
     q = model.encoder.encoder.block[0].layer[0].SelfAttention.q.weight
     assert torch.equal(q, student.encoder.block[0].layer[0].SelfAttention.q.weight)
     assert q.data_ptr() != student.encoder.block[0].layer[0].SelfAttention.q.weight.data_ptr()   # a copy
@@ -390,7 +390,7 @@ def test_judge_from_an_in_memory_student_copies_its_encoder():
 
 def test_unknown_backbone_offline_is_a_clear_error():
     with pytest.raises(ConfigError, match="'no-such-org/no-such-model' could not be loaded.*HF_HUB_OFFLINE"):
-        D.build_discriminator("no-such-org/no-such-model")
+        D.build_judge("no-such-org/no-such-model")
 
 
 def test_metrics_of_known_scores():
