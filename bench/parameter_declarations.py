@@ -15,7 +15,7 @@ A parameter is a field of a stage config in ``qcrdkit/stages.py``. A place that 
                        name (``max_steps=steps`` or ``{"max_steps": steps}``).
 
 Usage: ``python bench/parameter_declarations.py [--tree DIR] [--by-name]`` — ``--tree`` counts another checkout,
-e.g. an older commit (``git worktree add --detach /tmp/old <commit>``).
+e.g. an older commit (``git worktree add --detach ../qcrdkit-old <commit>``).
 """
 from __future__ import annotations
 

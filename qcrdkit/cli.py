@@ -3,8 +3,8 @@
 * ``qcrd run --params FILE [--base FILE] [--set key=value ...]`` — the notebooks, in order, with papermill;
 * ``qcrd train --run-dir DIR --method qcrd [--set steps=2000 ...]`` — one student, outside a
   notebook, with stage 03's parameters under their stage names (``--set`` as in ``qcrd run``'s
-  ``03_training`` section: ``steps``, ``student``, ``negative_top_k``, ``extra={warmup_steps: 0.05}`` …); runs as is under ``torchrun --nproc_per_node N -m qcrdkit.cli train ...`` or
-  ``accelerate launch -m qcrdkit.cli train ...``;
+  ``03_training`` section: ``steps``, ``student``, ``negative_top_k``, ``extra={warmup_steps: 0.05}`` …); meant for ``torchrun --nproc_per_node N -m qcrdkit.cli train ...`` or
+  ``accelerate launch ...`` on GPUs (untried here); refused on CPUs (docs/guide.md, stage 03);
 * ``qcrd check --params FILE [--set …] [--price-in X --price-out Y]`` — a preflight: quick checks, every stage
   tiny and real in a scratch folder, and the real run's projected requests, tokens, cost, hours and memory;
 * ``qcrd dashboard [RUN]`` — a run's report, case study and explorer as a web page (Voilà), read from what

@@ -64,7 +64,8 @@ def endpoint_problem(where: str, model: str, base_url: str | None, api_key_env: 
                                max_retries=0, timeout=30.0)
         TeacherClient(config, None, progress=False).sample({"check": [{"role": "user", "content": "Reply OK."}]})
     except QcrdError as exc:
-        return f"{where}: {str(exc).splitlines()[0]}".replace("the teacher endpoint", "the endpoint")
+        line = f"{where}: {str(exc).splitlines()[0]}"
+        return line if "teacher" in where else line.replace("the teacher endpoint", "the endpoint")
     return None
 
 

@@ -92,3 +92,17 @@ def test_modules_and_notebook_cells_stay_small():
             if len(lines) > 15:
                 long_cells[f"{path.name} cell {i}"] = len(lines)
     assert not long_cells
+
+
+def test_parameters_are_not_declared_again_by_hand():
+    """bench/parameter_declarations.py: beside a parameter's stages.py field and its notebook parameter-cell line,
+    at most the five known second places (two homonyms, ``qcrd train --seed``, notebook 04's two hand-offs of
+    ``case_temperature``); a library default or a notebook renaming added again fails here."""
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, str(REPO / "bench" / "parameter_declarations.py")], capture_output=True,
+                         text=True, check=True).stdout
+    counts = json.loads(out.strip().splitlines()[-1])
+    assert counts.get("library field", 0) + counts.get("cli default", 0) + counts.get("notebook rename", 0) <= 5

@@ -158,6 +158,7 @@ def score_teacher_rationales(run_dir: str | Path, stage: JudgeStageConfig, judge
     rows = [{"key": r["key"], "score": r["score"], "judge_trained_on": r["key"] in trained_on}
             for r in score_items(judge.model, judge.tokenizer, items, progress=stage.progress)]
     write_jsonl(judge_dir(run_dir) / "teacher_scores.jsonl", rows)
-    write_json(judge_dir(run_dir) / "teacher_scores_work.json",
-               {"seconds": round(time.perf_counter() - start, 2), "rationales": len(rows)})
+    work = judge_dir(run_dir) / "teacher_scores_work.json"
+    if not work.exists():          # the first scoring's (a rerun that reuses the judge leaves its folder as it was)
+        write_json(work, {"seconds": round(time.perf_counter() - start, 2), "rationales": len(rows)})
     return rows

@@ -222,6 +222,11 @@ def train_student(method: str, run_dir: str | Path, stage: TrainingStageConfig |
     if int(os.environ.get("RANK", "0")) == 0:          # under torchrun one process claims the folder
         claim_checkpoints(run_dir, out / "checkpoints", "student", settings, inputs, replace=replace)
     setup = build_trainer(method, run_dir, stage, output_dir=out / "checkpoints", seed=seed)
+    launched = int(os.environ.get("WORLD_SIZE", "1"))
+    if launched > 1 and setup.trainer.args.world_size == 1:
+        raise ConfigError(f"{launched} processes were launched (torchrun / accelerate launch) but the Trainer set up no "
+                          "distributed run on this device (without CUDA, accelerate treats them as separate single-process "
+                          "runs, which would all train and write the same student folder); on CPUs run one process")
     trainer, task, spec, examples, counts, tok = (setup.trainer, setup.task, setup.spec, setup.examples, setup.counts,
                                                   setup.tokenizer)
     args = trainer.args
