@@ -278,6 +278,8 @@ def run_preflight(params: dict, cwd: str | Path, *, offline: bool = True, price_
             problems.append(f"tiny run, stage {exc.stage}: {str(exc.detail).splitlines()[0]} (notebook: {exc.notebook})")
         except QcrdError as exc:
             problems.append(f"tiny run: {str(exc).splitlines()[0]}")
+        except (OSError, KeyError, ValueError, ZeroDivisionError) as exc:     # an artifact the projection reads
+            problems.append(f"projection from the tiny run: {type(exc).__name__}: {exc}")
         finally:
             memory.stop()
     report["problems"] = problems

@@ -97,7 +97,7 @@ def project(plan: list, tiny_run: Path, stage_seconds: dict, peaks: dict, *, pri
             out["seconds_per_step"]["judge"] = round(per_step, 4)
             fixed[name] = max(wall - metrics["train_seconds"] - work.get("seconds", 0.0), 0.0)
             real_rationales = work.get("rationales", 0) * sizes_ratio
-            seconds[name] = fixed[name] + per_step * config.steps + per_eval * (config.steps // config.eval_every) \
+            seconds[name] = fixed[name] + per_step * config.steps + per_eval * (config.steps // max(config.eval_every or 0, 1)) \
                 + work.get("seconds", 0.0) * real_rationales / max(work.get("rationales", 0), 1)
         elif stage == "03_training":
             students = _students(tiny_run)
@@ -115,7 +115,7 @@ def project(plan: list, tiny_run: Path, stage_seconds: dict, peaks: dict, *, pri
                     per_step += updates / max(m.get("judge_updates") or 1, 1) / every
                 out["seconds_per_step"][method] = round(per_step, 4)
                 in_training = max(m["train_runtime"] - m["train_seconds"] - updates, 0.0) \
-                    * (config.steps // config.eval_every) * sizes["valid"] / max(m["n_valid"], 1)
+                    * (config.steps // max(config.eval_every or 0, 1)) * sizes["valid"] / max(m["n_valid"], 1)
                 final = m.get("evaluation_seconds", 0.0) * (sizes["valid"] + sizes["test"]) / max(m["n_valid"] + m["n_test"], 1)
                 total += len(config.seeds or [0]) * (per_step * config.steps + in_training + final)
             seconds[name] = total
