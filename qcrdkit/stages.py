@@ -98,7 +98,8 @@ class JudgeStageConfig:
         default="corpus-numbers",
         metadata={"help": "scratch-* backbones: the run's student tokenizer (corpus | corpus-numbers | byte), shared with stage 03"})
     vocab_size: int = field(default=2000, metadata={"help": "its size (corpus tokenizers)"})
-    objective: str = field(default="bce", metadata={"help": "bce (default) | eq2 (the paper eq. 2)"})
+    objective: str = field(default="bce", metadata={
+        "help": "bce (default) | eq2 (the paper eq. 2); QCRD's online updates use the same"})
     steps: int = field(
         default=400,
         metadata={"help": "pretraining steps (paper: 500; params/paper.yaml)", "paper": 500})

@@ -141,7 +141,14 @@ def test_a_judge_with_the_answer_input_needs_the_bits_and_learns_to_use_them(tmp
     args = D.JudgeTrainingConfig(output_dir=str(tmp_path / "c"), max_steps=30, learning_rate=1e-2,
                                  per_device_train_batch_size=8, eval_strategy="no", save_strategy="no",
                                  disable_tqdm=True)
-    D.train_judge(model, tok, items, None, args, resume=False)
+    class Steps(TrainerCallback):          # more callbacks (bench/judge_real.py's learning curve) see every step
+        seen = []
+
+        def on_step_end(self, args, state, control, **kwargs):
+            self.seen.append(state.global_step)
+
+    D.train_judge(model, tok, items, None, args, resume=False, callbacks=[Steps()])
+    assert Steps.seen == list(range(1, 31))
     yes, no = D.score_rationales(model, tok, ["How many?"] * 2, ["some words"] * 2, answer_signal=[1.0, 0.0])
     assert yes - no > 0.5 and float(model.answer_weight.detach()) > 0
     assert D.build_judge("t5-tiny", answer_input=True)[0].config.answer_input == "answered"   # older judges

@@ -49,6 +49,39 @@ def test_the_buffer_keeps_the_latest_of_each_label_and_draws_balanced_batches():
     assert restored.sample(4) == buffer.sample(4)                              # contents and random state
 
 
+def test_eq2_updates_draw_whole_questions_that_hold_both_labels(tmp_path):
+    buffer = ReplayBuffer(capacity=8, seed=0)
+    for q, rationale, label in [("q1", "a", 1), ("q2", "b", 1), ("q1", "c", 0), ("q2", "d", 1), ("q3", "e", 0),
+                                ("q3", "f", 1), ("q3", "g", 1)]:
+        buffer.add(q, rationale, label)
+    questions, rationales, labels, _ = buffer.sample_questions(2)
+    assert len(set(questions)) == 1 and set(labels) == {0, 1}                  # one whole mixed question
+    questions, rationales, labels, _ = buffer.sample_questions(100)
+    assert set(questions) == {"q1", "q3"} and sorted(rationales) == ["a", "c", "e", "f", "g"]   # q2: positives only
+    only_positives = ReplayBuffer(capacity=4, seed=0)
+    only_positives.add("q1", "a", 1)
+    only_positives.add("q2", "b", 0)
+    assert only_positives.sample_questions(4)[2] == [1, 1, 0, 0]               # none mixed: balanced batches
+
+    task = get_task("arith", n_train=5)
+    examples = {ex.id: ex for ex in task.load("train")}
+    judge = StandInJudge()
+    judge.objective = "eq2"
+    training = JudgeTraining(judge, args(judge_batch_size=2), task, examples)
+    q1, q2 = list(examples)[:2]
+    training.observe([q1, q1, q2], ["first", "first", "second"], ["3 + 4 = 7", "noise", "1 + 1 = 2"], [1, 0, 1])
+    training.update(None, None, iteration=0)
+    assert all(sorted(rationales) == ["3 + 4 = 7", "noise"] for rationales, _, _ in judge.seen)
+
+    from qcrdkit.students.trainers.run import online_judge_objective
+
+    (tmp_path / "judge").mkdir()
+    (tmp_path / "judge" / "metrics.json").write_text('{"objective": "eq2"}')
+    assert online_judge_objective(tmp_path, SimpleNamespace(judge_objective=None)) == "eq2"    # stage 02's
+    assert online_judge_objective(tmp_path, SimpleNamespace(judge_objective="bce")) == "bce"   # set: kept
+    assert online_judge_objective(tmp_path / "none", SimpleNamespace(judge_objective=None)) == "bce"
+
+
 def test_updates_come_at_each_iteration_with_several_steps_and_alpha3_decay_once():
     task = get_task("arith", n_train=5)
     examples = {ex.id: ex for ex in task.load("train")}

@@ -114,8 +114,9 @@ def check_training_items(items: Sequence[dict], objective: str) -> dict:
 
 
 def train_judge(model: QualityJudge, tokenizer, train_items: Sequence[dict], eval_items: Sequence[dict] | None,
-                args: JudgeTrainingConfig, *, resume: bool = True) -> JudgeTrainer:
+                args: JudgeTrainingConfig, *, resume: bool = True, callbacks: Sequence = ()) -> JudgeTrainer:
     """Pretrain on teacher (and augmented) rationales; resumes from ``args.output_dir``'s last checkpoint.
+    ``callbacks``: more ``TrainerCallback``s (e.g. a learning curve's measurements).
 
     Returns the trainer: ``trainer.state.log_history`` holds the loss and validation curve.
     """
@@ -130,7 +131,7 @@ def train_judge(model: QualityJudge, tokenizer, train_items: Sequence[dict], eva
                            eval_dataset=list(eval_items) if eval_items else None,
                            data_collator=PairCollator(tokenizer, model.config.max_pair_length),
                            processing_class=tokenizer, compute_metrics=auc_metrics,
-                           callbacks=progress_callbacks("judge (stage 02) pretraining"))
+                           callbacks=progress_callbacks("judge (stage 02) pretraining") + list(callbacks))
     last = get_last_checkpoint(args.output_dir) if resume and Path(args.output_dir).is_dir() else None
     trainer.train(resume_from_checkpoint=last)
     return trainer

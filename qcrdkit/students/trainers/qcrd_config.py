@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ...errors import ConfigError
+from ...judge.objectives import OBJECTIVES
 from ...losses import SCHEMES
 from ...precision import INFERENCE_DTYPES
 from ...stage_parameters import declared
@@ -57,7 +58,9 @@ class QCRDConfig(StudentConfig):
         "help": "outcome labels: the temperature of the student's own samples added before each update"})
     judge_probe_size: int = field(default=64, metadata={"help": "pairs of the fixed probe set whose scores before "
                                                                    "and after each update are logged"})
-    judge_objective: str = field(default="bce", metadata={"help": "L_D: bce | eq2 (see qcrdkit.judge)"})
+    judge_objective: str | None = field(default=None, metadata={
+        "help": "L_D of the online updates: bce | eq2 (None: the objective stage 02 trained the run's judge with); "
+                "under eq2 each update's batch holds whole questions, their rationales of both labels together"})
     chunk_rows: int = field(default=32, metadata={
         "help": "the decoder passes over candidate rationales (the MinMax selection; the picked pairs with gradient) "
                 "sort them by length and decode this many at a time, each chunk padded to its own longest (0: all at once)"})
@@ -84,6 +87,8 @@ class QCRDConfig(StudentConfig):
             raise ConfigError(f"judge_labels must be source or outcome, got {self.judge_labels!r}")
         if self.judge_update_steps < 1 or self.judge_batch_size < 2 or self.judge_buffer_size < 1:
             raise ConfigError("judge_update_steps ≥ 1, judge_batch_size ≥ 2 and judge_buffer_size ≥ 1 are required")
+        if self.judge_objective not in (None, *OBJECTIVES):
+            raise ConfigError(f"judge_objective must be one of {OBJECTIVES} (or None), got {self.judge_objective!r}")
         if self.inference_dtype not in INFERENCE_DTYPES:
             raise ConfigError(f"inference_dtype must be one of {INFERENCE_DTYPES}, got {self.inference_dtype!r}")
         super().__post_init__()

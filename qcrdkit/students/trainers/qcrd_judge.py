@@ -13,7 +13,8 @@ keeps judging the rationales the student now writes. :class:`JudgeTraining` does
   student's own samples at ``judge_student_temperature`` (0.7) on the questions of the last steps — the
   judge sees fluent student rationales, right and wrong, not only "teacher vs noisy student". Needs a task
   whose rationales' answers the kit reads exactly (numbers; jsonl ``number`` / ``choice``).
-* **How much.** ``judge_update_steps`` optimizer steps on balanced batches of ``judge_batch_size`` pairs at
+* **How much.** ``judge_update_steps`` optimizer steps on balanced batches of ``judge_batch_size`` pairs (under
+  ``judge_objective`` eq2, whole questions that hold both labels: eq. 2 ranks within a question) at
   ``judge_learning_rate`` × 0.9^iteration: α3's decay enters once, as the judge's learning-rate factor
   (eq. 8's ``α3 · L_D`` involves only the judge's weights, and Adam cancels a constant loss weight).
 * **Answer input.** A judge made with an ``answer_input`` (stage 02) also reads each rationale's answer
@@ -78,6 +79,25 @@ class ReplayBuffer:
             signals += [a for _, _, a in picks]
             labels += [label] * n
         return questions, rationales, labels, signals
+
+    def sample_questions(self, size: int) -> tuple[list[str], list[str], list[int], list[bool]]:
+        """Whole questions that hold rationales of both labels, in random order, until ``size`` items (at least
+        one question): eq. 2 ranks a question's positives against its own negatives. :meth:`sample` when no
+        question holds both."""
+        by_question: dict[str, list[tuple]] = {}
+        for label in (1, 0):
+            for q, r, a in self.items[label]:
+                by_question.setdefault(q, []).append((q, r, label, a))
+        mixed = [q for q, rows in by_question.items() if len({row[2] for row in rows}) == 2]
+        if not mixed:
+            return self.sample(size)
+        self.rng.shuffle(mixed)
+        picked: list[tuple] = []
+        for q in mixed:
+            picked += by_question[q]
+            if len(picked) >= size:
+                break
+        return [p[0] for p in picked], [p[1] for p in picked], [p[2] for p in picked], [p[3] for p in picked]
 
     def state_dict(self) -> dict:
         return {"items": {k: list(v) for k, v in self.items.items()}, "rng": self.rng.getstate()}
@@ -200,8 +220,9 @@ class JudgeTraining:
         before = self.probe_scores()
         learning_rate = a.judge_learning_rate * alpha3_schedule(1.0, a.alpha_judge_decay, iteration)
         losses = []
+        draw = self.buffer.sample_questions if getattr(self.judge, "objective", "bce") == "eq2" else self.buffer.sample
         for _ in range(a.judge_update_steps):
-            questions, rationales, labels, signals = self.buffer.sample(a.judge_batch_size)
+            questions, rationales, labels, signals = draw(a.judge_batch_size)
             losses.append(self.judge.update(questions, rationales, labels, group_ids=questions,
                                             learning_rate=learning_rate,
                                             answer_signal=signals if self.answer_input != "none" else None))

@@ -209,6 +209,8 @@ def train_student(method: str, run_dir: str | Path, stage: TrainingStageConfig |
     replace = stage.replace
     out = Path(out_dir) if out_dir else run_dir / "students" / student_folder_name(method, seed, tag=stage.tag)
     args = method_config(method, stage, output_dir=out / "checkpoints", seed=seed)
+    if method == "qcrd":                                # recorded as what the online updates use
+        args.judge_objective = online_judge_objective(run_dir, args)
     settings = {"method": method, "student": stage.student, "seed": seed, "tokenizer": stage.tokenizer,
                 "vocab_size": stage.vocab_size, "config": _config_summary(args)}
     inputs = student_inputs(run_dir, method, args)
@@ -294,6 +296,17 @@ def student_inputs(run_dir: str | Path, method: str, args) -> dict:
     return inputs
 
 
+def online_judge_objective(run_dir: str | Path, args) -> str:
+    """The online updates' ``L_D``: ``judge_objective`` when set, else the objective stage 02 trained the run's
+    judge with (its ``metrics.json``; ``bce`` when it does not say)."""
+    from ...rundir import judge_dir
+
+    if args.judge_objective:
+        return args.judge_objective
+    metrics = judge_dir(run_dir) / "metrics.json"
+    return (read_json(metrics).get("objective") or "bce") if metrics.exists() else "bce"
+
+
 def load_online_judge(run_dir: Path, args):
     from ...judge import OnlineJudge
     from ...rundir import judge_dir, load_run_judge
@@ -302,7 +315,8 @@ def load_online_judge(run_dir: Path, args):
         raise ConfigError(f"{judge_dir(run_dir)}: no judge; run stage 02 for this run_dir, "
                           "or set use_judge=False (ablation w/o QJ)")
     judge, judge_tok = load_run_judge(run_dir, device=args.device)
-    return OnlineJudge(judge, judge_tok, objective=args.judge_objective, learning_rate=args.judge_learning_rate)
+    return OnlineJudge(judge, judge_tok, objective=online_judge_objective(run_dir, args),
+                       learning_rate=args.judge_learning_rate)
 
 
 def _checkpoint_step(path: str | None) -> int | None:
