@@ -230,6 +230,9 @@ def test_qcrd_ablation_switches(run_dir, tmp_path):
                          negative_source="none")
     history = read_json(tmp_path / "nk" / "history.json")
     assert not any("ce_neg" in h for h in history) and none["steps"] == 4
+    # the online updates' objective, resolved from stage 02's judge, is what the student records
+    assert none["config"]["judge_objective"] == "bce"
+    assert read_json(tmp_path / "nk" / "provenance.json")["settings"]["config"]["judge_objective"] == "bce"
     train_student("qcrd", run_dir, out_dir=tmp_path / "qj", steps=4, **FAST, **QCRD_FAST, use_judge=False,
                   negative_source="teacher")
     history = read_json(tmp_path / "qj" / "history.json")

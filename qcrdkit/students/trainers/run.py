@@ -160,6 +160,8 @@ def build_trainer(method: str, run_dir: str | Path, stage: TrainingStageConfig |
     stage = training_stage(stage, **parameters)
     student, tokenizer, vocab_size = stage.student, stage.tokenizer, stage.vocab_size
     args = method_config(method, stage, output_dir=output_dir, seed=seed)
+    if method == "qcrd":                                # what the online updates use, as train_student records it
+        args.judge_objective = online_judge_objective(run_dir, args)
     task, spec = load_task(run_dir)
     examples = {split: task.load(split, data_dir=spec.get("data_dir")) for split in ("train", "valid", "test")}
     records = [r for r in read_teacher_samples(run_dir) if r["split"] == "train"]
