@@ -68,6 +68,9 @@ def fine_tune(judge_dir: Path, rows: list[dict], objective: str, args, seed: int
     for i, r in enumerate(rows):
         by_question.setdefault(r["question_id"], []).append(i)
     mixed = [ids for ids in by_question.values() if len({rows[i]["label"] for i in ids}) == 2]
+    if not mixed:
+        raise SystemExit("no train question has both right and wrong samples of the brief student: nothing to "
+                         "fine-tune on (more --brief-steps, --train-questions or --samples)")
     rng = random.Random(seed)
     for _ in range(args.steps):
         picked = [i for ids in rng.sample(mixed, min(args.batch, len(mixed))) for i in ids]
