@@ -159,9 +159,7 @@ def build_trainer(method: str, run_dir: str | Path, stage: TrainingStageConfig |
     run_dir = Path(run_dir)
     stage = training_stage(stage, **parameters)
     student, tokenizer, vocab_size = stage.student, stage.tokenizer, stage.vocab_size
-    args = method_config(method, stage, output_dir=output_dir, seed=seed)
-    if method == "qcrd":                                # what the online updates use, as train_student records it
-        args.judge_objective = online_judge_objective(run_dir, args)
+    args = run_method_config(method, run_dir, stage, output_dir=output_dir, seed=seed)
     task, spec = load_task(run_dir)
     examples = {split: task.load(split, data_dir=spec.get("data_dir")) for split in ("train", "valid", "test")}
     records = [r for r in read_teacher_samples(run_dir) if r["split"] == "train"]
@@ -210,9 +208,7 @@ def train_student(method: str, run_dir: str | Path, stage: TrainingStageConfig |
     stage = training_stage(stage, **parameters)
     replace = stage.replace
     out = Path(out_dir) if out_dir else run_dir / "students" / student_folder_name(method, seed, tag=stage.tag)
-    args = method_config(method, stage, output_dir=out / "checkpoints", seed=seed)
-    if method == "qcrd":                                # recorded as what the online updates use
-        args.judge_objective = online_judge_objective(run_dir, args)
+    args = run_method_config(method, run_dir, stage, output_dir=out / "checkpoints", seed=seed)
     settings = {"method": method, "student": stage.student, "seed": seed, "tokenizer": stage.tokenizer,
                 "vocab_size": stage.vocab_size, "config": _config_summary(args)}
     inputs = student_inputs(run_dir, method, args)
@@ -298,6 +294,16 @@ def student_inputs(run_dir: str | Path, method: str, args) -> dict:
     return inputs
 
 
+def run_method_config(method: str, run_dir: str | Path, stage: TrainingStageConfig, *, output_dir: str | Path,
+                      seed: int):
+    """:func:`method_config` with what the run decides: QCRD's online-update objective
+    (:func:`online_judge_objective`), so that the student records what its judge's updates use."""
+    args = method_config(method, stage, output_dir=output_dir, seed=seed)
+    if method == "qcrd":
+        args.judge_objective = online_judge_objective(run_dir, args)
+    return args
+
+
 def online_judge_objective(run_dir: str | Path, args) -> str:
     """The online updates' ``L_D``: ``judge_objective`` when set, else the objective stage 02 trained the run's
     judge with (its ``metrics.json``; ``bce`` when it does not say)."""
@@ -317,8 +323,7 @@ def load_online_judge(run_dir: Path, args):
         raise ConfigError(f"{judge_dir(run_dir)}: no judge; run stage 02 for this run_dir, "
                           "or set use_judge=False (ablation w/o QJ)")
     judge, judge_tok = load_run_judge(run_dir, device=args.device)
-    return OnlineJudge(judge, judge_tok, objective=online_judge_objective(run_dir, args),
-                       learning_rate=args.judge_learning_rate)
+    return OnlineJudge(judge, judge_tok, objective=args.judge_objective, learning_rate=args.judge_learning_rate)
 
 
 def _checkpoint_step(path: str | None) -> int | None:
