@@ -2,10 +2,12 @@ import json
 
 import pytest
 
+
 from qcrdkit.consistency import consistency_stats
 from qcrdkit.errors import DataFormatError
 from qcrdkit.tasks import get_task
 from qcrdkit.tasks.numeric import format_number
+from qcrdkit.tasks.reading import Reading
 from qcrdkit.teacher import CompletionCache, SyntheticTeacherServer, TeacherClient, TeacherConfig
 from qcrdkit.teacher.batch_api import export_batch, import_batch_results
 from qcrdkit.teacher.importers import import_dss_llm, import_jsonl
@@ -150,18 +152,20 @@ def test_batch_export_then_import_fills_the_cache(tmp_path):
     assert server.requests == 1 and client.last_stats.cache_hits == 8
 
 
-def test_the_fallback_reads_only_a_last_calculation_that_checks_out():
-    """Text without an answer marker is read by its last calculation only when that calculation is right:
+def test_text_without_an_answer_statement_is_read_by_its_closing_statement_and_noise_is_not():
+    """Text without an answer statement gives what its closing statement states, a wrong calculation as written;
     sampled noise that happens to end in "= <gold>" reads nothing (and so earns no credit)."""
-    from qcrdkit.tasks.numeric import last_result
-
-    assert last_result("Leo has 4 apples. 4 + 1 = 5 apples in all") == 5.0
-    assert last_result("$4,089 + $4,176 = $8,265") == 8265.0            # currency and thousands separators
-    assert last_result("(3 + 4) * 2 = 14 books") == 14.0 and last_result("7 - 10 = -3") == -3.0
-    assert last_result("4 - 1 = 13. Paul has 13 - 1 = 12 in all") == 12.0   # an earlier slip: the last step holds
-    for noise in ("2 + 2 = 7", "apples = 7", "3 = 3", "3 + 4 = 7 . 7 * 2 = 9 = 14", "hat 5 5 cats 9 ( = 7",
-                  "+ + = 7 books"):
-        assert last_result(noise) is None, noise
+    task = get_task("svamp")
+    read = lambda text: task.read_completion(text)[1]                     # noqa: E731
+    assert read("Leo has 4 apples. 4 + 1 = 5 apples in all").answer == 5.0
+    assert read("$4,089 + $4,176 = $8,265").answer == 8265.0            # currency and thousands separators
+    assert read("(3 + 4) * 2 = 14 books").answer == 14.0 and read("7 - 10 = -3").answer == -3.0
+    assert read("4 - 1 = 13. Paul has 13 - 1 = 12 in all").answer == 12.0   # an earlier slip: the last step holds
+    assert read("So he has 2 + 2 = 7 apples.") == Reading(7.0, "calculation")   # wrong, read as written
+    assert read("apples = 7").answer == 7.0                                # a name and its value
+    for noise in ("3 + 4 = 7 . 7 * 2 = 9 = 14", "hat 5 5 cats 9 ( = 7", "+ + = 7 books",
+                  "gives -143.: starts with st Now 46 eggs sale. 240. -1.5. -0.77ma has 2 19 behi with. 8."):
+        assert read(noise) == Reading(), noise
     task = get_task("arith", n_train=5)
     example = task.load("train")[0]
     gold = format_number(example.answer)

@@ -116,12 +116,13 @@ def test_a_cqa_letter_whose_text_names_another_option_is_unparseable():
 
 
 def test_dss_teacher_accuracy_under_the_exact_rules(dss_dir):
-    """Measured on the DSS files: CQA train 8766 completions, 6617 credited, 258 unparseable; SVAMP train 720,
-    532 credited, 24 unparseable (one completion ending "26 * x = 37. x = 37 / 26. x = 1.42…" reads as the
-    value it states for x, 1.42…, which is wrong)."""
+    """Measured on the DSS files: CQA train 8766 completions, 6617 credited, 258 unread; SVAMP train 720,
+    532 credited, 19 unread (24 before the closing-statement reader: five completions without a readable
+    answer statement now read what their last sentence states, none of them right; one ending "26 * x = 37.
+    x = 37 / 26. x = 1.42…" reads as the value it states for x, 1.42…, which is wrong)."""
     from qcrdkit.teacher.importers import import_dss_llm
 
-    for name, credited, unparseable in (("cqa", 6617, 258), ("svamp", 532, 24)):
+    for name, credited, unparseable in (("cqa", 6617, 258), ("svamp", 532, 19)):
         task = get_task(name)
         records = import_dss_llm(task, dss_dir, "train", task.load("train", data_dir=dss_dir))
         assert (sum(r["correct"] for r in records), sum(r["answer"] is None for r in records)) == (credited, unparseable)
@@ -196,8 +197,7 @@ def test_dss_splits_load_with_valid_carved_from_train(dss_dir):
 def test_numeric_answers_written_the_way_gpt_class_models_write_them():
     """A fixture of rationales in the forms hosted chat models use (currency, thousands separators,
     "3 = x" endings, "a total of N <noun>", "N in total", markdown answer lines, rounded division),
-    each with the reading it must give; the rows marked unread are wrong arithmetic and student-style
-    noise that the fallback must not read a number from."""
+    each with the reading it must give: wrong arithmetic is read as written; student-style noise is unread."""
     task = get_task("svamp")
     rows = [json.loads(line) for line in (Path(__file__).parent / "data" / "gpt_style_numeric.jsonl").open()]
     assert len(rows) >= 20

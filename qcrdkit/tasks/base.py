@@ -18,6 +18,7 @@ from typing import Any, Callable, ClassVar, Sequence
 
 from ..errors import ConfigError, DataFormatError
 from ..io import iter_jsonl
+from .reading import ANSWER_MARKERS, UNREAD, Reading, looks_garbled, split_answer  # noqa: F401 (the tasks' API)
 
 SPLITS = ("train", "valid", "test")
 
@@ -48,31 +49,7 @@ class Example:
                    rationale=d.get("rationale"), meta=d.get("meta") or {})
 
 
-# --------------------------------------------------------------------------- answer markers
-
-#: Phrases after which a completion states its final answer, most specific first.
-ANSWER_MARKERS = (
-    r"so\s+the\s+(?:final\s+)?answer\s+is",
-    r"the\s+(?:final\s+)?answer\s+is",
-    r"final\s+answer\s*:",
-    r"answer\s*:",
-)
-_MARKER_RE = re.compile(r"(?:%s)\s*:?" % "|".join(ANSWER_MARKERS), re.IGNORECASE)
-
-
-def split_answer(text: str) -> tuple[str, str | None]:
-    """Split a completion into ``(rationale, answer_text)`` at its last answer marker.
-
-    ``answer_text`` is ``None`` when the text states no answer. The rationale is the text before
-    the marker, stripped.
-    """
-    matches = list(_MARKER_RE.finditer(text))
-    if not matches:
-        return text.strip(), None
-    last = matches[-1]
-    rationale = re.sub(r"[*_#\s]+$", "", text[: last.start()]).strip()     # markdown around the marker: "**Answer:** 8"
-    return rationale, re.sub(r"^[*_:\s]+", "", text[last.end():]).strip()
-
+# --------------------------------------------------------------------------- answer statements
 
 def question_key(text: str) -> str:
     """A question's text with all whitespace runs made one space and the ends stripped: how rationale
@@ -202,22 +179,37 @@ class Task:
         raise NotImplementedError
 
     # ---- answers -----------------------------------------------------------------------
-    def parse_completion(self, text: str, example: Example | None = None) -> tuple[str, Any]:
-        """``(rationale, answer)`` of a raw completion; ``answer`` is ``None`` when unparseable.
-
-        The answer after the last answer marker ("So the answer is ..."); a completion without one
-        gets the task's :meth:`fallback_answer` (natural rationales often end "... = 32 more
-        wrappers"), for sampled and imported rationales alike."""
+    def read_completion(self, text: str, example: Example | None = None) -> tuple[str, Reading]:
+        """``(rationale, reading)`` of a raw completion, in the order of :mod:`qcrdkit.tasks.reading`: the
+        answer of its last explicit answer statement (``marker``; a statement that names no readable answer
+        leaves it unread), else what its closing statement states (:meth:`closing_answer`), else unread; sampled
+        noise (:meth:`is_noise`) is unread whatever it ends with. Any
+        text gives a reading; none raises."""
         text = cut_at_next_example(text, self.example_stops)
         rationale, answer_text = split_answer(text)
+        if self.is_noise(text, explicit=answer_text is not None):
+            return rationale, UNREAD
         if answer_text is None:
-            return rationale, self.fallback_answer(rationale, example)
-        return rationale, self.parse_answer_text(answer_text, example)
+            return rationale, self.closing_answer(rationale, example)
+        answer = self.parse_answer_text(answer_text, example)
+        return rationale, UNREAD if answer is None else Reading(answer, "marker")
 
-    def fallback_answer(self, text: str, example: Example | None = None) -> Any:
-        """The answer a completion without an answer marker commits to (``None``: none; numeric
-        tasks: the result of its last calculation)."""
-        return None
+    def parse_completion(self, text: str, example: Example | None = None) -> tuple[str, Any]:
+        """``(rationale, answer)`` of a raw completion; ``answer`` is ``None`` when unread
+        (:meth:`read_completion`)."""
+        rationale, reading = self.read_completion(text, example)
+        return rationale, reading.answer
+
+    def is_noise(self, text: str, explicit: bool = False) -> bool:
+        """Text no writer wrote, from which nothing is read: without an explicit answer statement, text that
+        :func:`~qcrdkit.tasks.reading.looks_garbled` (an explicit statement is trusted: names such as ``A6X``
+        are not noise there)."""
+        return not explicit and looks_garbled(text)
+
+    def closing_answer(self, text: str, example: Example | None = None) -> Reading:
+        """The answer a completion without an explicit answer statement commits to in its closing statement
+        (step 2 of :mod:`qcrdkit.tasks.reading`); the base class reads none."""
+        return UNREAD
 
     def extract_answer(self, text: str, example: Example | None = None) -> Any:
         return self.parse_completion(text, example)[1]

@@ -10,6 +10,10 @@ Rules, in order, on the answer's first sentence:
    is "follow instructions" and "wait for orders" is another option): unparseable.
 3. **No letter**: the option the text equals; else the one option whose text it contains; none or
    several: unparseable.
+
+Without an explicit answer statement, :func:`closing_choice` reads the closing statement (step 2 of
+:mod:`qcrdkit.tasks.reading`): the last sentence that names an option — by its letter (``(c)``, ``option c``,
+``C. salt``) or by its text (``… only a library has many books``) — when it names exactly one.
 """
 from __future__ import annotations
 
@@ -17,9 +21,11 @@ import re
 import string
 from typing import Callable, Sequence
 
+from .reading import UNREAD, Reading, is_aside, sentences
+
 LETTERS = string.ascii_lowercase
 _OPTION_LETTER = re.compile(r"\(([a-zA-Z])\)")
-_LEADING_LETTER = re.compile(r"^\(?([a-zA-Z])\)(?:[\s.,;:!]|$)(.*)$")
+_LEADING_LETTER = re.compile(r"^\(?([a-zA-Z])(?:\)|[.:](?=\s|$))(?:[\s.,;:!]|$)(.*)$")
 _BARE_LETTER = re.compile(r"^([a-zA-Z])[.)]?$")
 
 
@@ -28,8 +34,8 @@ def first_sentence(text: str) -> str:
 
 
 def named_options(text: str, options: Sequence[str], normalise: Callable[[str], str]) -> list[str]:
-    """The options whose (normalised) text appears in ``text`` as whole words."""
-    return [o for o in options if normalise(o) and re.search(rf"\b{re.escape(normalise(o))}\b", text)]
+    """The options whose (normalised) text appears in ``text`` as whole words (a plural ``s`` allowed)."""
+    return [o for o in options if normalise(o) and re.search(rf"\b{re.escape(normalise(o))}(?:s|es)?\b", text)]
 
 
 def is_hedge(sentence: str) -> bool:
@@ -85,3 +91,31 @@ def parse_choice(answer_text: str, options: Sequence[str], normalise: Callable[[
         return exact[0]
     contained = named_options(text, options, normalise)
     return contained[0] if len(contained) == 1 else None
+
+
+_NAMED_LETTER = re.compile(r"\(([a-zA-Z])\)|\b(?:option|choice|answer)\s+\(?([a-zA-Z])\b\)?", re.IGNORECASE)
+
+
+def closing_choice(text: str, options: Sequence[str], normalise: Callable[[str], str]) -> Reading:
+    """The option the closing statement names (module docstring); unread when the last sentence naming options
+    names several (a hedge) or none does."""
+    if not options:
+        return UNREAD
+    letters = LETTERS[:len(options)]
+    for sentence in reversed(sentences(text)):
+        if is_aside(sentence):
+            continue
+        named_letters = {(a or b).lower() for a, b in _NAMED_LETTER.findall(sentence)} & set(letters)
+        lead = leading_letter(sentence.strip()) if re.match(r"^\(?[A-Za-z](?:\)|[.:]\s|[.:]?$)", sentence.strip()) else None
+        if lead and lead[0] in letters:
+            named_letters.add(lead[0])
+        if len(named_letters) > 1:
+            return UNREAD
+        if named_letters:
+            return Reading(options[letters.index(named_letters.pop())], "closing")
+        named = named_options(normalise(sentence), options, normalise)
+        if len(named) == 1:
+            return Reading(named[0], "closing")
+        if named:
+            return UNREAD
+    return UNREAD

@@ -6,7 +6,8 @@ import string
 from typing import Any
 
 from .base import Example, Task, register_task
-from .choice import parse_choice, parse_unlisted_choice
+from .choice import closing_choice, parse_choice, parse_unlisted_choice
+from .reading import Reading
 
 LETTERS = "abcde"
 
@@ -42,6 +43,10 @@ class CQA(Task):
         (:mod:`qcrdkit.tasks.choice`). Without the example's options: the letter's text (or the letter)."""
         choices = (example.meta.get("choices") if example else None) or []
         return parse_choice(answer_text, choices, _norm) if choices else parse_unlisted_choice(answer_text, _norm, LETTERS)
+
+    def closing_answer(self, text: str, example: Example | None = None) -> Reading:
+        """The option the closing statement names (:func:`qcrdkit.tasks.choice.closing_choice`)."""
+        return closing_choice(text, (example.meta.get("choices") if example else None) or [], _norm)
 
     def answer_key(self, answer: Any):
         return None if answer is None else _norm(str(answer))

@@ -17,11 +17,12 @@
 
 How answers are read and scored, per ``answer_type``:
 
-* ``number`` — the first number or arithmetic expression after "The answer is"; without that marker
-  the result of the last calculation (``... = 32 more``); equal within 1e-6 relative;
-* ``choice`` — a letter ``(b)`` or an option's text; the question shows its options as
-  ``Answer Choices: (a) ... (b) ...``;
-* ``label`` — the first label of the set named in the answer (case-insensitive);
+* ``number`` — the first number or arithmetic expression after "The answer is"; without that statement
+  the number the closing sentence states (:mod:`qcrdkit.tasks.reading`); equal within 1e-6 relative;
+* ``choice`` — a letter ``(b)`` or an option's text; without a statement, the one option the closing sentence
+  names; the question shows its options as ``Answer Choices: (a) ... (b) ...``;
+* ``label`` — the first label of the set named in the answer (case-insensitive); without a statement, the one
+  label the closing sentence names;
 * ``text`` — exact match after normalising (lower case, punctuation, articles a/an/the and extra
   whitespace removed).
 
@@ -39,8 +40,10 @@ from typing import Any
 from ..errors import ConfigError, DataFormatError
 from ..io import iter_jsonl
 from .base import SPLITS, Example, Task, carve_valid, register_task
-from .choice import LETTERS, first_sentence, parse_choice
-from .numeric import format_number, number_key, read_unmarked_answer, numbers_equal, parse_number
+from .choice import LETTERS, closing_choice, first_sentence, parse_choice
+from .numeric import (closing_number, format_number, mostly_unwritten, number_key, numbers_equal, parse_number,
+                      question_numbers)
+from .reading import UNREAD, Reading, is_aside, sentences
 
 ANSWER_TYPES = ("number", "choice", "label", "text")
 def normalise_text(text: str) -> str:
@@ -208,8 +211,23 @@ class JsonlTask(Task):
         text = first.strip().rstrip(".").strip()
         return text or None
 
-    def fallback_answer(self, text: str, example: Example | None = None) -> Any:
-        return read_unmarked_answer(text) if self.answer_type == "number" else None
+    def is_noise(self, text: str, explicit: bool = False) -> bool:
+        return super().is_noise(text, explicit) or (self.answer_type == "number" and mostly_unwritten(text))
+
+    def closing_answer(self, text: str, example: Example | None = None) -> Reading:
+        """The closing statement's answer (step 2 of :mod:`qcrdkit.tasks.reading`): a number, an option, or the
+        one label of the set the last sentence naming labels names; free text answers have no closing rule."""
+        if self.answer_type == "number":
+            return closing_number(text, question_numbers(example))
+        if self.answer_type == "choice":
+            return closing_choice(text, (example.meta.get("choices") if example else None) or [], normalise_text)
+        if self.answer_type == "label":
+            for sentence in reversed(sentences(text)):
+                named = {lab for lab in (self._label_set or [])
+                         if re.search(rf"\b{re.escape(normalise_text(lab))}\b", normalise_text(sentence))}
+                if named and not is_aside(sentence):
+                    return Reading(named.pop(), "closing") if len(named) == 1 else UNREAD
+        return UNREAD
 
     def answer_key(self, answer: Any):
         if answer is None:

@@ -4,9 +4,42 @@ from __future__ import annotations
 import re
 
 from .base import Example, Task, register_task
+from .reading import UNREAD, Reading, is_aside, sentences
 
 NLI_LABELS = ("entailment", "neutral", "contradiction")
 _LABEL_RE = re.compile(r"\b(entail\w*|neutral|contradict\w*)\b", re.IGNORECASE)
+
+
+#: a label said in other words, tried in this order on the closing statement (neutral first: "not necessarily
+#: true" is neutral, not entailment; "cannot be determined" is not "cannot be true")
+LABEL_PHRASES = (
+    ("neutral", re.compile(
+        r"\bneutral\b|not necessarily|not (?:possible|able) to (?:tell|say|know|determine)|"
+        r"(?:cannot|can't|can not|unable to) (?:be )?(?:tell|told|say|know|known|determined?|conclude|infer)|"
+        r"may or may not|might or might not|could be true|not enough information|no information|"
+        r"\b(?:unclear|unknown|undetermined|uncertain)\b|(?:does|do)(?: not|n't) (?:say|mention|tell|specify|confirm|"
+        r"state|imply|indicate)", re.IGNORECASE)),
+    ("contradiction", re.compile(
+        r"contradict\w*|\bconflict\w*|\b(?:is|are) (?:false|wrong|incorrect)\b|\bincorrect\b|"
+        r"(?:cannot|can't|can not|could not|couldn't) (?:both )?be (?:true|the case|right)|"
+        r"\b(?:is|are)(?: not|n't) (?:true|the case|correct)\b|\bimpossible\b|\bopposite\b", re.IGNORECASE)),
+    ("entailment", re.compile(
+        r"\bentail\w*|follows from|\b(?:is|are|must be|definitely|certainly) (?:true|correct|the case)\b|"
+        r"\bimplie[sd]\b|\bcan (?:be )?infer\w*|\binferred\b|\bsupported\b|\brestatement\b|"
+        r"\bconfirms?\b|\bparaphrase\b", re.IGNORECASE)),
+)
+
+
+def closing_label(text: str) -> Reading:
+    """The label the closing statement says in words (:data:`LABEL_PHRASES`): the last sentence that is not an
+    aside and says one."""
+    for sentence in reversed(sentences(text)):
+        if is_aside(sentence):
+            continue
+        for label, phrase in LABEL_PHRASES:
+            if phrase.search(sentence):
+                return Reading(label, "closing")
+    return UNREAD
 
 
 def format_nli(premise: str, hypothesis: str) -> str:
@@ -38,6 +71,9 @@ class NLITask(Task):
             return None
         word = m.group(1).lower()
         return "entailment" if word.startswith("entail") else "contradiction" if word.startswith("contradict") else "neutral"
+
+    def closing_answer(self, text: str, example: Example | None = None) -> Reading:
+        return closing_label(text)
 
     def _load_split_hub(self, split):
         from .hub import load_hub_split

@@ -98,6 +98,7 @@ def collect_teacher_samples(task: Task, examples: dict[str, list[Example]], *, s
                           cache_dir=None if cache_dir is None else str(cache_dir),
                           prompt_template=str(prompt_template) if prompt_template else f"builtin:{task.name}")
     provenance["unparseable"] = warn_unparseable(records, source)
+    provenance["reading"] = reading_counts(records)
     provenance["seconds"] = round(time.perf_counter() - t0, 2)
     return records, provenance
 
@@ -135,6 +136,21 @@ def other_splits(task: Task, sampled: list[str], data_dir: str | Path | None = N
 UNPARSEABLE_WARNING = 0.10
 
 
+def reading_counts(records: list[dict]) -> dict[str, dict]:
+    """Per split: the share of samples whose answer was read (``read_rate``) and how many each rule of
+    :mod:`qcrdkit.tasks.reading` read (``by_rule``; ``unread`` counts the rest)."""
+    from ..tasks.reading import RULES
+
+    out = {}
+    for split in sorted({r["split"] for r in records}):
+        part = [r for r in records if r["split"] == split]
+        by_rule = {rule: sum(r.get("read_by", "unread" if r["answer"] is None else "marker") == rule for r in part)
+                   for rule in RULES}
+        out[split] = {"samples": len(part), "read_rate": round(1 - by_rule["unread"] / len(part), 4),
+                      "by_rule": {rule: n for rule, n in by_rule.items() if n}}
+    return out
+
+
 def warn_unparseable(records: list[dict], source: str) -> dict[str, float]:
     """Share of unparseable samples per split; a loud warning for each split above
     :data:`UNPARSEABLE_WARNING` (an unparseable sample can never agree with the majority, so it
@@ -148,7 +164,8 @@ def warn_unparseable(records: list[dict], source: str) -> dict[str, float]:
         if shares[split] > UNPARSEABLE_WARNING:
             example = next(r for r in part if r["answer"] is None)
             message = (f"WARNING: {100 * shares[split]:.1f} % of the {split} samples ({source}) have no answer the "
-                       f"task can parse; they all become negatives. First: {example['raw'][-160:]!r}")
+                       f"kit can read; they all become negatives (docs/guide.md, \"How answers are read\"). "
+                       f"First: {example['raw'][-160:]!r}")
             print(message)
             warnings.warn(message, stacklevel=2)
     return shares

@@ -110,7 +110,23 @@ def sampling_summary(stage: TeacherSamplingConfig, samples: TeacherSamples) -> s
     elif stage.greedy_rationale:
         lines.append(f"greedy_rationale: teacher {stage.teacher!r} imports rationales; no greedy samples "
                      "(the baselines then need rationale='first')")
-    return "  \n".join(lines)
+    return "  \n".join(lines) + reading_summary(samples.records, p.get("reading"))
+
+
+def reading_summary(records: list, reading: dict | None, show: int = 3) -> str:
+    """How the samples' answers were read (per split: the read rate and each rule's count, as
+    :func:`qcrdkit.teacher.collect.reading_counts` records them) and up to ``show`` unread rationales, in markdown."""
+    if not reading:
+        return ""
+    lines = ["", "", "**How the answers were read** (docs/guide.md, \"How answers are read\"):"]
+    for split, counts in reading.items():
+        rules = ", ".join(f"{rule} {n}" for rule, n in counts["by_rule"].items())
+        lines.append(f"- {split}: {100 * counts['read_rate']:.1f} % of {counts['samples']} read ({rules})")
+    unread = [r for r in records if r["answer"] is None][:show]
+    if unread:
+        lines.append(f"\nUnread, the first {len(unread)} (they become negatives):")
+        lines += [f"> {' '.join(r['raw'].split())[-240:]}\n" for r in unread]
+    return "\n".join(lines)
 
 
 def split_and_save(stage: TeacherSamplingConfig, questions: TeacherQuestions, samples: TeacherSamples) -> dict:
