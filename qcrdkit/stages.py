@@ -60,6 +60,15 @@ class TeacherSamplingConfig:
     split_mode: str = field(
         default="majority",
         metadata={"help": "majority (paper §3.2.1) | ground_truth (Table 2)", "paper": "majority"})
+    answer_reader: str = field(
+        default="rules",
+        metadata={"help": "rules (the kit's reader, offline) | llm (what the rules leave unread goes to an LLM: "
+                          "reader_base_url)"})
+    reader_base_url: str | None = field(
+        default=None,
+        metadata={"help": "answer_reader llm: its endpoint (None: the teacher's; 'synthetic': the embedded one)"})
+    reader_model: str | None = field(
+        default=None, metadata={"help": "answer_reader llm: the model asked (None: the teacher's model)"})
     import_path: str | None = field(
         default=None,
         metadata={"help": "JSONL of rationales for teacher jsonl_import (one file may cover all splits)"})

@@ -47,6 +47,8 @@ def test_rows_sides_scores_and_disagreement():
 def test_select_and_sort():
     df = table()
     assert list(X.select(df, correct=False)["question_id"]) == ["q1", "q3"]
+    assert list(X.select(df, unread=True)["question_id"]) == ["q3"]            # "answer unread": no answer read
+    assert len(X.select(df, unread=False)) == len(df) - 1
     assert len(X.select(df, side="positive", split="train")) == 2
     assert list(X.select(df, score_range=(0.15, 0.85))["score"]) == [0.8, 0.2, 0.3]
     assert list(X.select(df, text="12")["question_id"]) == ["q2"]             # in the rationale

@@ -16,7 +16,8 @@ TEACHER = {
     "task": "svamp", "task_options": {"n_train": 7}, "data_dir": "/data/dss", "splits": ["train", "test"], "limit": 3,
     "teacher": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "some-model", "api_key_env": "SOME_KEY", "k": 4,
     "temperature": 0.9, "greedy_rationale": False, "max_tokens": 99, "seed": 5, "concurrency": 3, "timeout": 7.5,
-    "split_mode": "ground_truth", "import_path": "/dumps/a.jsonl", "strict_import": True, "allow_test_overlap": True,
+    "split_mode": "ground_truth", "answer_reader": "llm", "reader_base_url": "http://127.0.0.1:8/v1",
+    "reader_model": "reader-model", "import_path": "/dumps/a.jsonl", "strict_import": True, "allow_test_overlap": True,
     "prompt_template": "/prompts/t.txt", "cache_dir": "/cache/teacher", "replace": True, "progress": False}
 TRAINING = {
     "methods": ["mi", "qcrd"], "student": "scratch-tiny", "tokenizer": "corpus", "vocab_size": 333, "steps": 77,
@@ -177,8 +178,12 @@ def test_every_stage_01_parameter_arrives_where_stage_01_uses_it(tmp_path, monke
     settings = calls["claim"][0][0][1]
     assert settings["data_dir"] == "/data/dss" and settings["import_path"] == "/dumps/a.jsonl"
     monkeypatch.setattr(C, "collect_teacher_samples", record("collect", ([], {"seconds": 0})))
+    import qcrdkit.teacher.answer_reader as R
+    monkeypatch.setattr(R, "read_unread", record("read_unread", {"sent": 0, "read": 0, "cache_hits": 0}))
     sample_rationales(stage, questions)
     assert len(calls["collect"]) == 1                                       # greedy_rationale False: no greedy call
+    reader = calls["read_unread"][0][0][3].config                           # answer_reader llm: its endpoint and model
+    assert (reader.base_url, reader.model, reader.api_key_env) == ("http://127.0.0.1:8/v1", "reader-model", "SOME_KEY")
     kwargs = calls["collect"][0][1]
     assert {k: kwargs[k] for k in ("source", "base_url", "model", "api_key_env", "k", "temperature", "max_tokens",
                                    "seed", "concurrency", "timeout", "cache_dir", "prompt_template", "data_dir",

@@ -101,3 +101,48 @@ def test_stage_01_records_how_each_answer_was_read():
     assert [r["read_by"] for r in records[:3]] == ["marker", "calculation", "unread"]
     counts = reading_counts(records)["train"]
     assert counts == {"samples": 9, "read_rate": round(6 / 9, 4), "by_rule": {"marker": 3, "calculation": 3, "unread": 3}}
+
+
+def test_the_llm_reader_reads_what_the_rules_leave_unread_cached_and_counted(tmp_path):
+    """answer_reader llm against the synthetic endpoint (its reply: the last number written, in digits or words):
+    only unread records are sent, a reply is read by the task's own parser, a second pass is served by the cache."""
+    from dataclasses import replace
+
+    from qcrdkit.stages import TeacherSamplingConfig
+    from qcrdkit.teacher.answer_reader import read_unread, reader_client
+
+    task = get_task("arith", n_train=3)
+    examples = {ex.id: ex for ex in task.load("train")}
+    ex = next(iter(examples.values()))
+    gold = int(ex.answer)
+    words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+             "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]
+    texts = [f"Tom has 3 apples. The answer is {gold}.", f"Tom keeps counting until he gets {words[gold]} and",
+             "No idea at all"]
+    def fresh():
+        return [make_record(task, ex, split="train", sample_index=i, raw=t, temperature=0.7, model="m", source="s")
+                for i, t in enumerate(texts)]
+    records = fresh()
+    assert [r["read_by"] for r in records] == ["marker", "unread", "unread"]
+    stage = replace(TeacherSamplingConfig(), answer_reader="llm", cache_dir=str(tmp_path / "cache"), progress=False)
+    with reader_client(stage) as client:
+        counts = read_unread(task, records, examples, client)
+    assert counts == {"sent": 2, "read": 1, "cache_hits": 0}
+    assert records[1]["answer"] == gold and records[1]["read_by"] == "llm" and records[1]["correct"]
+    assert records[2]["answer"] is None and records[2]["read_by"] == "unread"
+    again = fresh()
+    with reader_client(stage) as client:
+        assert read_unread(task, again, examples, client) == {"sent": 2, "read": 1, "cache_hits": 2}
+
+
+def test_an_import_needs_the_llm_readers_endpoint_named():
+    from dataclasses import replace
+
+    from qcrdkit.errors import ConfigError
+    from qcrdkit.stages import TeacherSamplingConfig
+    from qcrdkit.teacher.answer_reader import reader_client
+
+    stage = replace(TeacherSamplingConfig(), teacher="jsonl_import", answer_reader="llm")
+    with pytest.raises(ConfigError, match="reader_base_url"):
+        with reader_client(stage):
+            pass

@@ -96,9 +96,11 @@ def disagreement(df) -> "np.ndarray":
 
 
 def select(df, *, split: str | None = None, source: str | None = None, correct: bool | None = None,
-           side: str | None = None, score_range: tuple[float, float] | None = None, text: str | None = None):
+           side: str | None = None, score_range: tuple[float, float] | None = None, text: str | None = None,
+           unread: bool | None = None):
     """The rows matching every given filter (``None``: no filter). ``text``: case-insensitive, in
-    the rationale or the question. Unscored rows drop out of a ``score_range`` filter."""
+    the rationale or the question. Unscored rows drop out of a ``score_range`` filter. ``unread``: the rows whose
+    answer the kit could not read (``True``; they are among the wrong ones) or could (``False``)."""
     mask = np.ones(len(df), dtype=bool)
     if split:
         mask &= df["split"].eq(split).to_numpy()
@@ -108,6 +110,8 @@ def select(df, *, split: str | None = None, source: str | None = None, correct: 
         mask &= df["correct"].astype(bool).eq(bool(correct)).to_numpy()
     if side:
         mask &= df["side"].eq(side).to_numpy()
+    if unread is not None:
+        mask &= df["answer"].isna().eq(bool(unread)).to_numpy()
     if score_range is not None:
         low, high = score_range
         mask &= df["score"].astype(float).between(low, high).to_numpy()

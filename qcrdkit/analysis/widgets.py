@@ -119,7 +119,7 @@ class RationaleExplorer:
         choices = lambda col: [self.ALL] + sorted(str(v) for v in table[col].dropna().unique())  # noqa: E731
         self.split = w.Dropdown(options=choices("split"), description="split", layout=layout)
         self.source = w.Dropdown(options=choices("source"), description="source", layout=layout)
-        self.correct = w.Dropdown(options=[self.ALL, "right", "wrong"], description="answer", layout=layout)
+        self.correct = w.Dropdown(options=[self.ALL, "right", "wrong", "unread"], description="answer", layout=layout)
         self.side = w.Dropdown(options=[self.ALL, "positive", "negative"], description="SC side", layout=layout)
         self.score = w.FloatRangeSlider(value=(0.0, 1.0), min=0.0, max=1.0, step=0.01, description="score",
                                         continuous_update=False, readout_format=".2f")
@@ -155,7 +155,8 @@ class RationaleExplorer:
         low, high = self.score.value
         score_range = None if (low, high) == (0.0, 1.0) else (low, high)
         chosen = self.X.select(self.table, split=pick(self.split.value), source=pick(self.source.value),
-                               correct=None if self.correct.value == self.ALL else self.correct.value == "right",
+                               correct={"right": True, "wrong": False}.get(self.correct.value),
+                               unread=True if self.correct.value == "unread" else None,
                                side=pick(self.side.value), score_range=score_range, text=self.text.value.strip() or None)
         return self.X.sort_rows(chosen, self.sort.value)
 

@@ -49,8 +49,6 @@ class Example:
                    rationale=d.get("rationale"), meta=d.get("meta") or {})
 
 
-# --------------------------------------------------------------------------- answer statements
-
 def question_key(text: str) -> str:
     """A question's text with all whitespace runs made one space and the ends stripped: how rationale
     dumps written elsewhere are matched to the kit's questions (one dump joins SVAMP's body and

@@ -106,7 +106,7 @@ def closing_choice(text: str, options: Sequence[str], normalise: Callable[[str],
         if is_aside(sentence):
             continue
         named_letters = {(a or b).lower() for a, b in _NAMED_LETTER.findall(sentence)} & set(letters)
-        lead = leading_letter(sentence.strip()) if re.match(r"^\(?[A-Za-z](?:\)|[.:]\s|[.:]?$)", sentence.strip()) else None
+        lead = leading_letter(sentence.strip())                     # "C. salt", "(C)"
         if lead and lead[0] in letters:
             named_letters.add(lead[0])
         if len(named_letters) > 1:

@@ -224,3 +224,30 @@ def word_numbers(text: str) -> list[tuple[int, float]]:
                 current = 0
         out.append((match.start(), float(total + current)))
     return out
+
+
+# --------------------------------------------------------------------------- the LLM reader's prompt
+
+#: what the LLM reader (``answer_reader: llm``) is asked about a rationale the rules left unread
+READER_INSTRUCTION = ("Below is a question and an answer someone wrote to it. What final answer does the written "
+                      "answer reach? Reply with that answer only (a number, an option letter, or a label), or NONE if "
+                      "it reaches no answer.")
+
+
+def reader_prompt(question: str, rationale: str) -> str:
+    """The LLM reader's message for one rationale (the rationale's last :data:`TAIL_CHARACTERS` characters)."""
+    return f"{READER_INSTRUCTION}\n\nQuestion: {question.strip()}\n\nWritten answer: {rationale[-TAIL_CHARACTERS:].strip()}\n\nFinal answer:"
+
+
+def read_reader_prompt(prompt: str) -> dict | None:
+    """``question`` and ``rationale`` of a prompt made by :func:`reader_prompt`; else ``None``."""
+    if not prompt.startswith(READER_INSTRUCTION):
+        return None
+    match = re.search(r"\n\nQuestion: (?P<question>.*?)\n\nWritten answer: (?P<rationale>.*)\n\nFinal answer:$", prompt,
+                      re.S)
+    return match.groupdict() if match else None
+
+
+def reply_is_none(reply: str) -> bool:
+    """The reader's reply says the rationale reaches no answer."""
+    return bool(re.fullmatch(r"\W*(?:none|no answer|n/?a)\W*", reply.strip(), re.IGNORECASE))

@@ -151,10 +151,10 @@ def reading_counts(records: list[dict]) -> dict[str, dict]:
     return out
 
 
-def warn_unparseable(records: list[dict], source: str) -> dict[str, float]:
+def warn_unparseable(records: list[dict], source: str, after_llm: bool = False) -> dict[str, float]:
     """Share of unparseable samples per split; a loud warning for each split above
     :data:`UNPARSEABLE_WARNING` (an unparseable sample can never agree with the majority, so it
-    becomes a negative)."""
+    becomes a negative); ``after_llm``: the LLM reader has already been asked (the warning does not suggest it)."""
     import warnings
 
     shares = {}
@@ -164,8 +164,9 @@ def warn_unparseable(records: list[dict], source: str) -> dict[str, float]:
         if shares[split] > UNPARSEABLE_WARNING:
             example = next(r for r in part if r["answer"] is None)
             message = (f"WARNING: {100 * shares[split]:.1f} % of the {split} samples ({source}) have no answer the "
-                       f"kit can read; they all become negatives (docs/guide.md, \"How answers are read\"). "
-                       f"First: {example['raw'][-160:]!r}")
+                       f"kit can read; they all become negatives ("
+                       + ("even after the LLM reader" if after_llm else "answer_reader: llm sends them to an LLM")
+                       + f"; docs/guide.md, \"How answers are read\"). First: {example['raw'][-160:]!r}")
             print(message)
             warnings.warn(message, stacklevel=2)
     return shares

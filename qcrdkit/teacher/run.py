@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from ..errors import ConfigError
 from ..stages import TeacherSamplingConfig, deciding_settings
 
 STAGE = "01_teacher_sampling"
@@ -21,6 +22,8 @@ STAGE = "01_teacher_sampling"
 PATH_PARAMETERS = ("run_dir", "cache_dir", "data_dir", "import_path", "prompt_template")
 #: teachers that can write a greedy (τ 0) sample; the importers bring what the dump has
 GREEDY_TEACHERS = ("synthetic", "openai")
+#: how answers are read: the kit's rules, or the rules and then an LLM for what they leave unread
+ANSWER_READERS = ("rules", "llm")
 
 
 def with_project_paths(stage: TeacherSamplingConfig) -> TeacherSamplingConfig:
@@ -48,6 +51,8 @@ def teacher_questions(stage: TeacherSamplingConfig) -> TeacherQuestions:
     from ..tasks import get_task
     from .collect import other_splits
 
+    if stage.answer_reader not in ANSWER_READERS:
+        raise ConfigError(f"answer_reader must be one of {ANSWER_READERS}, got {stage.answer_reader!r}")
     settings = deciding_settings(STAGE, asdict(stage))
     decision = claim_teacher(stage.run_dir, settings, replace=stage.replace)
     task = get_task(stage.task, **stage.task_options)
@@ -91,7 +96,28 @@ def sample_rationales(stage: TeacherSamplingConfig, questions: TeacherQuestions)
                                 "correct": sum(r["correct"] for r in greedy) / max(len(greedy), 1),
                                 **{k: greedy_provenance[k] for k in ("prompt_tokens", "completion_tokens", "seconds")
                                    if k in greedy_provenance}}
+    if stage.answer_reader == "llm":
+        read_with_llm(stage, questions, records, greedy, provenance)
     return TeacherSamples(records, greedy, provenance, False)
+
+
+def read_with_llm(stage: TeacherSamplingConfig, questions: TeacherQuestions, records: list, greedy: list | None,
+                  provenance: dict) -> None:
+    """``answer_reader: llm``: what the rules left unread in ``records`` (and ``greedy``) goes to the reader
+    endpoint (:mod:`qcrdkit.teacher.answer_reader`); its counts and the reading after it go into ``provenance``."""
+    from .answer_reader import read_unread, reader_client
+    from .collect import reading_counts, warn_unparseable
+
+    examples = {ex.id: ex for exs in questions.examples.values() for ex in exs}
+    with reader_client(stage) as client:
+        provenance["answer_reader"] = {"model": client.config.model, "samples": read_unread(questions.task, records,
+                                                                                              examples, client)}
+        if greedy:
+            provenance["answer_reader"]["greedy"] = read_unread(questions.task, greedy, examples, client)
+    provenance["reading"] = reading_counts(records)
+    provenance["unparseable"] = warn_unparseable(records, stage.teacher, after_llm=True)
+    if greedy and "greedy" in provenance:
+        provenance["greedy"]["correct"] = sum(r["correct"] for r in greedy) / max(len(greedy), 1)
 
 
 def sampling_summary(stage: TeacherSamplingConfig, samples: TeacherSamples) -> str:
@@ -110,6 +136,10 @@ def sampling_summary(stage: TeacherSamplingConfig, samples: TeacherSamples) -> s
     elif stage.greedy_rationale:
         lines.append(f"greedy_rationale: teacher {stage.teacher!r} imports rationales; no greedy samples "
                      "(the baselines then need rationale='first')")
+    if "answer_reader" in p:
+        sent = p["answer_reader"]["samples"]
+        lines.append(f"LLM reader ({p['answer_reader']['model']}): {sent['sent']} unread samples sent, {sent['read']} "
+                     f"read ({sent['cache_hits']} cached)")
     return "  \n".join(lines) + reading_summary(samples.records, p.get("reading"))
 
 

@@ -18,7 +18,8 @@ at T = 0.7, 34% at T = 1.5. At T = 0 the output is greedy: the same for every sa
 thread, optionally adding a fixed latency per request or ignoring ``n`` as many local servers do.
 ``respond`` replaces the teacher with any function, which tests use to inject faults.
 
-The same endpoint is the offline **LLM judge** (§5.4): a prompt made by
+It also answers the **LLM reader**'s prompts (``answer_reader: llm``; :func:`reader_reply`). The same endpoint is
+the offline **LLM judge** (§5.4): a prompt made by
 :func:`qcrdkit.judge_prompt.judge_prompt` is answered by :func:`judge_arith_reply`, which checks the
 arithmetic of both explanations (an explanation is good when it shows at least one calculation,
 every calculation ``x op y = z`` in it is right, and the last result is the given answer).
@@ -38,6 +39,7 @@ from typing import Callable
 from ..judge_prompt import read_judge_prompt
 from ..tasks.arith import ArithProblem, apply_op, read_problem
 from ..tasks.numeric import format_number, numbers_equal, parse_number
+from ..tasks.reading import read_reader_prompt, word_numbers
 from .prompts import question_from_prompt
 
 MODEL_NAME = "synthetic-arith"
@@ -125,6 +127,20 @@ def explanation_is_sound(explanation: str, answer: float | None) -> bool:
     return numbers_equal(float(calculations[-1][3]), answer)
 
 
+def reader_reply(prompt: str) -> str | None:
+    """The synthetic endpoint's reply to an LLM-reader prompt (:func:`qcrdkit.tasks.reading.reader_prompt`), or
+    ``None`` if ``prompt`` is not one: a cruder reader than the kit's rules, as a stand-in for an LLM — the last
+    number the written answer writes in digits or words, else ``NONE``."""
+    parts = read_reader_prompt(prompt)
+    if parts is None:
+        return None
+    text = parts["rationale"]
+    digits = [(m.start(), m.group()) for m in re.finditer(r"-?\d+(?:\.\d+)?", text.replace(",", ""))]
+    words = [(at, format_number(value)) for at, value in word_numbers(text)]
+    found = sorted(digits + words)
+    return found[-1][1] if found else "NONE"
+
+
 def judge_arith_reply(prompt: str) -> str | None:
     """The synthetic judge's reply to a judge prompt, or ``None`` if ``prompt`` is not one."""
     parts = read_judge_prompt(prompt)
@@ -204,6 +220,7 @@ class SyntheticTeacherServer:
         prompt = str(messages[-1].get("content", ""))
         n = 1 if self.ignore_n else int(body.get("n") or 1)
         verdict = judge_arith_reply(prompt)
+        verdict = verdict if verdict is not None else reader_reply(prompt)
         if verdict is not None:
             return 200, chat_completion_response([verdict] * n, body.get("model") or self.model, body.get("max_tokens"),
                                                  messages)
