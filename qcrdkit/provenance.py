@@ -99,6 +99,8 @@ def _setting_differences(old: dict, new: dict, prefix: str = "") -> list[str]:
             continue
         if isinstance(a, dict) and isinstance(b, dict):
             out += _setting_differences(a, b, f"{prefix}{key}.")
+        elif key not in old:
+            out.append(f"{prefix}{key}: not recorded (made before this setting existed) → {_short(b)}")
         else:
             out.append(f"{prefix}{key}: {_short(a)} → {_short(b)}")
     return out

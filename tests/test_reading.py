@@ -146,3 +146,12 @@ def test_an_import_needs_the_llm_readers_endpoint_named():
     with pytest.raises(ConfigError, match="reader_base_url"):
         with reader_client(stage):
             pass
+
+
+def test_a_run_made_before_the_reader_settings_is_refused_saying_so():
+    """Samples read by an older reader are not reused silently: the rerun names the settings they lack."""
+    from qcrdkit.provenance import differences
+
+    saved = {"settings": {"k": 5}, "inputs": {}}
+    assert differences(saved, {"k": 5, "answer_reader": "rules"}, {}) == [
+        'answer_reader: not recorded (made before this setting existed) → "rules"']
