@@ -43,6 +43,7 @@ def _cmd_run(args) -> int:
             print(f"qcrd run: {name} done in {_duration(seconds)} ({_duration(time.perf_counter() - t0)} in all)",
                   flush=True)
 
+    _stop_children_on_signals()
     print(f"qcrd run: {args.params} -> stages {', '.join(stages)}" + ("" if args.quiet else
           " (progress below; --quiet for plain lines, --verbose for the notebooks' output)"), flush=True)
     with tempfile.TemporaryDirectory(prefix="qcrd-progress-") as tmp:
@@ -54,12 +55,45 @@ def _cmd_run(args) -> int:
         except StageFailed as exc:
             print(f"qcrd run: {exc}", file=sys.stderr)
             return 1
+        except Stopped as exc:
+            print(f"qcrd run: {exc}. What the stages wrote is kept; run again to resume", file=sys.stderr)
+            return 130
         finally:
             os.environ.pop(PROGRESS_ENV, None)
     print(f"qcrd run: done in {_duration(time.perf_counter() - t0)} -> {result.run_dir}")
     for line in _where_things_are(result.run_dir):
         print(f"  {line}")
     return 0
+
+
+class Stopped(KeyboardInterrupt):
+    """``qcrd`` was asked to stop (Ctrl-C, SIGTERM)."""
+
+
+def _stop_children_on_signals() -> None:
+    """Ctrl-C (SIGINT) and SIGTERM stop ``qcrd`` *and* the notebook kernels it started: the kernels are
+    terminated (then killed after 5 s) before ``qcrd`` leaves, so none keeps computing on its own."""
+    import signal
+
+    def stop(signum, frame):
+        import psutil
+
+        children = psutil.Process().children(recursive=True)
+        for child in children:
+            try:
+                child.terminate()
+            except psutil.Error:
+                pass
+        _, alive = psutil.wait_procs(children, timeout=5)
+        for child in alive:
+            try:
+                child.kill()
+            except psutil.Error:
+                pass
+        raise Stopped(f"stopped by {signal.Signals(signum).name}; the kernels it started were stopped too")
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
 
 
 def _duration(seconds: float) -> str:
@@ -120,9 +154,19 @@ def _cmd_dashboard(args) -> int:
     if not ready:                                   # served all the same: the page says it too
         print(f"qcrd dashboard: {message.replace('**', '').replace('`', '')}", file=sys.stderr)
     url = f"http://{args.host}:{args.port}/"
-    print(f"qcrd dashboard: {env.get('QCRD_RUN_DIR', 'no run')} at {url} (Ctrl-C to stop)", flush=True)
     command = [sys.executable, "-m", "voila", str(NOTEBOOK_DIR / "dashboard.ipynb"), f"--port={args.port}",
                f"--Voila.ip={args.host}", "--no-browser", "--preheat_kernel=True", "--pool_size=1"]
+    from .teacher.client import is_loopback_host
+
+    if not is_loopback_host(args.host):        # a page others can reach: only with the token (Voilà's own, from the env)
+        import secrets
+
+        env["JUPYTER_TOKEN"] = os.environ.get("QCRD_DASHBOARD_TOKEN") or secrets.token_urlsafe(18)
+        command.append("--token")
+        url += f"?token={env['JUPYTER_TOKEN']}"
+        print("qcrd dashboard: reachable from other machines, so it asks for a token: share the address below "
+              "(with its token) with your class only ($QCRD_DASHBOARD_TOKEN fixes the token)", flush=True)
+    print(f"qcrd dashboard: {env.get('QCRD_RUN_DIR', 'no run')} at {url} (Ctrl-C to stop)", flush=True)
     sys.stdout.flush()
     sys.stderr.flush()
     # this process becomes the server, so stopping it (Ctrl-C, SIGTERM) stops Voilà and the kernels it started
@@ -154,6 +198,7 @@ def _cmd_check(args) -> int:
     if args.offline:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
     params = load_params(args.params, args.set or [], base=args.base)
+    _stop_children_on_signals()
     print(f"qcrd check: {args.params} (quick checks, then every stage tiny in {preflight_dir(params, os.getcwd())})",
           flush=True)
     offline = os.environ.get("HF_HUB_OFFLINE", "0").lower() not in ("0", "", "false", "no")
@@ -218,7 +263,9 @@ def main(argv=None) -> int:
                       help="a run folder or a run id under <outputs-dir>/runs (default: $QCRD_RUN_DIR or the newest "
                            "run with students)")
     dash.add_argument("--outputs-dir", default="outputs", help="where run ids are looked up (default: outputs)")
-    dash.add_argument("--host", default="127.0.0.1")
+    dash.add_argument("--host", default="127.0.0.1",
+                      help="the address to serve on (default: this machine only); any other, e.g. 0.0.0.0 for a "
+                           "class, serves the page behind a token, printed once")
     dash.add_argument("--port", type=int, default=8866)
     dash.set_defaults(func=_cmd_dashboard)
     serve = sub.add_parser("serve-teacher", help="serve the synthetic arith teacher (OpenAI-compatible)")
@@ -233,6 +280,9 @@ def main(argv=None) -> int:
     except QcrdError as exc:
         print(f"qcrd: {exc}", file=sys.stderr)
         return 2
+    except Stopped as exc:
+        print(f"qcrd: {exc}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

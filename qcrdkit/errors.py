@@ -14,6 +14,11 @@ class DataFormatError(QcrdError, ValueError):
         super().__init__(f"{where}: {message}")
 
 
+class WriteError(QcrdError, OSError):
+    """A file could not be written (a read-only folder, a full disk). The message names the file; the file as it
+    was before is left in place (writes go through a temporary file and a rename)."""
+
+
 class ConfigError(QcrdError, ValueError):
     """A parameter has a bad value. The message names the parameter."""
 

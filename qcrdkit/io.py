@@ -8,25 +8,48 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from .errors import DataFormatError
+from .errors import DataFormatError, WriteError
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number (write null, or a finite number)")
+
+
+def loads_strict(text: str) -> Any:
+    """``json.loads`` of untrusted text: ``NaN``/``Infinity`` refused (ValueError), nesting too deep for the
+    parser refused (ValueError), never a RecursionError."""
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
 
 
 def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
-    """Yield ``(line_number, record)`` for each non-blank line of a JSON Lines file.
+    """Yield ``(line_number, record)`` for each non-blank line of a JSON Lines file (a UTF-8 byte-order mark and
+    CRLF line ends are accepted).
 
-    A line that is not a JSON object raises :class:`DataFormatError` naming file and line.
+    A line that is not UTF-8, not JSON, holds ``NaN``/``Infinity`` or is not a JSON object raises
+    :class:`DataFormatError` naming file and line.
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
+    if path.is_dir():
+        raise DataFormatError(path, None, "is a folder, not a JSON Lines file")
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataFormatError(path, lineno, f"not UTF-8 text (byte {exc.start + 1} of the line)") from None
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
+                record = loads_strict(line)
             except json.JSONDecodeError as exc:
                 raise DataFormatError(path, lineno, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+            except ValueError as exc:
+                raise DataFormatError(path, lineno, f"not valid JSON ({exc})") from None
             if not isinstance(record, dict):
                 raise DataFormatError(path, lineno, f"expected a JSON object, got {type(record).__name__}")
             yield lineno, record
@@ -49,6 +72,16 @@ def atomic_write_text(path: str | os.PathLike, text: str, fsync: bool = True) ->
     ``fsync`` also makes it survive a power cut, at a few milliseconds per file. The file's mode
     follows the umask, as for ``open()`` (classmates on a shared server can read a run)."""
     path = Path(path)
+    try:
+        _atomic_write(path, text, fsync)
+    except OSError as exc:
+        if isinstance(exc, WriteError):
+            raise
+        raise WriteError(f"{path}: could not be written ({exc.strerror or exc}); the file as it was is left in "
+                         "place") from exc
+
+
+def _atomic_write(path: Path, text: str, fsync: bool) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -74,8 +107,14 @@ def write_jsonl(path: str | os.PathLike, records: Iterable[dict]) -> None:
 
 
 def read_json(path: str | os.PathLike) -> Any:
+    """A JSON file the kit wrote (its metrics may hold NaN, as Python writes it); a malformed one is a
+    :class:`DataFormatError` naming file and line."""
     path = Path(path)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as exc:
         raise DataFormatError(path, exc.lineno, f"not valid JSON ({exc.msg})") from None
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(path, None, f"not UTF-8 text (byte {exc.start + 1})") from None
+    except RecursionError:
+        raise DataFormatError(path, None, "not valid JSON (nested too deeply)") from None

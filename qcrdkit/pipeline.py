@@ -91,10 +91,20 @@ class StageFailed(Exception):
 def parse_override(item: str) -> tuple[list[str], object]:
     if "=" not in item:
         raise ConfigError(f"--set expects key=value, got {item!r}")
+    from .guards import check_plain
+
     key, raw = item.split("=", 1)
     if not key:
         raise ConfigError(f"--set expects key=value, got {item!r}")
-    return key.split("."), yaml.safe_load(raw) if raw != "" else None
+    try:
+        value = yaml.safe_load(raw) if raw != "" else None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {key}: not a YAML value ({str(exc).splitlines()[0]})") from None
+    check_plain(value, "--set", key)
+    from .guards import check_key_names
+
+    check_key_names({key.split(".")[-1]: value}, f"--set {key}")
+    return key.split("."), value
 
 
 def merge_params(base: dict, top: dict) -> dict:
@@ -114,11 +124,17 @@ def _read_params_file(path: Path, seen: tuple = (), base_file: Path | None = Non
     if path.resolve() in seen:
         raise ConfigError(f"{path}: 'base' files include each other")
     try:
-        params = yaml.safe_load(path.read_text()) or {}
+        params = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     if not isinstance(params, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
+    from .guards import check_key_names, check_plain
+
+    check_plain(params, str(path))
+    check_key_names(params, str(path))
     params = _renamed_stages(params, path)
     base = params.pop("base", None)
     base_path = base_file if base_file is not None else path.parent / str(base) if base is not None else None
@@ -148,6 +164,7 @@ def load_params(path: str | Path, overrides: list[str] = (), base: str | Path | 
     if unknown:
         raise ConfigError(f"{path}: unknown stage(s) {unknown}; known: {list(STAGES)}")
     params["stages"] = stages
+    _check_names(params, path)
     sweep = params.get("sweep")
     if sweep is not None:
         if not isinstance(sweep, dict) or sweep.get("stage") not in stages or not isinstance(sweep.get("variants"), dict) \
@@ -158,6 +175,23 @@ def load_params(path: str | Path, overrides: list[str] = (), base: str | Path | 
             if not isinstance(variant, dict):
                 raise ConfigError(f"{path}: sweep variant {name!r} must be a mapping of parameters")
     return params
+
+
+def _check_names(params: dict, where) -> None:
+    """``run_id``, the sweep's variant names and the stages' tags are names (:func:`qcrdkit.guards.check_run_name`):
+    they become folders and files of the run."""
+    from .guards import check_run_name
+
+    if params.get("run_id") is not None:
+        check_run_name(params["run_id"], "run_id", str(where))
+    sweep = params.get("sweep")
+    if isinstance(sweep, dict) and isinstance(sweep.get("variants"), dict):
+        for name in sweep["variants"]:
+            check_run_name(name, "sweep variant", str(where))
+    for stage in STAGES:
+        tag = (params.get(stage) or {}).get("tag") if isinstance(params.get(stage), dict) else None
+        if tag is not None:
+            check_run_name(tag, f"{stage}.tag", str(where))
 
 
 def stage_parameters(params: dict, stage: str, run_dir: Path, cwd: Path, declared: set[str] | None = None,
@@ -241,8 +275,6 @@ def run_pipeline(params: dict, *, cwd: str | Path | None = None, kernel_name: st
     sweep = params.get("sweep") or {}
     (run_dir / "notebooks").mkdir(parents=True, exist_ok=True)
     params_file = run_dir / "sweeps" / time.strftime("%Y%m%d-%H%M%S.yaml") if sweep else run_dir / "params.yaml"
-    params_file.parent.mkdir(exist_ok=True)
-    params_file.write_text(yaml.safe_dump(params, sort_keys=False))
     seconds = {}
     from .paths import PROJECT_ENV
 
@@ -250,6 +282,10 @@ def run_pipeline(params: dict, *, cwd: str | Path | None = None, kernel_name: st
     os.environ[PROJECT_ENV] = str(cwd)          # the kernels resolve relative paths against where `qcrd run` started
     try:
         _execute_plan(plan, run_dir, kernel_name, log_output, on_stage, seconds)
+        # the run's record, once every stage finished: a refused or failed run leaves the last one as it was
+        from .io import atomic_write_text
+
+        atomic_write_text(params_file, yaml.safe_dump(params, sort_keys=False))
     finally:
         if previous_project is None:
             os.environ.pop(PROJECT_ENV, None)
@@ -258,13 +294,26 @@ def run_pipeline(params: dict, *, cwd: str | Path | None = None, kernel_name: st
     return RunResult(run_dir=run_dir, seconds=seconds)
 
 
+def run_folder(params: dict, cwd: Path) -> Path:
+    """``<outputs_dir>/runs/<run_id>``: the one place that decides where a run lives (``run_id`` a name;
+    omitted: a timestamped one)."""
+    from .guards import check_run_name
+
+    run_id = check_run_name(params.get("run_id") or time.strftime("run-%Y%m%d-%H%M%S"))
+    return (Path(cwd) / params.get("outputs_dir", "outputs") / "runs" / run_id).resolve()
+
+
 def plan_run(params: dict, cwd: Path) -> tuple[Path, list[tuple[str, str, dict]]]:
     """The run folder and the plan ``[(stage, name, parameters)]``: what papermill will inject into each stage
     (or sweep variant), with every parameter's type checked (:class:`ConfigError` naming it)."""
     import papermill as pm
 
-    run_id = params.get("run_id") or time.strftime("run-%Y%m%d-%H%M%S")
-    run_dir = (cwd / params.get("outputs_dir", "outputs") / "runs" / str(run_id)).resolve()
+    from .guards import check_key_names, check_plain
+
+    check_plain(params, "the run's parameters")
+    check_key_names(params, "the run's parameters")
+    _check_names(params, "the run's parameters")
+    run_dir = run_folder(params, cwd)
     plan = []
     sweep = params.get("sweep") or {}
     for stage in params["stages"]:
@@ -286,6 +335,20 @@ def plan_run(params: dict, cwd: Path) -> tuple[Path, list[tuple[str, str, dict]]
     return run_dir, plan
 
 
+def _keep_failed(running: Path, failed: Path) -> Path:
+    """The executed notebook of a stage that did not run through, kept as ``<name>.failed.ipynb``."""
+    if running.exists():
+        os.replace(running, failed)
+    return failed
+
+
+def _execute_one(pm, source: Path, output: Path, parameters: dict, kernel_name: str, run_dir: Path,
+                 log_output: bool) -> None:
+    pm.execute_notebook(str(source), str(output), parameters=parameters, kernel_name=kernel_name,
+                        cwd=str(run_dir / "notebooks"), log_output=log_output, progress_bar=False,
+                        extra_arguments=KERNEL_ARGUMENTS)
+
+
 def _execute_plan(plan: list, run_dir: Path, kernel_name: str, log_output: bool,
                   on_stage: Callable[..., None] | None, seconds: dict) -> None:
     import papermill as pm
@@ -294,22 +357,30 @@ def _execute_plan(plan: list, run_dir: Path, kernel_name: str, log_output: bool,
 
     for stage, name, parameters in plan:
         source = NOTEBOOK_DIR / f"{stage}.ipynb"
-        target = run_dir / "notebooks" / f"{name}.ipynb"
+        # executed beside the last good notebook, which it replaces only when it ran through; a refused or failed
+        # one is kept as <name>.failed.ipynb
+        final = run_dir / "notebooks" / f"{name}.ipynb"
+        running = final.with_name(f".{name}.running.ipynb")
+        target = final.with_name(f"{name}.failed.ipynb")
         t0 = time.perf_counter()
         if on_stage:
             on_stage("start", name, None)
         try:
-            pm.execute_notebook(str(source), str(target), parameters=parameters,
-                                kernel_name=kernel_name, cwd=str(run_dir / "notebooks"), log_output=log_output,
-                                progress_bar=False, extra_arguments=KERNEL_ARGUMENTS)
+            _execute_one(pm, source, running, parameters, kernel_name, run_dir, log_output)
         except PapermillExecutionError as exc:
             detail = f"cell {exc.cell_index} (execution count {exc.exec_count}): {exc.ename}: {exc.evalue}"
-            raise StageFailed(name, target, detail) from None
+            raise StageFailed(name, _keep_failed(running, target), detail) from None
         except DeadKernelError:
+            _keep_failed(running, target)
             raise StageFailed(name, target, f"the kernel died in {_last_started_cell(target)}: it was killed "
                               "(out of memory is the usual cause: check free memory, or lower batch_size / the "
                               "number of questions) or crashed. What the stage wrote before is kept; "
                               "run again to resume") from None
+        except BaseException:              # Ctrl-C, SIGTERM, papermill's own errors: the failed notebook is kept
+            _keep_failed(running, target)
+            raise
+        os.replace(running, final)
+        target.unlink(missing_ok=True)
         seconds[name] = round(time.perf_counter() - t0, 1)
         if on_stage:
             on_stage("end", name, seconds[name])

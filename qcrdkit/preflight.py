@@ -26,7 +26,6 @@ import copy
 import json
 import math
 import os
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -223,8 +222,31 @@ class PeakMemory:
 
 
 # ---- 3. all of it -------------------------------------------------------------------------------------------------
+#: the file that marks a tiny run's folder as made by ``qcrd check`` (only such a folder is ever deleted)
+TINY_MARKER = ".made-by-qcrd-check"
+
+
 def preflight_dir(params: dict, cwd: str | Path) -> Path:
-    return (Path(cwd) / params.get("outputs_dir", "outputs") / "preflight" / str(params.get("run_id") or "run")).resolve()
+    from .guards import check_run_name
+
+    name = check_run_name(params.get("run_id") or "run")
+    return (Path(cwd) / params.get("outputs_dir", "outputs") / "preflight" / name).resolve()
+
+
+def fresh_tiny_folder(folder: Path) -> Path:
+    """``<folder>/tiny``, emptied when an earlier ``qcrd check`` made it (its marker file); a ``tiny`` folder
+    that check did not make is a :class:`ConfigError` and stays as it is."""
+    from .guards import remove_inside
+
+    tiny = folder / "tiny"
+    if tiny.exists() or tiny.is_symlink():
+        if tiny.is_symlink() or not (tiny / TINY_MARKER).is_file():
+            raise ConfigError(f"{tiny} exists and was not made by qcrd check: it is left as it is; "
+                              "move it, or give another run_id or outputs_dir")
+        remove_inside(folder, tiny)
+    tiny.mkdir(parents=True)
+    (tiny / TINY_MARKER).write_text("made by qcrd check; deleted by the next check of this run_id\n")
+    return tiny
 
 
 def run_preflight(params: dict, cwd: str | Path, *, offline: bool = True, price_in: float | None = None,
@@ -237,6 +259,10 @@ def run_preflight(params: dict, cwd: str | Path, *, offline: bool = True, price_
 
     cwd = Path(cwd).resolve()
     folder = preflight_dir(params, cwd)
+    if folder.exists() and any(folder.iterdir()) and not ((folder / "preflight.json").is_file()
+                                                          or (folder / "tiny" / TINY_MARKER).is_file()):
+        raise ConfigError(f"{folder} holds files qcrd check did not write: it is left as it is; give another "
+                          "run_id or outputs_dir")
     folder.mkdir(parents=True, exist_ok=True)
     report = {"params_run_id": params.get("run_id"), "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
               "device": _device(), "problems": []}
@@ -244,8 +270,7 @@ def run_preflight(params: dict, cwd: str | Path, *, offline: bool = True, price_
     problems, plan = quick_checks(params, cwd, offline=offline)
     report["quick_check_seconds"] = round(time.perf_counter() - t0, 2)
     if not problems:
-        tiny_root = folder / "tiny"
-        shutil.rmtree(tiny_root, ignore_errors=True)
+        tiny_root = fresh_tiny_folder(folder)
         batch = max(int((params.get(s) or {}).get("batch_size") or 0) for s in ("02_judge", "03_training"))
         questions = max(TINY_QUESTIONS, min(batch, 64))
         runs = [tiny_params(params, tiny_root, questions=questions)]

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import time
 from pathlib import Path
 from typing import Iterable
@@ -142,20 +141,22 @@ def decide(folder: str | Path, artifact: str, settings: dict, inputs: dict, *, f
 
 
 def move_aside(run_dir: str | Path, path: str | Path) -> Path | None:
-    """Move ``path`` to ``<run>/replaced/<time>/<its path relative to the run>`` (a path outside the run:
-    to ``replaced/`` beside it); return where it went (``None`` if there was nothing)."""
-    run_dir, path = Path(run_dir).resolve(), Path(path).resolve()
-    if not path.exists():
+    """Move ``path`` to ``<run>/replaced/<time>/<its path relative to the run>``; return where it went (``None``
+    if there was nothing). Only a path inside the run moves (:func:`qcrdkit.guards.move_inside`): a symlink moves
+    as a link, its target stays where it is."""
+    from .guards import move_inside
+
+    run_dir, path = Path(run_dir).resolve(), Path(path)
+    path = path.parent.resolve() / path.name
+    if not (path.exists() or path.is_symlink()):
         return None
-    base = run_dir if run_dir in path.parents else path.parent       # a folder outside the run: beside it
-    target = base / "replaced" / time.strftime("%Y%m%d-%H%M%S") / path.relative_to(base)
+    relative = path.relative_to(run_dir) if run_dir in path.parents else Path(path.name)
+    target = run_dir / "replaced" / time.strftime("%Y%m%d-%H%M%S") / relative
     n = 1
-    while target.exists():
+    while target.exists() or target.is_symlink():
         target = target.with_name(f"{path.name}.{n}")
         n += 1
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(str(path), str(target))
-    return target
+    return move_inside(run_dir, path, target)
 
 
 def stale_inputs(folder: str | Path, run_dir: str | Path) -> list[str]:

@@ -20,6 +20,8 @@
 <run>/*/provenance.json         teacher/, judge/, students/<name>/: the settings and input fingerprints
                                 that made it (qcrdkit.provenance; a rerun reuses only an exact match)
 <run>/replaced/<time>/          artifacts a ``replace`` moved aside
+<run>/.staging/                 a ``replace`` in progress: the new artifact is built here and swapped in only
+                                when complete (:func:`swap_in`); a failure leaves the old one as it was
 ```
 """
 from __future__ import annotations
@@ -29,6 +31,33 @@ from pathlib import Path
 from .errors import ConfigError
 from .io import read_json, read_jsonl, write_json, write_jsonl
 from .tasks import Task, get_task
+
+
+#: where a ``replace`` builds the new artifact before it is swapped in
+STAGING = ".staging"
+
+
+def staging_dir(run_dir: str | Path) -> Path:
+    return Path(run_dir) / STAGING
+
+
+def swap_in(run_dir: str | Path, names: list[str]) -> None:
+    """A finished replacement put in place: for each name (a path relative to the run), the old ``<run>/<name>``
+    moved aside to ``<run>/replaced/<time>/``, then ``<run>/.staging/<name>`` renamed to ``<run>/<name>``; the
+    emptied staging folders are removed."""
+    from .guards import move_inside, remove_inside
+    from .provenance import move_aside
+
+    run_dir = Path(run_dir)
+    staging = staging_dir(run_dir)
+    for name in names:
+        move_aside(run_dir, run_dir / name)
+    for name in names:
+        move_inside(run_dir, staging / name, run_dir / name)
+        folder = (staging / name).parent
+        while folder != staging.parent and folder.is_dir() and not any(folder.iterdir()):
+            remove_inside(run_dir, folder)
+            folder = folder.parent
 
 
 def save_task_spec(run_dir: str | Path, task: str, data_dir: str | None, task_options: dict | None) -> Path:
@@ -105,13 +134,14 @@ def judge_weights(run_dir: str | Path) -> str:
 
 
 def write_judge_artifacts(run_dir: str | Path, model, tokenizer, *, metrics: dict, scores: list[dict],
-                          history: list[dict], extra_scores: dict[str, list[dict]] | None = None) -> Path:
+                          history: list[dict], extra_scores: dict[str, list[dict]] | None = None,
+                          folder: str | Path | None = None) -> Path:
     """The judge checkpoint (``model=None``: a reused judge, left as it is) plus ``metrics.json``,
     ``scores.jsonl`` (``scores_<split>.jsonl`` for ``extra_scores``) and ``history.json`` under
-    ``<run>/judge/``."""
+    ``<run>/judge/`` (or ``folder``: a replacement being built)."""
     from .judge import save_judge
 
-    out = judge_dir(run_dir)
+    out = Path(folder) if folder is not None else judge_dir(run_dir)
     if model is not None:
         save_judge(model, tokenizer, out)
     write_json(out / "metrics.json", metrics)
@@ -182,17 +212,15 @@ def _file_inputs(settings: dict, keys: tuple[str, ...]) -> dict:
 
 def claim_teacher(run_dir: str | Path, settings: dict, *, replace: bool = False) -> str:
     """Stage 01's decision (:func:`qcrdkit.provenance.decide`): ``"reuse"`` the samples already made with
-    ``settings``, ``"new"``, or ``"replace"`` (the old ``teacher/`` and ``task.json`` moved aside first)."""
-    from .provenance import decide, move_aside
+    ``settings``, ``"new"``, or ``"replace"`` (the new ``teacher/`` and ``task.json`` are written to
+    ``<run>/.staging/`` and swapped in when complete: :func:`swap_in`)."""
+    from .provenance import decide
 
     run_dir = Path(run_dir)
     inputs = _file_inputs(settings, ("import_path", "prompt_template"))
     decision, _ = decide(run_dir / "teacher", "teacher samples", settings, inputs,
                          finished=teacher_samples_path(run_dir).exists(), replace=replace,
                          what="the teacher's samples", hint="use another run_id for other teacher settings")
-    if decision == "replace":
-        move_aside(run_dir, run_dir / "teacher")
-        move_aside(run_dir, run_dir / "task.json")
     return decision
 
 
@@ -210,10 +238,12 @@ def read_teacher_stage(run_dir: str | Path) -> tuple[list[dict], list[dict] | No
             read_json(folder / "stats.json"))
 
 
-def claim_judge(run_dir: str | Path, settings: dict, *, replace: bool = False) -> str:
-    """Stage 02's decision: ``"reuse"`` the judge pretrained with ``settings`` on the run's current teacher
-    samples, ``"new"`` (checkpoints of the same configuration resume), or ``"replace"``."""
-    from .provenance import claim_checkpoints, decide, move_aside
+def claim_judge(run_dir: str | Path, settings: dict, *, replace: bool = False) -> tuple[str, Path]:
+    """Stage 02's decision and the folder the judge is written to: ``"reuse"`` the judge pretrained with
+    ``settings`` on the run's current teacher samples, ``"new"`` (checkpoints of the same configuration resume),
+    or ``"replace"`` (the new judge is built in ``<run>/.staging/judge`` and swapped in when complete; an
+    interrupted replacement resumes there)."""
+    from .provenance import claim_checkpoints, decide
 
     run_dir, folder = Path(run_dir), judge_dir(run_dir)
     inputs = teacher_inputs(run_dir)
@@ -221,13 +251,13 @@ def claim_judge(run_dir: str | Path, settings: dict, *, replace: bool = False) -
     decision, _ = decide(folder, "judge", settings, inputs, finished=finished, replace=replace,
                          what="the pretrained judge", hint="use another run_id for another judge")
     if decision == "replace":
-        move_aside(run_dir, folder)
+        folder = staging_dir(run_dir) / JUDGE_FOLDER
     if decision != "reuse":
         claim_checkpoints(run_dir, folder / "checkpoints", "judge", settings, inputs, replace=replace)
-    return decision
+    return decision, folder
 
 
-def record_judge(run_dir: str | Path, settings: dict) -> dict:
+def record_judge(run_dir: str | Path, settings: dict, folder: str | Path | None = None) -> dict:
     from .provenance import write_record
 
-    return write_record(judge_dir(run_dir), "judge", settings, teacher_inputs(run_dir))
+    return write_record(folder or judge_dir(run_dir), "judge", settings, teacher_inputs(run_dir))

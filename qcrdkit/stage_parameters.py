@@ -63,7 +63,11 @@ def accept_parameters(stage: str, namespace: dict) -> None:
                               f"YAML or JSON (-p {name} '{'[a, b]' if kind is list else '{key: value}'}'), or pass "
                               f"parameters as YAML with papermill -y '{name}: ...'")
         namespace[name] = parsed
-    check_types(stage, {k: namespace[k] for k in (f.name for f in fields(STAGE_CONFIGS[stage])) if k in namespace})
+    given = {k: namespace[k] for k in (f.name for f in fields(STAGE_CONFIGS[stage])) if k in namespace}
+    check_types(stage, given)
+    from .guards import check_key_names
+
+    check_key_names(given, stage)
     return make_stage_config(stage, namespace, strict=False)
 
 

@@ -31,11 +31,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve_dashboard(run: str, folder: Path):
-    """`qcrd dashboard RUN` on a free loopback port; yields the URL once the server answers."""
+def serve_dashboard(run: str, folder: Path, host: str = "127.0.0.1"):
+    """`qcrd dashboard RUN` on a free port (reached on loopback); yields the URL once the server answers."""
     port = free_port()
     log = open(folder / "voila.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "qcrdkit.cli", "dashboard", run, f"--port={port}"],
+    server = subprocess.Popen([sys.executable, "-m", "qcrdkit.cli", "dashboard", run, f"--port={port}", f"--host={host}"],
                               stdout=log, stderr=subprocess.STDOUT, cwd=folder, env={**os.environ, "MPLBACKEND": "Agg"})
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 60
@@ -118,6 +118,7 @@ def test_the_dashboard_opens_a_run_in_seconds_without_rerunning_the_analysis(das
             print(f"dashboard page load: {seconds:.1f} s (request to the explorer and case study shown)")
             assert page.get_by_text("Test accuracy (%)").count() >= 1          # the report's tables
             assert page.locator("img").count() >= 2                           # its figures
+            assert str(run.parent) not in page.content()                     # no server paths in the page
             page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
         finally:
             browser.close()
@@ -144,6 +145,41 @@ def test_the_dashboard_of_a_missing_run_says_so_in_the_page(tmp_path):
     finally:
         stop(server)
         log.close()
+
+
+def test_a_dashboard_served_to_a_class_asks_for_its_token(smoke_run, tmp_path):
+    """`--host 0.0.0.0`: without the token printed at the start the page is not served; with it, it is."""
+    import re
+
+    from playwright.sync_api import expect, sync_playwright
+
+    run = tmp_path / "smoke"
+    shutil.copytree(smoke_run, run)
+    server, log, url = serve_dashboard(str(run), tmp_path, host="0.0.0.0")
+    try:
+        printed = (tmp_path / "voila.log").read_text()
+        token = re.search(r"\?token=([\w-]{20,})", printed).group(1)
+        assert printed.count(token) == 1 and "asks for a token" in printed
+        with pytest.raises(urllib.error.HTTPError):
+            opener = urllib.request.build_opener(NoRedirect)
+            opener.open(url, timeout=30)                  # a redirect to the login page, or a refusal
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page()
+                page.goto(f"{url}?token={token}", timeout=60_000)
+                expect(page.locator(".qcrd-count")).to_contain_text("rationales selected", timeout=120_000)
+                assert str(tmp_path) not in page.content()
+            finally:
+                browser.close()
+    finally:
+        stop(server)
+        log.close()
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
 
 
 def test_slider_resamples_the_rationale_in_chromium(dashboard_run, tmp_path):

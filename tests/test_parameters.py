@@ -127,7 +127,7 @@ def test_every_stage_02_parameter_arrives_where_stage_02_uses_it(tmp_path, run, 
     assert {k: seen["augment_negatives"][1][k] for k in ("ops", "rate", "seed")} == {"ops": ["drop"], "rate": 0.3,
                                                                                        "seed": 4}
     # pretraining: replace, the held-out questions of the curve, the training arguments
-    monkeypatch.setattr(qcrdkit.rundir, "claim_judge", record("claim", "new"))
+    monkeypatch.setattr(qcrdkit.rundir, "claim_judge", record("claim", ("new", run / "judge")))
     monkeypatch.setattr(R, "subsample_questions", record("subsample", R.subsample_questions))
     monkeypatch.setattr(R, "train_judge", record("pretrain", Stop))
     with pytest.raises(Stop):

@@ -113,7 +113,7 @@ def test_failing_stage_names_notebook_and_cell(tmp_path):
     res = qcrd("run", "--params", "params/smoke.yaml", "--set", f"outputs_dir={tmp_path}", "--set", "common.task=nosuchtask")
     assert res.returncode == 1
     assert "stage 01_teacher_sampling failed" in res.stderr and "cell" in res.stderr
-    assert "unknown task 'nosuchtask'" in res.stderr and "01_teacher_sampling.ipynb" in res.stderr
+    assert "unknown task 'nosuchtask'" in res.stderr and "01_teacher_sampling.failed.ipynb" in res.stderr
 
 
 def test_params_base_file_and_sweep_checks(tmp_path):
@@ -316,4 +316,4 @@ def test_a_dead_kernel_is_one_line_naming_stage_and_cell_and_keeps_outputs(tmp_p
     assert "out of memory is the usual cause" in err and "Traceback" not in err
     assert len([line for line in err.splitlines() if line.startswith("qcrd run:")]) == 1
     assert marker.read_text() == "written before the kill"
-    assert (tmp_path / "out" / "runs" / "dies" / "notebooks" / "01_teacher_sampling.ipynb").exists()
+    assert (tmp_path / "out" / "runs" / "dies" / "notebooks" / "01_teacher_sampling.failed.ipynb").exists()

@@ -33,12 +33,16 @@ def test_a_changed_stage01_setting_under_the_same_run_id_refuses_then_replace_re
 
     run = copy_smoke(smoke_run, tmp_path)
     teacher, judge = tree_digest(run / "teacher"), tree_digest(run / "judge")
+    record = {name: (run / name).read_bytes() for name in ("params.yaml", "notebooks/01_teacher_sampling.ipynb")}
     changed = ["--set", f"outputs_dir={tmp_path}", "--set", "stages=[01_teacher_sampling, 02_judge]",
                "--set", "01_teacher_sampling.temperature=0.3", "--quiet"]
     res = qcrd("run", "--params", "params/smoke.yaml", *changed)
     assert res.returncode == 1
     assert "temperature: 0.7 → 0.3" in res.stderr and "replace=True" in res.stderr
     assert tree_digest(run / "teacher") == teacher and tree_digest(run / "judge") == judge   # nothing lost
+    # the refusal wrote nothing: the run's params.yaml and its good executed notebook are as they were
+    assert {name: (run / name).read_bytes() for name in record} == record
+    assert "01_teacher_sampling.failed.ipynb" in res.stderr and (run / "notebooks" / "01_teacher_sampling.failed.ipynb").exists()
     # the same settings again: every stage reuses, nothing is re-sampled or retrained
     same = qcrd("run", "--params", "params/smoke.yaml", "--set", f"outputs_dir={tmp_path}", "--set",
                 "stages=[01_teacher_sampling, 02_judge]", "--quiet")
@@ -55,6 +59,8 @@ def test_a_changed_stage01_setting_under_the_same_run_id_refuses_then_replace_re
     replaced = run / "replaced"
     assert tree_digest(next(replaced.glob("*/teacher"))) == teacher                           # the old ones kept
     assert tree_digest(next(replaced.glob("*/judge"))) == judge
+    assert not (run / ".staging").exists()                   # the replacements were built there and swapped in
+    assert not (run / "notebooks" / "01_teacher_sampling.failed.ipynb").exists()    # the stage ran through since
     # students trained on the old samples are left out of the tables (named), not mixed in
     from qcrdkit.errors import ConfigError
     from qcrdkit.provenance import stale_inputs

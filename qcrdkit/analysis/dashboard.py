@@ -39,14 +39,26 @@ def locate_run(run: str | Path | None, outputs_dir: str | Path = "outputs") -> P
     return project_path(outputs_dir) / "runs" / str(run)
 
 
+def shown_path(path: str | Path) -> str:
+    """A path as the page shows it: relative to the project folder, or only its last two names — never the
+    server's absolute paths (the page may be served to a class)."""
+    from ..paths import project_dir
+
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(project_dir()))
+    except (ValueError, OSError):
+        return str(Path("…", *path.parts[-2:]))
+
+
 def run_status(run_dir: str | Path) -> tuple[bool, str]:
     """``(ready, message)``: whether stage 04 has written the run's report, and if not, what the run
     has and how to finish it (Markdown)."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         runs = sorted(p.name for p in run_dir.parent.glob("*") if p.is_dir()) if run_dir.parent.is_dir() else []
-        known = f" Runs under `{run_dir.parent}`: {', '.join(f'`{r}`' for r in runs)}." if runs else ""
-        return False, (f"**No run at `{run_dir}`.**{known} Make one with `make demo` (or `qcrd run --params "
+        known = f" Runs under `{shown_path(run_dir.parent)}`: {', '.join(f'`{r}`' for r in runs)}." if runs else ""
+        return False, (f"**No run at `{shown_path(run_dir)}`.**{known} Make one with `make demo` (or `qcrd run --params "
                        "params/demo.yaml`), then open the dashboard again.")
     if (run_dir / "report" / "summary.json").exists() and (run_dir / "report" / "tables.md").exists():
         return True, ""
@@ -56,8 +68,8 @@ def run_status(run_dir: str | Path) -> tuple[bool, str]:
               ("04 analysis", False)]
     done = ", ".join(f"{name} {'✓' if ok else '–'}" for name, ok in stages)
     params = run_dir / "params.yaml"
-    how = (f"`qcrd run --params {params}` finishes it (finished stages are reused)" if params.exists() else
-           f"run notebook 04 with `run_dir = \"{run_dir}\"`")
+    how = (f"`qcrd run --params {shown_path(params)}` finishes it (finished stages are reused)" if params.exists()
+           else f"run notebook 04 with `run_dir = \"{shown_path(run_dir)}\"`")
     return False, f"**The run `{run_dir.name}` has no report yet** ({done}): {how}, then reload this page."
 
 
@@ -108,14 +120,16 @@ def show_run(run_dir: str | Path | None = None) -> bool:
     try:
         run_dir = locate_run(run_dir)
     except ConfigError as exc:
-        display(Markdown(f"**No run to show.** {exc}"))
+        from ..paths import project_dir
+
+        display(Markdown(f"**No run to show.** {str(exc).replace(str(project_dir()) + '/', '')}"))
         return False
     ready, message = run_status(run_dir)
     if not ready:
         display(Markdown(message))
         return False
-    display(Markdown(f"# Run `{run_dir.name}`\n\n`{run_dir}` — the report stage 04 wrote; the widgets below "
-                     "read the run's saved samples."))
+    display(Markdown(f"# Run `{run_dir.name}`\n\n`{shown_path(run_dir)}` — the report stage 04 wrote; the widgets "
+                     "below read the run's saved samples."))
     for kind, value in report_sections(run_dir):
         if kind == "figure":
             if Path(value).exists():

@@ -13,10 +13,10 @@ functions notebook 02 calls, in its order.
 """
 from __future__ import annotations
 
-import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..guards import remove_inside
 from ..io import read_json, write_jsonl
 from ..stages import JudgeStageConfig, deciding_settings
 from .augment import augment_negatives, augmentation_summary, corpus_vocabulary
@@ -78,6 +78,7 @@ class PretrainedJudge:
     train_seconds: float | None
     reused: bool             # True: a judge pretrained earlier with these settings on these samples
     settings: dict           # the stage's deciding settings (what provenance.json records)
+    folder: Path | None = None   # where it is written: <run>/judge, or <run>/.staging/judge for a replacement
 
 
 def pretrain_judge(run_dir: str | Path, stage: JudgeStageConfig, model, tokenizer,
@@ -88,19 +89,19 @@ def pretrain_judge(run_dir: str | Path, stage: JudgeStageConfig, model, tokenize
     :class:`qcrdkit.provenance.ArtifactConflict` naming the differences, unless ``stage.replace``."""
     from ..rundir import claim_judge, judge_dir, load_run_judge
 
-    out_dir = judge_dir(run_dir)
     settings = deciding_settings(STAGE, asdict(stage))
-    if claim_judge(run_dir, settings, replace=stage.replace) == "reuse":
+    decision, out_dir = claim_judge(run_dir, settings, replace=stage.replace)
+    if decision == "reuse":
         model, tokenizer = load_run_judge(run_dir)
         finished = read_json(out_dir / "metrics.json")
         return PretrainedJudge(model, tokenizer, read_json(out_dir / "history.json"), finished["steps"],
-                               finished.get("train_seconds"), True, settings)
+                               finished.get("train_seconds"), True, settings, out_dir)
     args = judge_training_config(stage, output_dir=out_dir / "checkpoints", model=model)
     eval_items = subsample_questions(data.heldout + data.augmented_heldout, stage.eval_questions, stage.seed)
     trainer = train_judge(model, tokenizer, data.train + data.augmented_train, eval_items, args)
     history = trainer.state.log_history
     return PretrainedJudge(model, tokenizer, history, trainer.state.global_step,
-                           round(history[-1].get("train_runtime", 0), 1), False, settings)
+                           round(history[-1].get("train_runtime", 0), 1), False, settings, out_dir)
 
 
 def evaluate_judge(run_dir: str | Path, stage: JudgeStageConfig, judge: PretrainedJudge,
@@ -113,7 +114,8 @@ def evaluate_judge(run_dir: str | Path, stage: JudgeStageConfig, judge: Pretrain
     and removes the finished pretraining's checkpoints."""
     from ..analysis.judging import right_wrong_rows
     from ..analysis.statistics import ranking_aucs
-    from ..rundir import judge_dir, record_judge, teacher_samples_path, write_judge_artifacts
+    from ..provenance import move_aside
+    from ..rundir import JUDGE_FOLDER, judge_dir, record_judge, swap_in, teacher_samples_path, write_judge_artifacts
 
     rows = score_items(judge.model, judge.tokenizer, data.heldout + data.augmented_heldout, progress=stage.progress)
     metrics = evaluation_report(rows)
@@ -131,11 +133,17 @@ def evaluate_judge(run_dir: str | Path, stage: JudgeStageConfig, judge: Pretrain
                                     for it in data.heldout),
                    backbone=stage.backbone, objective=stage.objective, steps=judge.steps, train=data.counts,
                    augmentation=data.augmentation, train_seconds=judge.train_seconds, settings=judge.settings)
+    folder = judge.folder or judge_dir(run_dir)
     write_judge_artifacts(run_dir, None if judge.reused else judge.model, judge.tokenizer, metrics=metrics,
-                          scores=rows, history=judge.history, extra_scores=extra_scores)
+                          scores=rows, history=judge.history, extra_scores=extra_scores, folder=folder)
     if not judge.reused:
-        record_judge(run_dir, judge.settings)                 # last: what made this judge (a rerun compares it)
-    shutil.rmtree(judge_dir(run_dir) / "checkpoints", ignore_errors=True)   # finished: no longer needed
+        record_judge(run_dir, judge.settings, folder)         # last: what made this judge (a rerun compares it)
+    remove_inside(run_dir, folder / "checkpoints")           # finished: no longer needed
+    if folder != judge_dir(run_dir):                          # a replacement, complete: swapped in
+        if judge_dir(run_dir).name != JUDGE_FOLDER:           # an old run's judge/ under its former name
+            move_aside(run_dir, judge_dir(run_dir))
+        swap_in(run_dir, [JUDGE_FOLDER])
+        judge.folder = judge_dir(run_dir)
     return metrics, rows
 
 

@@ -32,6 +32,8 @@ stops with ``file:line`` (CSV: the line; a dataset: its split and row) and names
 from __future__ import annotations
 
 import csv
+import io
+import math
 import re
 import string
 from pathlib import Path
@@ -52,19 +54,45 @@ def normalise_text(text: str) -> str:
     return " ".join(w for w in text.split() if w not in ("a", "an", "the"))
 
 
+#: the longest CSV field read (Python's csv module stops at 128 KB by default)
+CSV_FIELD_LIMIT = 16 * 2**20
+
+
 def read_rows(path: Path) -> list[tuple[int, dict]]:
-    """``(line, record)`` of a JSONL or CSV file (CSV: the line where the row starts)."""
+    """``(line, record)`` of a JSONL or CSV file (CSV: the line where the row starts; a UTF-8 byte-order mark is
+    accepted). Text that is not UTF-8, a malformed CSV row or a field over :data:`CSV_FIELD_LIMIT` is a
+    :class:`DataFormatError` naming file and line."""
     if not path.exists():
         raise FileNotFoundError(f"{path}: not found (task_options of task 'jsonl')")
-    if path.suffix.lower() == ".csv":
-        with path.open(newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            rows, line = [], reader.line_num + 1
-            for row in reader:
-                rows.append((line, dict(row)))
-                line = reader.line_num + 1
-            return rows
-    return list(iter_jsonl(path))
+    if path.suffix.lower() != ".csv":
+        return list(iter_jsonl(path))
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(path, data[:exc.start].count(b"\n") + 1, "not UTF-8 text") from None
+    csv.field_size_limit(CSV_FIELD_LIMIT)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows, line = [], 1
+    try:
+        reader.fieldnames                          # the header line
+        line = reader.line_num + 1
+        for row in reader:
+            rows.append((line, dict(row)))
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise DataFormatError(path, line, f"not a CSV row ({exc})") from None
+    return rows
+
+
+def data_number(raw) -> float | None:
+    """A gold answer given as a number: ``2.5e3`` is 2500, ``1,200`` and ``$3`` are read as written; ``NaN`` and
+    infinities are no number (``None``)."""
+    try:
+        value = float(raw) if not isinstance(raw, str) else float(raw.strip())
+    except ValueError:
+        return parse_number(str(raw))
+    return value if math.isfinite(value) else None
 
 
 @register_task("jsonl")
@@ -85,6 +113,10 @@ class JsonlTask(Task):
         if dataset is None and (train is None or test is None):
             raise ConfigError("task 'jsonl' needs task_options.train and task_options.test (paths to JSONL or CSV "
                               "files), or task_options.dataset (a Hugging Face dataset name or a local folder)")
+        if isinstance(valid_fraction, bool) or not isinstance(valid_fraction, (int, float)) \
+                or not 0 < valid_fraction < 1:
+            raise ConfigError(f"task_options.valid_fraction must be a number between 0 and 1 (the share of train "
+                              f"questions held out as valid when there is no valid file), got {valid_fraction!r}")
         if labels is not None and (not isinstance(labels, list) or not all(isinstance(x, str) for x in labels)):
             raise ConfigError(f"task_options.labels must be a list of strings, got {labels!r}")
         self.paths = {"train": train, "valid": valid, "test": test}
@@ -161,10 +193,12 @@ class JsonlTask(Task):
     def _example(self, where, line, record: dict, split: str) -> Example:
         question = self._field(where, line, record, self.question_field).strip()
         raw = self._field(where, line, record, self.answer_field, (str, int, float))
+        if isinstance(raw, bool):
+            raise DataFormatError(where, line, f"field {self.answer_field!r} is {raw}; an answer is text or a number")
         ex_id = str(self._field(where, line, record, self.id_field, (str, int))) if self.id_field else f"{split}-{line}"
         meta: dict = {}
         if self.answer_type == "number":
-            answer = parse_number(str(raw)) if not isinstance(raw, (int, float)) else float(raw)
+            answer = data_number(raw)
             if answer is None:
                 raise DataFormatError(where, line, f"field {self.answer_field!r} should be a number, got {raw!r}")
             label = format_number(answer)

@@ -178,7 +178,7 @@ def _stated(clause: str, given: frozenset) -> Reading | None:
     """The number a clause states: its last number that is not an operand (nor the compared quantity after
     ``than``), preferring one the question does not give; number words where the clause has no digit."""
     found = _numbers(clause)
-    numbers = [n for n in found if not n.operand and not _AFTER_THAN.search(clause[:n.start])]
+    numbers = [n for n in found if not n.operand and not _AFTER_THAN.search(clause[max(0, n.start - 60):n.start])]
     if not numbers:
         if re.search(r"\d", clause):
             return _stated_expression(clause, found)
@@ -275,8 +275,17 @@ def _states(sentence: str) -> bool:
     """A sentence that can state an answer: it has a word, or is a calculation (``48 / 6 = 8``); not a bare
     number (``8.``) or a name and a number (``Lucy 1.``)."""
     words = re.findall(r"[A-Za-z]{2,}", sentence)
-    return len(words) >= 2 or bool(re.search(r"\d\s*[-+*/]\s*\(?\s*\d.*(?:=|\bis\b|\bequals\b)", sentence)) or bool(
-        re.search(r"[A-Za-z]\w*\s*=\s*-?\d|\d\s*=\s*[A-Za-z]", sentence))
+    if len(words) >= 2:
+        return True
+    calculation = _CALCULATION.search(sentence)          # then "=", "is" or "equals" after it (linear, no ".*")
+    if calculation and _EQUATED.search(sentence, calculation.end()):
+        return True
+    return bool(_NAMED_EQUATION.search(sentence))
+
+
+_CALCULATION = re.compile(r"\d\s*[-+*/]\s*\(?\s*\d")
+_EQUATED = re.compile(r"=|\bis\b|\bequals\b")
+_NAMED_EQUATION = re.compile(r"[A-Za-z]\w{0,40}\s*=\s*-?\d|\d\s*=\s*[A-Za-z]")
 
 
 def question_numbers(example: Example | None) -> frozenset:

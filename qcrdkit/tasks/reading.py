@@ -175,7 +175,10 @@ def main_clause(sentence: str) -> Clause:
 GARBLED_SHARE = 0.05
 _ALLOWED_MIXED = re.compile(r"^(?:\d+(?:st|nd|rd|th|s|am|pm|km|kg|cm|mm|ml|min|hrs?|lbs?|oz|ft|mph|[a-zA-Z])|[a-zA-Z]\d?"
                             r"|\d+[a-zA-Z]?/\d*[a-zA-Z]*|\d+-[a-zA-Z]+(?:-[a-zA-Z]+)*|[A-Z][A-Z0-9-]*\d[A-Z0-9-]*(?:'s)?)$")
-_MIXED = re.compile(r"[A-Za-z].*\d|\d.*[A-Za-z]")
+_LETTER, _DIGIT = re.compile(r"[A-Za-z]"), re.compile(r"\d")
+#: a longer "word" is not checked against the patterns above (they would backtrack): letters and digits in it
+#: make it garbled
+LONGEST_WORD = 64
 _ODD = re.compile(r"[A-Za-z0-9][=@#&<>{}\\`~^|_][A-Za-z0-9]|[A-Za-z][=@#&<>{}\\`~^|]|[=@#&<>{}\\`~^|][A-Za-z]")
 
 
@@ -184,7 +187,14 @@ def garbled_words(text: str) -> tuple[int, int]:
     ``4th``, ``3km``, ``4p``, ``576-page``, ``A6X``, ``PG-13``) or symbols inside a word (``=Di``, ``@78``)."""
     plain = re.sub(r"\\[A-Za-z]+|[{}$]", " ", text[-TAIL_CHARACTERS:])        # LaTeX commands are not words
     words = [w for w in (t.strip(".,;:!?()\"'*[]") for t in plain.split()) if w]
-    return sum(bool((_MIXED.search(w) and not _ALLOWED_MIXED.match(w)) or _ODD.search(w)) for w in words), len(words)
+    return sum(_garbled(w) for w in words), len(words)
+
+
+def _garbled(word: str) -> bool:
+    mixed = bool(_LETTER.search(word) and _DIGIT.search(word))
+    if len(word) > LONGEST_WORD:
+        return mixed or bool(_ODD.search(word))
+    return bool((mixed and not _ALLOWED_MIXED.match(word)) or _ODD.search(word))
 
 
 def looks_garbled(text: str) -> bool:

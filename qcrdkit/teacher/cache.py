@@ -41,7 +41,7 @@ class CompletionCache:
             return json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (ValueError, RecursionError):          # not JSON, not UTF-8, nested too deeply
             log.warning("ignoring unreadable cache entry %s (it will be requested again)", path)
             return None
 

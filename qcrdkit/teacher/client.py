@@ -92,9 +92,11 @@ class TeacherConfig:
 
 
 def is_loopback_url(url: str | None) -> bool:
-    if url is None:
-        return False
-    host = urlparse(url).hostname or ""
+    return url is not None and is_loopback_host(urlparse(url).hostname or "")
+
+
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` or a loopback address (``127.0.0.1``, ``::1``): reachable from this machine only."""
     if host == "localhost":
         return True
     try:
@@ -108,6 +110,9 @@ def resolve_api_key(config: TeacherConfig) -> str:
 
     Raises :class:`ConfigError` naming the variable when a hosted endpoint has no key.
     """
+    from ..guards import check_env_name
+
+    check_env_name(config.api_key_env, "api_key_env")
     if config.api_key_env:
         key = os.environ.get(config.api_key_env)
         if key:

@@ -98,6 +98,7 @@ def import_jsonl(task: Task, path: str | Path, examples: dict[str, list[Example]
     report = {"path": str(path), "lines": 0, "by_split": {s: {"lines": 0, "questions": 0, "rationales": 0} for s in examples},
               "unmatched": {}, "other_splits": 0, "test_overlap": []}
     next_index: dict[tuple[str, str], int] = {}
+    seen: dict[tuple[str, int], int] = {}              # (question id, sample_index) -> the line that gave it
     questions: dict[str, set] = {s: set() for s in examples}
     records = []
     for lineno, line in iter_jsonl(path):
@@ -132,11 +133,16 @@ def import_jsonl(task: Task, path: str | Path, examples: dict[str, list[Example]
             report["other_splits"] += 1
             continue
         ex = found[split]
-        start = int(line["sample_index"]) if "sample_index" in line and len(texts) == 1 else next_index.get((split, ex.id), 0)
+        start = _sample_index(path, lineno, line) if "sample_index" in line and len(texts) == 1 \
+            else next_index.get((split, ex.id), 0)
+        line_temperature, line_model = _line_settings(path, lineno, line, temperature, model)
         for offset, rationale in enumerate(texts):
+            first = seen.setdefault((ex.id, start + offset), lineno)
+            if first != lineno:         # the judge and the explorer key rationales on <id>#<sample_index>
+                raise DataFormatError(path, lineno, f"sample {start + offset} of question {ex.id!r} again (first at "
+                                      f"line {first}); give each rationale of a question its own sample_index")
             record = make_record(task, ex, split=split, sample_index=start + offset, raw=rationale,
-                                 temperature=line.get("temperature", temperature), model=line.get("model", model),
-                                 source="jsonl_import")
+                                 temperature=line_temperature, model=line_model, source="jsonl_import")
             if split == "test":
                 record["analysis_only"] = True
             records.append(record)
@@ -160,6 +166,26 @@ def import_jsonl(task: Task, path: str | Path, examples: dict[str, list[Example]
         raise DataFormatError(path, None, f"no rationale matched a question of {', '.join(examples)} "
                               f"({report['lines']} lines; unmatched per the dump's split: {report['unmatched']})")
     return records, report
+
+
+def _sample_index(path, lineno: int, line: dict) -> int:
+    value = line["sample_index"]
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise DataFormatError(path, lineno, f"'sample_index' must be a whole number from 0, got {value!r}")
+    return value
+
+
+def _line_settings(path, lineno: int, line: dict, temperature, model) -> tuple[float | None, str]:
+    """The line's own ``temperature`` (a number from 0, or null) and ``model`` (text), else the defaults."""
+    value = line.get("temperature", temperature)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+        raise DataFormatError(path, lineno, f"'temperature' must be a number from 0 or null, got {value!r}")
+    name = line.get("model", model)
+    if not isinstance(name, str):
+        raise DataFormatError(path, lineno, f"'model' must be text, got {name!r}")
+    return value, name
 
 
 def _line_rationales(path, lineno: int, line: dict) -> list[str]:

@@ -163,15 +163,19 @@ def split_and_save(stage: TeacherSamplingConfig, questions: TeacherQuestions, sa
     """The self-consistency split (``split_mode``; marks each record ``positive``), its statistics by split, and
     ``<run>/task.json`` + ``<run>/teacher/`` written, provenance last. Reused samples: their saved statistics."""
     from ..consistency import apply_split, consistency_stats
-    from ..rundir import record_teacher, save_task_spec, write_teacher_artifacts
+    from ..rundir import record_teacher, save_task_spec, staging_dir, swap_in, write_teacher_artifacts
 
     if samples.reused:
         return samples.stats
-    save_task_spec(stage.run_dir, stage.task, stage.data_dir, stage.task_options)   # once the samples are in
+    # a replacement is written beside the old samples and swapped in complete (a failure leaves them as they were)
+    into = staging_dir(stage.run_dir) if questions.decision == "replace" else stage.run_dir
+    save_task_spec(into, stage.task, stage.data_dir, stage.task_options)   # once the samples are in
     apply_split(samples.records, questions.task, stage.split_mode)
     samples.stats = {split: consistency_stats([r for r in samples.records if r["split"] == split], questions.task)
                      for split in stage.splits}
-    write_teacher_artifacts(stage.run_dir, samples.records, {"split_mode": stage.split_mode, "by_split": samples.stats},
+    write_teacher_artifacts(into, samples.records, {"split_mode": stage.split_mode, "by_split": samples.stats},
                             {**samples.provenance, "split_mode": stage.split_mode}, greedy=samples.greedy)
-    record_teacher(stage.run_dir, questions.settings)      # last: what made these samples (a rerun compares it)
+    record_teacher(into, questions.settings)      # last: what made these samples (a rerun compares it)
+    if questions.decision == "replace":
+        swap_in(stage.run_dir, ["teacher", "task.json"])
     return samples.stats

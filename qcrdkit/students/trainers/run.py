@@ -24,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import shutil
 import time
 from pathlib import Path
 
@@ -34,13 +33,14 @@ from transformers.trainer_utils import get_last_checkpoint
 from ...progress import progress_callbacks
 from ...tasks.base import pick_questions
 from ...errors import ConfigError
+from ...guards import remove_inside
 from ...paths import project_path
 from ...stage_parameters import make_stage_config
 from ...stages import TrainingStageConfig
 from ...io import read_json, write_json, write_jsonl
-from ...provenance import claim_checkpoints, decide, file_fingerprint, move_aside, write_record
-from ...rundir import (judge_weights, load_task, read_teacher_greedy, read_teacher_samples, teacher_greedy_path,
-                       teacher_inputs)
+from ...provenance import claim_checkpoints, decide, file_fingerprint, write_record
+from ...rundir import (judge_weights, load_task, read_teacher_greedy, read_teacher_samples, staging_dir, swap_in,
+                       teacher_greedy_path, teacher_inputs)
 from ..models import STUDENT_PRESETS, build_student, load_or_train_tokenizer
 from .baselines import (DSSConfig, DSSTrainer, FinetuneConfig, FinetuneTrainer, MIConfig, MITrainer,
                         SingleTaskConfig, SingleTaskTrainer)
@@ -217,10 +217,11 @@ def train_student(method: str, run_dir: str | Path, stage: TrainingStageConfig |
                          hint="give the variant a tag (tag='short' trains students/<method>-short beside it)")
     if decision == "reuse":
         return {**read_json(out / "metrics.json"), "reused": True}
-    if decision == "replace":
-        move_aside(run_dir, out)
+    final, root = out, run_dir if run_dir.resolve() in out.resolve().parents else out.parent
+    if decision == "replace":          # built beside the old student, swapped in complete (an interruption resumes)
+        out = staging_dir(root) / out.resolve().relative_to(root.resolve())
     if int(os.environ.get("RANK", "0")) == 0:          # under torchrun one process claims the folder
-        claim_checkpoints(run_dir, out / "checkpoints", "student", settings, inputs, replace=replace)
+        claim_checkpoints(root, out / "checkpoints", "student", settings, inputs, replace=replace)
     setup = build_trainer(method, run_dir, stage, output_dir=out / "checkpoints", seed=seed)
     launched = int(os.environ.get("WORLD_SIZE", "1"))
     if launched > 1 and setup.trainer.args.world_size == 1:
@@ -271,7 +272,9 @@ def train_student(method: str, run_dir: str | Path, stage: TrainingStageConfig |
             save_judge(trainer.judge.model, trainer.judge.tokenizer, out / "judge")
         write_record(out, "student", settings, inputs)          # last: the student is finished
         if not keep_checkpoints:
-            shutil.rmtree(args.output_dir, ignore_errors=True)
+            remove_inside(out, args.output_dir)
+        if out != final:
+            swap_in(root, [str(final.resolve().relative_to(root.resolve()))])
     return metrics
 
 
