@@ -13,7 +13,7 @@ export HF_DATASETS_OFFLINE ?= 1
 # The Distilling Step-by-Step data the tests read (never copied into the repo).
 export QCRD_DSS_DATA ?= $(abspath ../shared/data/dss)
 
-.PHONY: setup lock demo dashboard test test-fast browser smoke bench bench-methods clean-venv
+.PHONY: setup lock demo dashboard lab test test-fast browser smoke bench bench-methods clean-venv
 
 # constraints.txt pins every package to the version the suite passed with (`make lock` rewrites it).
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -42,6 +42,10 @@ demo: setup
 RUN ?= demo
 dashboard: setup
 	$(VENV)/bin/qcrd dashboard $(RUN)
+
+# JupyterLab on the notebooks (kernel "Python (qcrdkit)"); Run All of 01 -> 04 makes and analyses outputs/runs/interactive
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks/
 
 smoke: setup
 	$(VENV)/bin/qcrd run --params params/smoke.yaml

@@ -4,8 +4,11 @@ for comparison, notebook 04 itself served by Voilà (every analysis re-executed 
     python bench/dashboard_load.py outputs/runs/demo [--notebook-04] [--loads 3] [--pause 20]
 
 Times each page load in headless chromium (Playwright) from the request until the rationale explorer
-and the case-study widget are shown; prints one line per load and, last, JSON
-``{"run", "served", "seconds": [...], "median"}``. A copy of the run is served (notebook 04 writes its report).
+and the case-study widget are shown, closes the page, and counts the server's processes (its kernels) and their
+memory after each load; any request to another machine is recorded. Prints one line per load and, last, JSON
+``{"run", "served", "seconds": [...], "median", "max", "kernels": [...], "gb": [...], "external_requests"}``.
+A copy of the run is served (notebook 04 writes its report). A class: ``--loads 20 --pause 4``
+(targets: every load <= 5 s, kernels and memory flat).
 """
 from __future__ import annotations
 
@@ -33,6 +36,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+LOCAL = ("http://127.0.0.1", "data:", "blob:", "ws://127.0.0.1", "about:")
+
+
+def server_tree(pid: int) -> tuple[int, float]:
+    """``(processes under pid, GB resident of pid and them)``: the server's kernels and the memory they hold."""
+    import psutil
+
+    server = psutil.Process(pid)
+    children = server.children(recursive=True)
+    total = 0
+    for p in [server, *children]:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return len(children), total / 2**30
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dir")
@@ -53,7 +74,7 @@ def main() -> int:
                [sys.executable, "-m", "qcrdkit.cli", "dashboard", str(run), f"--port={port}"])
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=tmp)
     url = f"http://127.0.0.1:{port}/"
-    seconds = []
+    seconds, kernels, memory, external = [], [], [], []
     try:
         deadline = time.time() + 60
         while True:
@@ -71,20 +92,25 @@ def main() -> int:
             for i in range(args.loads):
                 time.sleep(args.pause)
                 page = browser.new_page()
+                page.on("request", lambda r: external.append(r.url) if not r.url.startswith(LOCAL) else None)
                 t0 = time.perf_counter()
                 page.goto(url, timeout=120_000)
                 expect(page.locator(".qcrd-count")).to_contain_text("rationales selected", timeout=300_000)
                 expect(page.locator(".qcrd-case")).to_be_visible(timeout=300_000)
                 seconds.append(round(time.perf_counter() - t0, 1))
-                print(f"load {i + 1}: {seconds[-1]} s", flush=True)
-                page.close()
+                page.close(run_before_unload=True)
+                processes, gb = server_tree(server.pid)
+                kernels.append(processes)
+                memory.append(round(gb, 2))
+                print(f"load {i + 1}: {seconds[-1]} s; then {processes} kernel processes, {gb:.2f} GB", flush=True)
             browser.close()
     finally:
         server.terminate()
         server.wait(timeout=30)
         shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps({"run": str(args.run_dir), "served": "notebook 04" if args.notebook_04 else "qcrd dashboard",
-                      "pause": args.pause, "seconds": seconds, "median": statistics.median(seconds)}))
+                      "pause": args.pause, "seconds": seconds, "median": statistics.median(seconds),
+                      "max": max(seconds), "kernels": kernels, "gb": memory, "external_requests": sorted(set(external))}))
     return 0
 
 

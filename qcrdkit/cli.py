@@ -9,6 +9,7 @@
   tiny and real in a scratch folder, and the real run's projected requests, tokens, cost, hours and memory;
 * ``qcrd dashboard [RUN]`` — a run's report, case study and explorer as a web page (Voilà), read from what
   stage 04 saved;
+* ``qcrd runs`` — the runs, their stages and sizes, and what each one's ``replaced/`` keeps;
 * ``qcrd serve-teacher`` — the synthetic arith teacher as an OpenAI-compatible server.
 """
 from __future__ import annotations
@@ -136,6 +137,12 @@ def _cmd_train(args) -> int:
     return 0
 
 
+#: the dashboard's Voilà template folder (voila/templates/qcrd), and when a page's kernel is culled: idle and
+#: without a page for CULL_AFTER seconds, checked every CULL_EVERY
+DASHBOARD_SHARE = __import__("pathlib").Path(__file__).resolve().parent / "share"
+CULL_AFTER, CULL_EVERY = 30, 5
+
+
 def _cmd_dashboard(args) -> int:
     from pathlib import Path
 
@@ -154,8 +161,13 @@ def _cmd_dashboard(args) -> int:
     if not ready:                                   # served all the same: the page says it too
         print(f"qcrd dashboard: {message.replace('**', '').replace('`', '')}", file=sys.stderr)
     url = f"http://{args.host}:{args.port}/"
+    # the kit's template (Voilà's lab without CDN stylesheets: nothing is fetched from outside the machine), and
+    # kernels culled half a minute after their page closed (a class's visits do not pile up; open pages keep theirs)
+    env["JUPYTER_PATH"] = os.pathsep.join([str(DASHBOARD_SHARE)] + [p for p in [os.environ.get("JUPYTER_PATH")] if p])
     command = [sys.executable, "-m", "voila", str(NOTEBOOK_DIR / "dashboard.ipynb"), f"--port={args.port}",
-               f"--Voila.ip={args.host}", "--no-browser", "--preheat_kernel=True", "--pool_size=1"]
+               f"--Voila.ip={args.host}", "--no-browser", "--preheat_kernel=True", "--pool_size=1",
+               "--template=qcrd", f"--MappingKernelManager.cull_idle_timeout={CULL_AFTER}",
+               f"--MappingKernelManager.cull_interval={CULL_EVERY}"]
     from .teacher.client import is_loopback_host
 
     if not is_loopback_host(args.host):        # a page others can reach: only with the token (Voilà's own, from the env)
@@ -171,6 +183,27 @@ def _cmd_dashboard(args) -> int:
     sys.stderr.flush()
     # this process becomes the server, so stopping it (Ctrl-C, SIGTERM) stops Voilà and the kernels it started
     os.execve(sys.executable, command, env)
+    return 0
+
+
+def _cmd_runs(args) -> int:
+    """The runs under <outputs>/runs: which stages each has, its size, and what its replaced/ keeps."""
+    from pathlib import Path
+
+    from .rundir import folder_bytes, judge_dir, replaced_lines
+
+    runs = sorted(p for p in (Path(args.outputs_dir) / "runs").glob("*") if p.is_dir())
+    if not runs:
+        print(f"qcrd runs: no runs under {Path(args.outputs_dir) / 'runs'}")
+        return 0
+    for run in runs:
+        stages = [name for name, done in (("01", (run / "teacher" / "samples.jsonl").exists()),
+                                          ("02", (judge_dir(run) / "metrics.json").exists()),
+                                          ("03", any((run / "students").glob("*/metrics.json"))),
+                                          ("04", (run / "report" / "summary.json").exists())) if done]
+        print(f"{run.name}: stages {' '.join(stages) or 'none'}, {folder_bytes(run) / 2**20:.1f} MB")
+        for line in replaced_lines(run):
+            print(f"  {line}")
     return 0
 
 
@@ -260,14 +293,17 @@ def main(argv=None) -> int:
     train.set_defaults(func=_cmd_train)
     dash = sub.add_parser("dashboard", help="serve a run's report, case study and explorer as a web page (Voilà)")
     dash.add_argument("run", nargs="?", default=None,
-                      help="a run folder or a run id under <outputs-dir>/runs (default: $QCRD_RUN_DIR or the newest "
-                           "run with students)")
+                      help="a run folder or a run id under <outputs-dir>/runs (default: $QCRD_RUN_DIR, else "
+                           "interactive, the run the notebooks make)")
     dash.add_argument("--outputs-dir", default="outputs", help="where run ids are looked up (default: outputs)")
     dash.add_argument("--host", default="127.0.0.1",
                       help="the address to serve on (default: this machine only); any other, e.g. 0.0.0.0 for a "
                            "class, serves the page behind a token, printed once")
     dash.add_argument("--port", type=int, default=8866)
     dash.set_defaults(func=_cmd_dashboard)
+    runs = sub.add_parser("runs", help="list the runs: their stages, sizes and what replaced/ keeps (and how to delete it)")
+    runs.add_argument("--outputs-dir", default="outputs", help="where the runs are (default: outputs)")
+    runs.set_defaults(func=_cmd_runs)
     serve = sub.add_parser("serve-teacher", help="serve the synthetic arith teacher (OpenAI-compatible)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8765)

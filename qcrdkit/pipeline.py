@@ -75,17 +75,26 @@ def _renamed_stages(params: dict, where) -> dict:
 PATH_PARAMS = ("data_dir", "cache_dir", "import_path", "prompt_template", "llm_judge_cache_dir", "extra_run_dirs")
 #: parameters that are a path or a name (a model on the hub, a preset): made absolute when the path exists
 MAYBE_PATH_PARAMS = ("backbone", "student", "fixed_generator")
-#: the kernel logs only errors: its "Kernel is running over TCP without encryption" warning (a local
-#: kernel on loopback) would otherwise be all `qcrd run` prints
-KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+#: the kernel's own log stays quiet: its "Kernel is running over TCP without encryption" warning (a local kernel on
+#: loopback) and the "KeyboardInterrupt caught in kernel" its shutdown logs; a cell's error reaches `qcrd run` as
+#: the cell's output, not through this log
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
 #: task_options that are paths when such a file or folder exists (task jsonl)
 TASK_OPTION_PATHS = ("train", "valid", "test", "dataset")
 
 
+#: errors by which a stage refuses to overwrite what a run holds (qcrdkit.provenance)
+REFUSALS = ("ArtifactConflict",)
+
+
 class StageFailed(Exception):
-    def __init__(self, stage: str, notebook: Path, detail: str):
+    """A stage did not run through; ``notebook`` is its executed notebook (``None`` for a refusal, which keeps
+    nothing: a refused stage changes nothing on disk)."""
+
+    def __init__(self, stage: str, notebook: Path | None, detail: str):
         self.stage, self.notebook, self.detail = stage, notebook, detail
-        super().__init__(f"stage {stage} failed: {detail}\n  executed notebook: {notebook}")
+        where = f"executed notebook: {notebook}" if notebook else "refused: nothing was written"
+        super().__init__(f"stage {stage} failed: {detail}\n  {where}")
 
 
 def parse_override(item: str) -> tuple[list[str], object]:
@@ -369,6 +378,9 @@ def _execute_plan(plan: list, run_dir: Path, kernel_name: str, log_output: bool,
             _execute_one(pm, source, running, parameters, kernel_name, run_dir, log_output)
         except PapermillExecutionError as exc:
             detail = f"cell {exc.cell_index} (execution count {exc.exec_count}): {exc.ename}: {exc.evalue}"
+            if exc.ename in REFUSALS:                    # nothing computed, nothing kept
+                running.unlink(missing_ok=True)
+                raise StageFailed(name, None, detail) from None
             raise StageFailed(name, _keep_failed(running, target), detail) from None
         except DeadKernelError:
             _keep_failed(running, target)

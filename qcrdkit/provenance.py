@@ -89,28 +89,31 @@ def _short(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _setting_differences(old: dict, new: dict, prefix: str = "") -> list[str]:
-    """``key: old → new`` per differing setting; nested mappings (a student's config) key by key."""
+def _setting_differences(old: dict, new: dict, prefix: str = "", names: dict | None = None) -> list[str]:
+    """``key: old → new`` per differing setting; nested mappings (a student's config) key by key. ``names``: the
+    parameter a user wrote for a recorded setting (``{"config.max_steps": "steps"}``), used in its place."""
     out = []
     for key in sorted(set(old) | set(new)):
         a, b = old.get(key, "<unset>"), new.get(key, "<unset>")
         if a == b:
             continue
+        label = (names or {}).get(f"{prefix}{key}", f"{prefix}{key}")
         if isinstance(a, dict) and isinstance(b, dict):
-            out += _setting_differences(a, b, f"{prefix}{key}.")
+            out += _setting_differences(a, b, f"{prefix}{key}.", names)
         elif key not in old:
-            out.append(f"{prefix}{key}: not recorded (made before this setting existed) → {_short(b)}")
+            out.append(f"{label}: not recorded (made before this setting existed) → {_short(b)}")
         else:
-            out.append(f"{prefix}{key}: {_short(a)} → {_short(b)}")
+            out.append(f"{label}: {_short(a)} → {_short(b)}")
     return out
 
 
-def differences(saved: dict | None, settings: dict, inputs: dict) -> list[str]:
-    """What differs between a saved record and the settings and inputs of now, one phrase each."""
+def differences(saved: dict | None, settings: dict, inputs: dict, names: dict | None = None) -> list[str]:
+    """What differs between a saved record and the settings and inputs of now, one phrase each (``names``: see
+    :func:`_setting_differences`)."""
     if saved is None:
         return ["no record of what produced it (made by an older qcrdkit)"]
     settings, inputs = normalise(settings), normalise(inputs)
-    out = _setting_differences(saved.get("settings", {}), settings)
+    out = _setting_differences(saved.get("settings", {}), settings, names=names)
     old_inputs = saved.get("inputs", {})
     for key in sorted(set(old_inputs) | set(inputs)):
         if old_inputs.get(key) != inputs.get(key):
@@ -124,7 +127,8 @@ def differences(saved: dict | None, settings: dict, inputs: dict) -> list[str]:
 
 
 def decide(folder: str | Path, artifact: str, settings: dict, inputs: dict, *, finished: bool,
-           replace: bool = False, what: str | None = None, hint: str = "") -> tuple[str, list[str]]:
+           replace: bool = False, what: str | None = None, hint: str = "",
+           names: dict | None = None) -> tuple[str, list[str]]:
     """``("reuse" | "new" | "replace", differences)`` for an artifact folder (see module doc);
     raises :class:`ArtifactConflict` for a finished artifact that differs, unless ``replace``.
 
@@ -132,7 +136,7 @@ def decide(folder: str | Path, artifact: str, settings: dict, inputs: dict, *, f
     folder = Path(folder)
     if not finished:
         return "new", []
-    diff = differences(read_record(folder), settings, inputs)
+    diff = differences(read_record(folder), settings, inputs, names)
     if not diff:
         return "reuse", []
     if not replace:
@@ -171,16 +175,27 @@ def stale_inputs(folder: str | Path, run_dir: str | Path) -> list[str]:
     return [k for k in sorted(recorded) if recorded[k] != now.get(k)]
 
 
+def checkpoint_differences(folder: str | Path, artifact: str, settings: dict, inputs: dict, *,
+                           replace: bool = False, names: dict | None = None) -> list[str]:
+    """What differs between an unfinished run's checkpoints in ``folder`` and ``settings``/``inputs`` (``[]``:
+    none there, or the same configuration, which resumes); a difference is an :class:`ArtifactConflict` unless
+    ``replace``. Reads only."""
+    folder = Path(folder)
+    if not (folder.is_dir() and any(p.name != RECORD and not p.name.startswith(".") for p in folder.iterdir())):
+        return []
+    diff = differences(read_record(folder), settings, inputs, names)
+    if diff and not replace:
+        raise ArtifactConflict(folder, f"an unfinished {artifact}'s checkpoints", diff)
+    return diff
+
+
 def claim_checkpoints(run_dir: str | Path, folder: str | Path, artifact: str, settings: dict, inputs: dict, *,
                       replace: bool = False) -> None:
     """Resume only into the same configuration: a checkpoints folder left by an unfinished run of other
     settings or inputs is a conflict (moved aside with ``replace``); then the folder records this one."""
     folder = Path(folder)
-    if folder.is_dir() and any(p.name != RECORD and not p.name.startswith(".") for p in folder.iterdir()):
-        diff = differences(read_record(folder), settings, inputs)
-        if diff and not replace:
-            raise ArtifactConflict(folder, f"an unfinished {artifact}'s checkpoints", diff)
-        if diff:
-            move_aside(run_dir, folder)
+    diff = checkpoint_differences(folder, artifact, settings, inputs, replace=replace)
+    if diff:
+        move_aside(run_dir, folder)
     folder.mkdir(parents=True, exist_ok=True)
     write_record(folder, f"{artifact} checkpoints", settings, inputs)

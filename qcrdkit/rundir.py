@@ -261,3 +261,29 @@ def record_judge(run_dir: str | Path, settings: dict, folder: str | Path | None 
     from .provenance import write_record
 
     return write_record(folder or judge_dir(run_dir), "judge", settings, teacher_inputs(run_dir))
+
+
+# ---- what a run holds (qcrd runs) ----------------------------------------------------------------------------------
+def folder_bytes(path: str | Path) -> int:
+    """Bytes of a file, or of a folder's files (symlinks not followed)."""
+    path = Path(path)
+    if path.is_symlink() or path.is_file():
+        return path.lstat().st_size
+    return sum(p.lstat().st_size for p in path.rglob("*") if p.is_file() or p.is_symlink())
+
+
+def replaced_folders(run_dir: str | Path) -> list[tuple[Path, int]]:
+    """``[(folder, bytes)]`` under ``<run>/replaced/``: what replacements moved aside, one per time, oldest first."""
+    folder = Path(run_dir) / "replaced"
+    return [(p, folder_bytes(p)) for p in sorted(folder.iterdir())] if folder.is_dir() else []
+
+
+def replaced_lines(run_dir: str | Path) -> list[str]:
+    """What ``<run>/replaced/`` holds, with sizes and the command that deletes it (empty when nothing)."""
+    kept = replaced_folders(run_dir)
+    if not kept:
+        return []
+    lines = [f"replaced/ keeps {len(kept)} earlier result(s), {sum(b for _, b in kept) / 2**20:.1f} MB in all "
+             f"(delete with: rm -r {Path(run_dir) / 'replaced'}):"]
+    return lines + [f"  {p.name}: {', '.join(sorted(c.name for c in p.iterdir()))} ({b / 2**20:.1f} MB)"
+                    for p, b in kept]

@@ -41,8 +41,46 @@ def _container_names(stage: str) -> dict[str, type]:
             if str(f.type) in ("list", "dict")}
 
 
+#: how papermill's injected cell begins (its Python translator's comment)
+INJECTED = "# Parameters\n"
+
+
+def injected_names(namespace: dict) -> list[str]:
+    """The names papermill injected into this kernel: the assignments of the executed cells that begin with
+    papermill's ``# Parameters`` comment (IPython keeps every executed cell's source in ``In``)."""
+    import ast
+
+    names = []
+    for source in namespace.get("In") or []:
+        if not (isinstance(source, str) and source.startswith(INJECTED)):
+            continue
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        names += [t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
+                  if isinstance(t, ast.Name)]
+    return names
+
+
+def check_injected(stage: str, namespace: dict) -> None:
+    """:class:`ConfigError` naming each parameter papermill was given that the stage does not declare (``-p
+    temprature 0.3``) and its closest declared name, as ``qcrd run`` refuses it."""
+    import difflib
+
+    declared = [f.name for f in fields(STAGE_CONFIGS[stage])]
+    unknown = [n for n in dict.fromkeys(injected_names(namespace)) if n not in declared]
+    if unknown:
+        hints = [f"{n!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(n, declared, 1)) else
+                 repr(n) for n in unknown]
+        raise ConfigError(f"{stage}: unknown parameter(s) {', '.join(hints)} given to papermill; the notebook "
+                          f"declares {', '.join(declared)} (docs/parameters.md)")
+
+
 def accept_parameters(stage: str, namespace: dict) -> None:
     """Check a notebook's parameters in place (its first code cell calls this on ``globals()``).
+
+    A name papermill injected that the stage does not declare stops it (:func:`check_injected`).
 
     ``papermill -p methods '["qcrd"]'`` injects a string: a list or dict parameter given as a string
     is read as YAML/JSON (``[qcrd]``, ``["qcrd", "dss"]``, ``{n_train: 100}``); one that does not read as
@@ -50,6 +88,7 @@ def accept_parameters(stage: str, namespace: dict) -> None:
     checked (:func:`check_types`)."""
     import yaml
 
+    check_injected(stage, namespace)
     for name, kind in _container_names(stage).items():
         value = namespace.get(name)
         if not isinstance(value, str):

@@ -269,8 +269,9 @@ class AnalysisStageConfig:
 
     stage = "04_analysis"
     run_dir: str | None = field(
-        default=None,
-        metadata={"help": "the run to analyse; None: $QCRD_RUN_DIR or the newest run with students under outputs/runs"})
+        default="outputs/runs/interactive",
+        metadata={"help": "the run to analyse, the same default as notebooks 01-03 (relative paths: to the project "
+                          "folder); None: $QCRD_RUN_DIR or the newest run with students under outputs/runs"})
     extra_run_dirs: list = field(
         default_factory=lambda: [],
         metadata={"help": "more runs whose students join the tables (other seeds, sweeps)"})

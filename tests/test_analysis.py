@@ -262,3 +262,19 @@ def test_right_wrong_rows_label_by_the_gold_answer_not_the_side():
     assert row_signals(rows, "answered") == [1.0, 0.0, 1.0, 1.0]
     assert row_signals(rows, "agreement") == [0.0, 0.0, 0.0, 1.0]      # the teacher's reading of its rationale: 4
     assert row_signals(rows, "none") is None
+
+
+def test_the_dashboard_defaults_to_the_notebooks_run_and_says_when_a_report_is_partial(tmp_path, monkeypatch):
+    from qcrdkit.analysis.dashboard import locate_run, run_status
+    from qcrdkit.analysis.report import Report
+
+    monkeypatch.setenv("QCRD_PROJECT_DIR", str(tmp_path))
+    monkeypatch.delenv("QCRD_RUN_DIR", raising=False)
+    run = tmp_path / "outputs" / "runs" / "interactive"
+    assert locate_run(None) == run                            # the run notebooks 01-04 make by default
+    report = Report(run / "report", "a report")
+    report.text("Accuracy", "what was shown before stage 04 stopped")
+    ready, message = run_status(run)
+    assert ready and "A partial report" in message and str(tmp_path) not in message
+    report.finish()
+    assert run_status(run) == (True, "")

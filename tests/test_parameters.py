@@ -260,3 +260,16 @@ def test_every_stage_04_parameter_arrives_where_stage_04_uses_it(tmp_path, smoke
         "model": "judge-model", "base_url": "http://127.0.0.1:9/v1", "api_key_env": "JUDGE_KEY",
         "cache_dir": Path("/cache/judge"), "progress": False}
     assert seen["temperatures"] == [0.3]
+
+
+def test_a_name_papermill_injected_that_the_stage_does_not_declare_stops_it_naming_the_closest():
+    from qcrdkit.errors import ConfigError
+
+    namespace = {**defaults("01_teacher_sampling"),
+                 "In": ["", "# Parameters (literals only)\nk = 5", "# Parameters\ntemprature = 0.3\nk = 3\n", "x = 1"],
+                 "temprature": 0.3, "k": 3}
+    with pytest.raises(ConfigError, match=r"'temprature' \(did you mean 'temperature'\?\) given to papermill"):
+        accept_parameters("01_teacher_sampling", namespace)
+    # the same names set by hand in an interactive session (no papermill cell) are the user's own variables
+    namespace["In"] = ["", "# Parameters (literals only)\nk = 5", "temprature = 0.3"]
+    assert accept_parameters("01_teacher_sampling", namespace).k == 3

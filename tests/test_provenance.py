@@ -88,7 +88,8 @@ def test_collect_students_leaves_out_students_of_replaced_inputs(tmp_path):
     left_out = []
     students, _ = collect_students([run], left_out=left_out)
     assert [s["name"] for s in students] == ["dss"]
-    assert left_out == [(run / "students" / "qcrd", ["teacher/samples.jsonl"])]
+    assert left_out == [(run / "students" / "qcrd", "trained on inputs the run has since replaced "
+                                                    "(teacher/samples.jsonl)")]
 
 
 def test_run_dir_none_finds_the_newest_run_with_students(tmp_path, monkeypatch):
@@ -174,3 +175,17 @@ def test_a_run_made_before_the_rename_keeps_its_judge_in_discriminator(tmp_path)
     assert judge_dir(old) == old / "discriminator" and judge_weights(old) == "discriminator/model.safetensors"
     (old / "judge").mkdir()                                   # a judge made since: that one
     assert judge_dir(old) == old / "judge"
+
+
+def test_qcrd_runs_lists_each_runs_stages_and_what_replaced_keeps(tmp_path, capsys):
+    from qcrdkit import cli
+
+    run = tmp_path / "runs" / "r1"
+    (run / "teacher").mkdir(parents=True)
+    (run / "teacher" / "samples.jsonl").write_text("{}\n")
+    (run / "replaced" / "20261206-101010" / "teacher").mkdir(parents=True)
+    (run / "replaced" / "20261206-101010" / "teacher" / "samples.jsonl").write_bytes(b"x" * 2**20)
+    assert cli.main(["runs", "--outputs-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "r1: stages 01, " in out.replace("stages 01 ", "stages 01, ") and "replaced/ keeps 1 earlier result(s), 1.0 MB" in out
+    assert f"rm -r {run / 'replaced'}" in out and "20261206-101010: teacher (1.0 MB)" in out

@@ -21,18 +21,19 @@ from ..io import read_json, read_jsonl
 from ..rundir import judge_dir
 
 
+#: the run the four notebooks default to (their ``run_dir``), and so the dashboard's
+DEFAULT_RUN = "interactive"
+
+
 def locate_run(run: str | Path | None, outputs_dir: str | Path = "outputs") -> Path:
-    """A run given as a folder, or as a run id under ``<outputs_dir>/runs``; ``None``: ``$QCRD_RUN_DIR`` or
-    the newest run with students (:func:`qcrdkit.rundir.resolve_run_dir`). A run that does not exist is
-    returned as the path it would have, for :func:`run_status` to describe."""
+    """A run given as a folder, or as a run id under ``<outputs_dir>/runs``; ``None``: ``$QCRD_RUN_DIR``, else
+    :data:`DEFAULT_RUN` — the run the notebooks make by default. A run that does not exist is returned as the path
+    it would have, for :func:`run_status` to describe."""
     import os
 
     from ..paths import project_path
-    from ..rundir import resolve_run_dir
 
-    run = run if run is not None else os.environ.get("QCRD_RUN_DIR")
-    if run is None:
-        return resolve_run_dir(None, outputs_dir)
+    run = run if run is not None else os.environ.get("QCRD_RUN_DIR") or DEFAULT_RUN
     path = project_path(run)
     if path.is_dir() or "/" in str(run) or str(run).startswith("."):
         return path
@@ -53,7 +54,7 @@ def shown_path(path: str | Path) -> str:
 
 def run_status(run_dir: str | Path) -> tuple[bool, str]:
     """``(ready, message)``: whether stage 04 has written the run's report, and if not, what the run
-    has and how to finish it (Markdown)."""
+    has and how to finish it (Markdown); a report stage 04 did not finish is ready with a message saying so."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         runs = sorted(p.name for p in run_dir.parent.glob("*") if p.is_dir()) if run_dir.parent.is_dir() else []
@@ -61,6 +62,9 @@ def run_status(run_dir: str | Path) -> tuple[bool, str]:
         return False, (f"**No run at `{shown_path(run_dir)}`.**{known} Make one with `make demo` (or `qcrd run --params "
                        "params/demo.yaml`), then open the dashboard again.")
     if (run_dir / "report" / "summary.json").exists() and (run_dir / "report" / "tables.md").exists():
+        if read_json(run_dir / "report" / "summary.json").get("complete") is False:
+            return True, ("**A partial report**: stage 04 stopped before the end of its analysis, so some sections "
+                          "below may be missing. Run notebook 04 (or `qcrd run`) on this run again to complete it.")
         return True, ""
     stages = [("01 teacher sampling", (run_dir / "teacher" / "samples.jsonl").exists()),
               ("02 judge", (judge_dir(run_dir) / "metrics.json").exists()),
@@ -128,6 +132,8 @@ def show_run(run_dir: str | Path | None = None) -> bool:
     if not ready:
         display(Markdown(message))
         return False
+    if message:                                          # a partial report: shown, and said so first
+        display(Markdown(message))
     display(Markdown(f"# Run `{run_dir.name}`\n\n`{shown_path(run_dir)}` — the report stage 04 wrote; the widgets "
                      "below read the run's saved samples."))
     for kind, value in report_sections(run_dir):

@@ -5,7 +5,8 @@
 <run>/report/summary.json    the same numbers as data (plus what produced them)
 <run>/report/*.png           the figures
 ```
-Each addition rewrites the files, so an interrupted analysis keeps what it had shown.
+Each addition rewrites the files, so an interrupted analysis keeps what it had shown; ``summary.json``'s
+``"complete"`` stays ``false`` until :meth:`Report.finish` (the dashboard shows such a report as partial).
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ class Report:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.title = title
         self.sections: list[str] = []
-        self.summary: dict = {}
+        self.summary: dict = {"complete": False}
 
     def table(self, heading: str, table, note: str | None = None) -> None:
         self.sections.append(f"## {heading}\n\n" + (f"{note}\n\n" if note else "") + markdown_table(table))
@@ -50,6 +51,11 @@ class Report:
 
     def data(self, key: str, value) -> None:
         self.summary[key] = value
+        self.save()
+
+    def finish(self) -> None:
+        """Every section is in: the report is complete."""
+        self.summary["complete"] = True
         self.save()
 
     def save(self) -> None:

@@ -37,7 +37,7 @@ class AnalysisRun:
     spec: dict
     students: list                   # metrics.json of every current student (qcrdkit.analysis.students.collect_students)
     predictions: dict                # {(run, name): test predictions}
-    left_out: list                   # (student folder, [changed inputs]) trained on inputs since replaced
+    left_out: list                   # (student folder, why): trained on inputs since replaced, or unfinished
     test_examples: list
     report: Report
     figures: dict = field(default_factory=dict)
@@ -197,6 +197,19 @@ class LLMJudgement:
     counts_table: object             # outcomes per student temperature
     rows: list                       # every judged pair, both orders' replies
     figure: object
+
+
+def student_problem(a: AnalysisRun, name: str) -> str | None:
+    """Why the run's student ``name`` cannot be sampled (the quality scores, the case study), or ``None``: not
+    trained, unfinished, or left out for stale inputs."""
+    folder = a.run_dir / "students" / name
+    reason = next((why for f, why in a.left_out if Path(f) == folder), None)
+    if reason:
+        return f"`students/{name}` is {reason}" if reason.startswith("unfinished") else f"`students/{name}` was {reason}"
+    if not (folder / "metrics.json").exists():
+        trained = sorted(s["name"] for s in a.students if s["run"] == a.run_dir.name)
+        return f"the run has no student `{name}`; set `student` to one of {trained}"
+    return None
 
 
 def missing_students(a: AnalysisRun, names) -> list[str]:

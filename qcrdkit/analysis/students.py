@@ -21,6 +21,17 @@ def complete_config(method: str, config: dict) -> dict:
             **config}
 
 
+UNFINISHED = "unfinished: its training stopped before the end (checkpoints only); run stage 03 again to resume it"
+
+
+def unfinished_students(run_dir: str | Path) -> list[Path]:
+    """The student folders of a run whose training has not finished: no ``metrics.json`` (the run's shared
+    ``tokenizer/`` is no student)."""
+    folder = Path(run_dir) / "students"
+    return sorted(p for p in folder.glob("*") if p.is_dir() and p.name != "tokenizer" and not p.name.startswith(".")
+                  and not (p / "metrics.json").exists()) if folder.is_dir() else []
+
+
 def collect_students(run_dirs, *, left_out: list | None = None) -> tuple[list[dict], dict[tuple[str, str], list[dict]]]:
     """Every trained student under the run directories: its ``metrics.json`` (plus ``run``, the
     run directory's name; ``tag`` and config fields an older file lacks are filled in) and its test predictions,
@@ -28,7 +39,9 @@ def collect_students(run_dirs, *, left_out: list | None = None) -> tuple[list[di
 
     A student whose recorded inputs (``provenance.json``) no longer match its run's files — trained on
     teacher samples or a judge that a later ``replace`` recomputed — is left out, so a table never mixes
-    two configurations; ``left_out`` (a list) receives ``(student folder, [changed inputs])`` for each."""
+    two configurations; ``left_out`` (a list) receives ``(student folder, why)`` for each, and for each student
+    folder whose training has not finished (checkpoints, no ``metrics.json``): an interrupted run is analysed
+    with its finished students, never a crash."""
     from ..provenance import read_record, stale_inputs
 
     students, predictions = [], {}
@@ -40,11 +53,13 @@ def collect_students(run_dirs, *, left_out: list | None = None) -> tuple[list[di
         if not current:
             raise ConfigError(f"{run_dir / 'students'}: every student there was trained on teacher samples or a judge "
                               "that have since been replaced; run stage 03 again for this run_dir")
+        if left_out is not None:
+            left_out += [(folder, UNFINISHED) for folder in unfinished_students(run_dir)]
         for path in paths:
             stale = [] if path in current else stale_inputs(path.parent, run_dir)
             if stale:
                 if left_out is not None:
-                    left_out.append((path.parent, stale))
+                    left_out.append((path.parent, f"trained on inputs the run has since replaced ({', '.join(stale)})"))
                 continue
             m = read_json(path)
             m = {**m, "run": run_dir.name, "tag": m.get("tag", name_tag(m["name"], m["method"])),

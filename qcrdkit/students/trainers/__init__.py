@@ -23,8 +23,8 @@ from .baselines import (DSSConfig, DSSTrainer, FinetuneConfig, FinetuneTrainer, 
                         SingleTaskConfig, SingleTaskTrainer)
 from .qcrd import QCRDTrainer
 from .qcrd_config import QCRDConfig
-from .run import METHODS, method_config, student_folder_name, train_student, training_stage
+from .run import METHODS, check_students, method_config, student_folder_name, train_student, training_stage
 
 __all__ = ["StudentConfig", "StudentTrainer", "FinetuneConfig", "FinetuneTrainer", "SingleTaskConfig",
            "SingleTaskTrainer", "DSSConfig", "DSSTrainer", "MIConfig", "MITrainer", "QCRDConfig", "QCRDTrainer",
-           "METHODS", "method_config", "student_folder_name", "train_student", "training_stage"]
+           "METHODS", "check_students", "method_config", "student_folder_name", "train_student", "training_stage"]

@@ -38,7 +38,7 @@ from ...paths import project_path
 from ...stage_parameters import make_stage_config
 from ...stages import TrainingStageConfig
 from ...io import read_json, write_json, write_jsonl
-from ...provenance import claim_checkpoints, decide, file_fingerprint, write_record
+from ...provenance import checkpoint_differences, claim_checkpoints, decide, file_fingerprint, write_record
 from ...rundir import (judge_weights, load_task, read_teacher_greedy, read_teacher_samples, staging_dir, swap_in,
                        teacher_greedy_path, teacher_inputs)
 from ..models import STUDENT_PRESETS, build_student, load_or_train_tokenizer
@@ -190,6 +190,37 @@ def build_trainer(method: str, run_dir: str | Path, stage: TrainingStageConfig |
     return StudentSetup(trainer, task, spec, examples, counts, tok)
 
 
+#: a student's recorded settings under the names a user writes (``config.max_steps`` is the parameter ``steps``)
+SETTING_NAMES = {f"config.{field}": name for name, field in TRAINER_NAMES.items()}
+
+
+def claim_student(method: str, run_dir: str | Path, stage: TrainingStageConfig, *, seed: int = 0,
+                  out_dir: str | Path | None = None) -> tuple[str, Path, dict, dict]:
+    """``(decision, folder, settings, inputs)`` of one student (:func:`qcrdkit.provenance.decide`), reading only:
+    a finished student or unfinished checkpoints of other settings raise
+    :class:`qcrdkit.provenance.ArtifactConflict` naming the parameters that differ, unless ``stage.replace``."""
+    run_dir = Path(run_dir)
+    out = Path(out_dir) if out_dir else run_dir / "students" / student_folder_name(method, seed, tag=stage.tag)
+    args = run_method_config(method, run_dir, stage, output_dir=out / "checkpoints", seed=seed)
+    settings = {"method": method, "student": stage.student, "seed": seed, "tokenizer": stage.tokenizer,
+                "vocab_size": stage.vocab_size, "config": _config_summary(args)}
+    inputs = student_inputs(run_dir, method, args)
+    decision, _ = decide(out, "student", settings, inputs, finished=(out / "metrics.json").exists(),
+                         replace=stage.replace, what=f"the finished student {out.name}", names=SETTING_NAMES,
+                         hint="give the variant a tag (tag='short' trains students/<method>-short beside it)")
+    if decision == "new":
+        checkpoint_differences(out / "checkpoints", "student", settings, inputs, replace=stage.replace,
+                               names=SETTING_NAMES)
+    return decision, out, settings, inputs
+
+
+def check_students(run_dir: str | Path, stage: TrainingStageConfig) -> dict[str, str]:
+    """``{student folder name: decision}`` for every method and seed of stage 03, decided before any is trained:
+    a refusal comes before anything is written (not after the first students and the run's tokenizer)."""
+    return {out.name: decision for method in stage.methods for seed in stage.seeds
+            for decision, out, _, _ in [claim_student(method, run_dir, stage, seed=seed)]}
+
+
 def train_student(method: str, run_dir: str | Path, stage: TrainingStageConfig | None = None, *, seed: int = 0,
                   out_dir: str | Path | None = None, resume: bool = True, keep_checkpoints: bool = False,
                   **parameters) -> dict:
@@ -207,14 +238,7 @@ def train_student(method: str, run_dir: str | Path, stage: TrainingStageConfig |
     run_dir = Path(run_dir)
     stage = training_stage(stage, **parameters)
     replace = stage.replace
-    out = Path(out_dir) if out_dir else run_dir / "students" / student_folder_name(method, seed, tag=stage.tag)
-    args = run_method_config(method, run_dir, stage, output_dir=out / "checkpoints", seed=seed)
-    settings = {"method": method, "student": stage.student, "seed": seed, "tokenizer": stage.tokenizer,
-                "vocab_size": stage.vocab_size, "config": _config_summary(args)}
-    inputs = student_inputs(run_dir, method, args)
-    decision, _ = decide(out, "student", settings, inputs, finished=(out / "metrics.json").exists(), replace=replace,
-                         what=f"the finished student {out.name}",
-                         hint="give the variant a tag (tag='short' trains students/<method>-short beside it)")
+    decision, out, settings, inputs = claim_student(method, run_dir, stage, seed=seed, out_dir=out_dir)
     if decision == "reuse":
         return {**read_json(out / "metrics.json"), "reused": True}
     final, root = out, run_dir if run_dir.resolve() in out.resolve().parents else out.parent
