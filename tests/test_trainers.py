@@ -296,7 +296,7 @@ def test_qcrd_resume_restores_the_snapshot_ring_and_the_judge(run_dir, tmp_path)
     (tmp_path / "cut" / "metrics.json").unlink()                              # unfinished: it resumes from step 8
     with pytest.raises(ConfigError, match="qcrd_state.pt: missing"):
         train_student("qcrd", run_dir, out_dir=tmp_path / "cut", **common)
-    with pytest.raises(ArtifactConflict, match="unfinished student's checkpoints.*config.max_steps: 8 → 10"):
+    with pytest.raises(ArtifactConflict, match="unfinished student's checkpoints.*steps: 8 → 10"):
         train_student("qcrd", run_dir, out_dir=tmp_path / "cut", **{**common, "steps": 10})
 
 
@@ -314,7 +314,7 @@ def test_model_selection_uses_valid_and_test_is_reported(run_dir, tmp_path):
     again = train_student("finetune", run_dir, out_dir=tmp_path / "ft", steps=6,
                           **{**FAST, "eval_every": 2})
     assert again == {**metrics, "reused": True}                               # a finished student is kept
-    with pytest.raises(ArtifactConflict, match=r"the finished student ft .*config\.max_steps: 6 → 4"):
+    with pytest.raises(ArtifactConflict, match=r"the finished student ft .*\(steps: 6 → 4\)"):
         train_student("finetune", run_dir, out_dir=tmp_path / "ft", steps=4, **{**FAST, "eval_every": 2})
     assert read_json(tmp_path / "ft" / "metrics.json") == metrics             # another config never overwrites it
     other = train_student("finetune", run_dir, out_dir=tmp_path / "ft", steps=4, replace=True,
