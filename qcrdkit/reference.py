@@ -25,8 +25,9 @@ def parameter_reference() -> str:
     lines = ["# Parameter reference", "",
              "Generated from `qcrdkit/stages.py` by `python -m qcrdkit.reference > docs/parameters.md`; do not edit.",
              "Each stage's notebook declares these parameters with these defaults; `qcrd run --set <stage>.<name>=...`",
-             "and params files (`common:` for the ones several stages share) override them. *paper*: the value",
-             "`params/paper.yaml` runs where the paper fixes one.", "",
+             "and params files (`common:` for the ones several stages share) override them. *paper*: the value the",
+             "paper states, with the section that states it (`params/paper.yaml` runs them, and lists what it sets",
+             "that the paper does not state); a value without one is the kit's.", "",
              "The library speaks the same names: `train_student(method, run_dir, steps=...)` and `qcrd train --set`",
              "take stage 03's, the notebooks pass their parameters on unrenamed, and the library configs declare",
              "their shared fields from these (`qcrdkit.stage_parameters.declared`). Where a Hugging Face `TrainingArguments` field",
@@ -39,7 +40,7 @@ def parameter_reference() -> str:
         instance = config()
         for f in fields(config):
             default = getattr(instance, f.name) if f.default is MISSING else f.default
-            paper = _literal(f.metadata["paper"]) if "paper" in f.metadata else ""
+            paper = f"{_literal(f.metadata['paper'])} ({f.metadata['cite']})" if "paper" in f.metadata else ""
             meaning = f.metadata.get("help", "").replace("|", "\\|")
             lines.append(f"| `{f.name}` | {_literal(default)} | {paper} | {meaning} |")
         lines.append("")

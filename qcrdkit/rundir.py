@@ -152,6 +152,13 @@ def write_judge_artifacts(run_dir: str | Path, model, tokenizer, *, metrics: dic
     return out
 
 
+def judge_heldout_questions(run_dir: str | Path) -> frozenset:
+    """The question ids stage 02 held out (its ``scores.jsonl``): no judge trains on them, stage 02's or the
+    online one of a QCRD student, so stage 04 evaluates every judge on them."""
+    path = judge_dir(run_dir) / "scores.jsonl"
+    return frozenset(r["id"] for r in read_jsonl(path)) if path.exists() else frozenset()
+
+
 def load_run_judge(run_dir: str | Path, device=None):
     """The run's stage-02 judge and tokenizer."""
     from .judge import load_judge

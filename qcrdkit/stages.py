@@ -36,18 +36,18 @@ class TeacherSamplingConfig:
     limit: int | None = field(default=None, metadata={"help": "at most this many questions per split (None: all)"})
     teacher: str = field(
         default="synthetic",
-        metadata={"help": "synthetic | openai | dss_import | jsonl_import", "paper": "openai"})
+        metadata={"help": "synthetic | openai | dss_import | jsonl_import", "paper": "openai", "cite": "§4.1"})
     base_url: str | None = field(
         default=None,
         metadata={"help": "OpenAI-compatible endpoint for teacher openai (None: the OpenAI API)"})
     model: str = field(
         default="synthetic-arith",
-        metadata={"help": "model name sent to the endpoint", "paper": "gpt-3.5-turbo"})
+        metadata={"help": "model name sent to the endpoint", "paper": "gpt-3.5-turbo", "cite": "§4.1"})
     api_key_env: str = field(
         default="OPENAI_API_KEY",
         metadata={"help": "NAME of the env variable with the key (None: endpoint needs none)"})
-    k: int = field(default=5, metadata={"help": "K: the teacher's samples per question (paper: 5)", "paper": 5})
-    temperature: float = field(default=0.7, metadata={"help": "sampling temperature (paper: 0.7)", "paper": 0.7})
+    k: int = field(default=5, metadata={"help": "K: the teacher's samples per question (paper: 5)", "paper": 5, "cite": "§4.1"})
+    temperature: float = field(default=0.7, metadata={"help": "sampling temperature (paper: 0.7)", "paper": 0.7, "cite": "§4.1"})
     greedy_rationale: bool = field(
         default=True,
         metadata={"help": "also one greedy sample (temperature 0) per question: the one rationale the baselines"})
@@ -59,7 +59,7 @@ class TeacherSamplingConfig:
         metadata={"help": "seconds before a request counts as stalled (then retried)"})
     split_mode: str = field(
         default="majority",
-        metadata={"help": "majority (paper §3.2.1) | ground_truth (Table 2)", "paper": "majority"})
+        metadata={"help": "majority (paper §3.2.1) | ground_truth (Table 2)", "paper": "majority", "cite": "§3.2.1"})
     answer_reader: str = field(
         default="rules",
         metadata={"help": "rules (the kit's reader, offline) | llm (what the rules leave unread goes to an LLM: "
@@ -102,7 +102,7 @@ class JudgeStageConfig:
                          metadata={"help": "the run of stage 01 (relative paths: to the project folder)"})
     backbone: str = field(
         default="scratch-small",
-        metadata={"help": "minilm | t5-tiny | t5-mini | scratch-tiny | scratch-small | a Hugging Face name or path", "paper": "t5-base"})
+        metadata={"help": "minilm | t5-tiny | t5-mini | scratch-tiny | scratch-small | a Hugging Face name or path", "paper": "t5-base", "cite": "A.3"})
     tokenizer: str = field(
         default="corpus-numbers",
         metadata={"help": "scratch-* backbones: the run's student tokenizer (corpus | corpus-numbers | byte), shared with stage 03"})
@@ -111,10 +111,10 @@ class JudgeStageConfig:
         "help": "bce (default) | eq2 (the paper eq. 2); QCRD's online updates use the same"})
     steps: int = field(
         default=400,
-        metadata={"help": "pretraining steps (paper: 500; params/paper.yaml)", "paper": 500})
+        metadata={"help": "pretraining steps (paper: 500; params/paper.yaml)", "paper": 500, "cite": "A.3"})
     batch_size: int = field(
         default=8,
-        metadata={"help": "questions per step; each brings all of its rationales", "paper": 8})
+        metadata={"help": "questions per step; each brings all of its rationales", "paper": 8, "cite": "§4.1"})
     rationales_per_question: int | None = field(
         default=None,
         metadata={"help": "at most this many of a question's rationales per step, positives and negatives in turn "
@@ -122,10 +122,10 @@ class JudgeStageConfig:
     group_by_length: bool = field(
         default=False, metadata={"help": "batch questions of similar length together (less padding)"})
     answer_input: str = field(
-        default="agreement",
-        metadata={"help": "what the judge reads beside the text (a departure from eq. 1): none | answered (whether "
-                          "the kit reads an answer) | agreement (that answer's share among the question's other "
-                          "rationales)", "paper": "none"})
+        default="none",
+        metadata={"help": "what the judge reads beside the text: none (eq. 1, the paper's judge) | answered (whether "
+                          "the kit reads an answer) | agreement (that answer's share among all the question's other "
+                          "rationales): kit extensions, reported as such", "paper": "none", "cite": "§3.3.1, eq. 1"})
     lr: float | None = field(
         default=None,
         metadata={"help": "None: 5e-5 for a pretrained backbone, 1e-3 for one built from a config"})
@@ -145,7 +145,7 @@ class JudgeStageConfig:
     splits: list = field(default_factory=lambda: ["train"], metadata={"help": "stage-01 splits to train on"})
     heldout_fraction: float = field(
         default=0.05,
-        metadata={"help": "fraction of those questions held out for the curve and the metrics", "paper": 0.1})
+        metadata={"help": "fraction of those questions held out for the curve and the metrics"})
     eval_every: int = field(default=100, metadata={"help": "steps between points of the validation curve"})
     eval_questions: int = field(
         default=32,
@@ -176,21 +176,21 @@ class TrainingStageConfig:
         metadata={"help": "any of: finetune, single_task, dss, mi, qcrd"})
     student: str = field(
         default="scratch-small",
-        metadata={"help": "scratch-tiny | scratch-small | t5-small | t5-base | google/flan-t5-base | a folder", "paper": "t5-base"})
+        metadata={"help": "scratch-tiny | scratch-small | t5-small | t5-base | google/flan-t5-base | a folder", "paper": "t5-base", "cite": "§4.1"})
     tokenizer: str = field(
         default="corpus-numbers",
         metadata={"help": "offline presets only, trained on the run's texts: corpus (digits one token each) |"})
     vocab_size: int = field(default=2000, metadata={"help": "corpus tokenizer size"})
     steps: int = field(
         default=600,
-        metadata={"help": "optimizer steps per method (paper: 10000; params/paper.yaml)", "paper": 10000})
-    batch_size: int = field(default=32, metadata={"help": "questions per step (paper: 8)", "paper": 8})
+        metadata={"help": "optimizer steps per method (paper: 10000; params/paper.yaml)", "paper": 10000, "cite": "§4.1"})
+    batch_size: int = field(default=32, metadata={"help": "questions per step (paper: 8)", "paper": 8, "cite": "§4.1"})
     lr: float | None = field(
         default=None,
-        metadata={"help": "None: 1e-5 for a pretrained student (paper), 1e-3 for a preset built from a config", "paper": 1e-05})
+        metadata={"help": "None: 1e-5 for a pretrained student (paper), 1e-3 for a preset built from a config", "paper": 1e-05, "cite": "§4.1"})
     eval_every: int = field(
         default=150,
-        metadata={"help": "steps between valid evaluations (model selection) and checkpoints", "paper": 250})
+        metadata={"help": "steps between valid evaluations (model selection) and checkpoints"})
     seeds: list = field(
         default_factory=lambda: [0],
         metadata={"help": "one student per method and seed (names get -seed<k> for k > 0)"})
@@ -205,33 +205,34 @@ class TrainingStageConfig:
     rationale: str = field(
         default="greedy",
         metadata={"help": "the one teacher rationale: greedy (tau 0 sample, as DSS) | first | first_positive"})
-    alpha_pred: float = field(default=0.5, metadata={"help": "alpha1: label task", "paper": 0.5})
-    alpha_cl: float = field(default=0.5, metadata={"help": "alpha2: contrastive loss", "paper": 0.5})
+    alpha_pred: float = field(default=0.5, metadata={"help": "alpha1: label task", "paper": 0.5, "cite": "§4.1"})
+    alpha_cl: float = field(default=0.5, metadata={"help": "alpha2: contrastive loss", "paper": 0.5, "cite": "§4.1"})
     alpha_judge: float = field(
         default=0.5,
-        metadata={"help": "alpha3: judge loss, multiplied by alpha_judge_decay per iteration", "paper": 0.5})
+        metadata={"help": "alpha3: the weight of the judge's loss, multiplied by alpha_judge_decay per iteration (it scales "
+                          "the judge's online step: Adam would cancel a loss weight)", "paper": 0.5, "cite": "§4.1"})
     alpha_judge_decay: float = field(
-        default=0.9, metadata={"help": "alpha3 is multiplied by this per iteration (paper: 0.9)", "paper": 0.9})
-    beta: float = field(default=0.2, metadata={"help": "weight of the negative term", "paper": 0.2})
+        default=0.9, metadata={"help": "alpha3 is multiplied by this per iteration (paper: 0.9)", "paper": 0.9, "cite": "§4.1"})
+    beta: float = field(default=0.2, metadata={"help": "weight of the negative term", "paper": 0.2, "cite": "§4.1"})
     delta: float = field(
         default=3.0,
-        metadata={"help": "margin: negatives whose CE reaches delta are left alone", "paper": 3.0})
+        metadata={"help": "margin: negatives whose CE reaches delta are left alone", "paper": 3.0, "cite": "§4.1"})
     scheme: str = field(
         default="minmax",
-        metadata={"help": "minmax | maxmin | sampling | mean | wmean (section 5.1)", "paper": "minmax"})
-    num_positives: int = field(default=5, metadata={"help": "m: teacher positives per question", "paper": 5})
-    num_negatives: int = field(default=1, metadata={"help": "negatives per question (the paper's k; stage 01's k is the teacher's samples)", "paper": 1})
+        metadata={"help": "minmax | maxmin | sampling | mean | wmean (section 5.1)", "paper": "minmax", "cite": "§5.1"})
+    num_positives: int = field(default=5, metadata={"help": "m: teacher positives per question", "paper": 5, "cite": "§4.1, §5.2"})
+    num_negatives: int = field(default=1, metadata={"help": "negatives per question (the paper's k; stage 01's k is the teacher's samples)", "paper": 1, "cite": "§5.2"})
     negative_source: str = field(
         default="self",
         metadata={"help": "self (snapshot j iterations back) | fixed | teacher | none (w/o NK)"})
-    iterations_back: int = field(default=3, metadata={"help": "j (paper: 5)", "paper": 5})
+    iterations_back: int = field(default=3, metadata={"help": "j (paper: 5)", "paper": 5, "cite": "§4.1"})
     steps_per_iteration: int = field(
         default=50,
-        metadata={"help": "S (paper: 100): optimizer steps per iteration (snapshot, alpha3 decay, generator moves on);", "paper": 100})
-    negative_temperature: float = field(default=1.5, metadata={"help": "tau_neg (0: greedy)", "paper": 1.5})
+        metadata={"help": "S (kit's 100 in params/paper.yaml; the paper does not state it): optimizer steps per iteration (snapshot, alpha3 decay, generator moves on);"})
+    negative_temperature: float = field(default=1.5, metadata={"help": "tau_neg (0: greedy)", "paper": 1.5, "cite": "§4.1, A.4"})
     negative_top_k: int = field(
         default=20,
-        metadata={"help": "negatives sample from the top k tokens (0: all; not in the paper, see bench/README.md)", "paper": 0})
+        metadata={"help": "negatives sample from the top k tokens (0: all; not in the paper, see bench/README.md)"})
     negative_top_p: float = field(
         default=1.0,
         metadata={"help": "negatives sample from the nucleus of mass p (1: all)"})
@@ -246,11 +247,12 @@ class TrainingStageConfig:
         default=None,
         metadata={"help": "steps between online judge updates (None: each iteration, when the snapshot ring advances; 0: never)"})
     judge_update_steps: int = field(default=10, metadata={"help": "the judge's optimizer steps per update, on a class-balanced replay buffer"})
-    judge_lr: float = field(default=0.0001, metadata={"help": "the judge's online learning rate (times 0.9 per iteration: alpha3's decay)"})
+    judge_lr: float = field(default=0.00018, metadata={
+        "help": "the judge's online learning rate, times alpha3 and its decay (the step after iteration k: judge_lr x "
+                "alpha_judge x alpha_judge_decay^k; kit: 1.8e-4 keeps the first step at the 9e-5 the demo was tuned with)"})
     judge_labels: str = field(
         default="outcome",
-        metadata={"help": "source (paper: teacher positives 1, self-negatives 0) | outcome (by the answer reached, plus the student's own samples)",
-                  "paper": "source"})
+        metadata={"help": "source (the kit's reading of the paper, which does not state the online labels: teacher positives 1, self-negatives 0) | outcome (by the answer reached, plus the student's own samples)"})
     extra: dict = field(
         default_factory=lambda: {},
         metadata={"help": "any other training argument, e.g. {\"warmup_steps\": 0.05, \"gradient_accumulation_steps\": 2}"})
@@ -292,17 +294,17 @@ class AnalysisStageConfig:
     case_temperature: float = field(default=1.5, metadata={"help": "where the widget's temperature slider starts"})
     llm_judge: str = field(
         default="synthetic",
-        metadata={"help": "LLM judge: synthetic (offline, checks arith arithmetic) | openai | None (skip)", "paper": "openai"})
+        metadata={"help": "LLM judge: synthetic (offline, checks arith arithmetic) | openai | None (skip)", "paper": "openai", "cite": "§5.4"})
     llm_judge_model: str = field(
         default="synthetic-arith",
-        metadata={"help": "model name sent to the judge endpoint (paper: gpt-3.5-turbo)", "paper": "gpt-3.5-turbo"})
+        metadata={"help": "model name sent to the judge endpoint (paper: gpt-3.5-turbo)", "paper": "gpt-3.5-turbo", "cite": "§5.4"})
     llm_judge_base_url: str | None = field(
         default=None,
         metadata={"help": "OpenAI-compatible endpoint for judge openai (None: the OpenAI API)"})
     llm_judge_api_key_env: str = field(
         default="OPENAI_API_KEY",
         metadata={"help": "NAME of the environment variable with the key (never the key)"})
-    llm_judge_questions: int = field(default=50, metadata={"help": "test questions judged (paper: 50)", "paper": 50})
+    llm_judge_questions: int = field(default=50, metadata={"help": "test questions judged (paper: 50)", "paper": 50, "cite": "§5.4"})
     llm_judge_temperatures: list = field(
         default_factory=lambda: [0.0, 0.7],
         metadata={"help": "the students' rationale temperatures (paper Table 7: 0 and 0.7)"})

@@ -31,7 +31,9 @@ def test_judge_data_splits_by_question_augments_and_marks_answers(run):
     train_ids, heldout_ids = {i["id"] for i in data.train}, {i["id"] for i in data.heldout}
     assert train_ids and heldout_ids and not train_ids & heldout_ids and len(heldout_ids) == 6   # 24 questions x 0.25
     assert data.augmented_train and all(i["label"] == 0 for i in data.augmented_train)
-    assert all("answer_signal" in i for i in data.train + data.augmented_train)
+    assert not any("answer_signal" in i for i in data.train)          # the paper's judge reads the text alone
+    extended = judge_data(run, tiny(answer_input="agreement"), "[MASK]")     # the kit's extension
+    assert all("answer_signal" in i for i in extended.train + extended.augmented_train)
     assert data.counts["rationales"] == len(data.train) + len(data.augmented_train)
     assert judge_data(run, tiny(augment=False)).augmented_train == []
 
@@ -39,7 +41,7 @@ def test_judge_data_splits_by_question_augments_and_marks_answers(run):
 def test_pretrain_evaluate_reuse_and_refuse(run):
     stage = tiny()
     model, tok, trainable = build_stage_judge(run, stage)
-    assert trainable > 0 and model.config.answer_input == "agreement"          # stage 02's default
+    assert trainable > 0 and model.config.answer_input == "none"          # stage 02's default: eq. 1
     data = judge_data(run, stage, tok.mask_token)
     judge = pretrain_judge(run, stage, model, tok, data)
     assert (judge.steps, judge.reused) == (4, False)

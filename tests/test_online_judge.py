@@ -30,7 +30,8 @@ class StandInJudge:
 
 def args(**over):
     base = dict(judge_labels="source", judge_buffer_size=4, judge_batch_size=4, judge_update_steps=3,
-                judge_update_every=None, steps_per_iteration=5, judge_learning_rate=1e-4, alpha_judge_decay=0.9,
+                judge_update_every=None, steps_per_iteration=5, judge_learning_rate=1e-4, alpha_judge=0.5,
+                alpha_judge_decay=0.9,
                 judge_probe_size=2, judge_student_temperature=0.7, max_target_length=32, seed=0)
     return SimpleNamespace(**{**base, **over})
 
@@ -97,9 +98,33 @@ def test_updates_come_at_each_iteration_with_several_steps_and_alpha3_decay_once
     logs = training.update(None, None, iteration=2)
     assert judge.updates == 3 and {len(r) for r, _, _ in judge.seen} == {4}
     assert all(labels == [1, 1, 0, 0] for _, labels, _ in judge.seen)
-    assert judge.seen[0][2] == pytest.approx(1e-4 * 0.81)                       # 0.9^iteration on the rate only
+    assert judge.seen[0][2] == pytest.approx(1e-4 * 0.5 * 0.81)          # α3 × 0.9^iteration scales the judge's step
     assert logs["judge_delta"] == pytest.approx(0.03) and logs["loss_judge"] == pytest.approx(0.3)
     assert logs["judge_probe_pos"] > logs["judge_probe_neg"] - 0.2
+
+
+def test_the_online_judge_never_learns_from_the_questions_stage_02_held_out():
+    task = get_task("arith", n_train=5)
+    examples = {ex.id: ex for ex in task.load("train")}
+    held, kept = list(examples)[:2]
+    training = JudgeTraining(StandInJudge(), args(), task, examples, heldout=frozenset({held}))
+    training.observe([held, kept, held, kept], ["q"] * 4, ["3 + 4 = 7", "1 + 1 = 2", "noise", "noise 2"], [1, 1, 0, 0])
+    assert [r for label in (1, 0) for _, r, _ in training.buffer.items[label]] == ["1 + 1 = 2", "noise 2"]
+    assert list(training.recent) == [kept]                  # nor do the student's samples for the buffer
+
+
+def test_outcome_labels_of_teacher_rationales_are_stage_01s_reading_and_skipped_updates_are_counted(caplog):
+    task = get_task("arith", n_train=5)
+    examples = {ex.id: ex for ex in task.load("train")}
+    q = next(iter(examples))
+    # stage 01 read the full completion (its answer statement included) as right; the stripped text reads nothing
+    training = JudgeTraining(StandInJudge(), args(judge_labels="outcome"), task, examples,
+                             teacher_correct={q: {"so it is done": True}})
+    training.observe([q], ["question"], ["so it is done"], [1])
+    assert [r for _, r, _ in training.buffer.items[1]] == ["so it is done"]
+    training.add_student_samples = lambda *a, **k: 0            # no student here: the buffer keeps one label
+    assert training.update(None, None, iteration=0) is None and training.skipped == 1
+    assert "skipped" in caplog.text and training.state_dict()["skipped"] == 1
 
 
 def test_outcome_labels_follow_the_answer_a_rationale_reaches():
@@ -150,3 +175,14 @@ def test_each_rationales_answer_is_read_once_however_often_it_is_a_peer():
     first = training.signals([q] * 3, texts, peers)
     assert sorted(reads) == sorted(texts)                    # three texts, each read once (not once per peer)
     assert training.signals([q] * 3, texts, peers) == first and len(reads) == 3     # and not again next time
+
+
+def test_a_rationales_peers_are_the_other_samples_of_its_source_whatever_its_label():
+    from qcrdkit.students.trainers.qcrd_candidates import Candidates
+
+    teacher = ["a = 5", "b = 5", "c = 6"]            # all the question's teacher samples: two positives, one negative
+    c = Candidates(["q"], [["a = 5", "b = 5"]], [[None, None]], [["s1", "s2"]], [[None, None]], [teacher])
+    assert c.peers(0, "pos", 0) == ["b = 5", "c = 6"]             # positives and negatives alike, as in stage 02
+    assert c.peers(0, "neg", 1) == ["s1"]                          # a self-negative: the generator's other samples
+    from_teacher = Candidates(["q"], [["a = 5"]], [[None]], [["c = 6"]], [[None]], [teacher], True)
+    assert from_teacher.peers(0, "neg", 0) == ["a = 5", "b = 5"]   # teacher negatives: the teacher's other samples

@@ -63,3 +63,19 @@ def test_a_wrong_type_names_the_stage_and_parameter():
     with pytest.raises(ConfigError, match=r"03_training\.methods: expected list"):
         check_types("03_training", {"methods": "dss"})
     check_types("01_teacher_sampling", {"temperature": 1, "limit": None, "base_url": None})   # int for float, None
+
+
+def test_every_value_called_the_papers_cites_the_section_that_states_it():
+    from dataclasses import fields
+
+    from qcrdkit.stages import STAGE_CONFIGS
+
+    for stage, config in STAGE_CONFIGS.items():
+        for f in fields(config):
+            if "paper" in f.metadata:
+                assert f.metadata.get("cite", "").startswith(("§", "A.")), (stage, f.name)
+    # values the paper does not state are the kit's, not "paper"
+    unstated = {("02_judge", "heldout_fraction"), ("03_training", "eval_every"), ("03_training", "steps_per_iteration"),
+                ("03_training", "negative_top_k"), ("03_training", "judge_labels")}
+    for stage, name in unstated:
+        assert "paper" not in next(f for f in fields(STAGE_CONFIGS[stage]) if f.name == name).metadata

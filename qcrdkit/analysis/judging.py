@@ -95,27 +95,57 @@ def judge_rankings(judges: dict[str, tuple], teacher_rows: Sequence[dict], stude
     """Every judge's ranking on both item sets (see module doc). The first judge's numbers are the top-level
     ``teacher_heldout`` and ``student_samples`` (with ``judge_source``); each judge's are also under
     ``by_judge[<name>]``."""
-    by_judge = {}
+    by_judge, reads = {}, {}
     for name, judge in judges.items():
+        mode = getattr(judge[0].config, "answer_input", "none") or "none"
+        reads[name] = "" if mode == "none" else f" (reads {mode})"
         by_judge[name] = {
             "teacher_heldout": ranking_aucs(rescored(judge, teacher_rows)) if teacher_rows else None,
             "student_samples": {**ranking_aucs(rescored(judge, student_rows)), "temperature": temperature}
             if student_rows else None}
     if not by_judge:
-        return {"teacher_heldout": None, "student_samples": None, "by_judge": {}}
+        return {"teacher_heldout": None, "student_samples": None, "by_judge": {}, "reads": {}}
     first = next(iter(by_judge))
     source = "online" if first == ONLINE else "stage02"
     top = {part: None if value is None else {**value, "judge_source": source} for part, value in by_judge[first].items()}
-    return {**top, "by_judge": by_judge}
+    return {**top, "by_judge": by_judge, "reads": reads}
+
+
+def _auc_text(ranking: dict, key: str) -> str:
+    value = ranking.get(key)
+    if value is None:
+        return "–"
+    interval = (ranking.get("intervals") or {}).get(key)
+    return f"{value:.3f}" + (f" [{interval[0]:.2f}, {interval[1]:.2f}]" if interval else "")
+
+
+def lead_text(ranking: dict) -> str:
+    """The judge's difference from the best trivial scorer, with its interval: ``+0.031 [-0.01, +0.07], not a
+    lead`` (the interval includes 0) or ``… a lead`` / ``… behind``."""
+    differences = ranking.get("differences") or {}
+    if not differences:
+        return "–"
+    name = min(differences, key=lambda k: differences[k]["difference"])          # the best baseline
+    d = differences[name]
+    verdict = "not a lead" if not d["excludes_zero"] else "a lead" if d["difference"] > 0 else "behind"
+    return (f"{d['difference']:+.3f} [{d['interval'][0]:+.2f}, {d['interval'][1]:+.2f}] vs {name.replace('_', ' ')}: "
+            f"{verdict}")
+
+
+def ranking_row(ranking: dict | None) -> dict:
+    """One row of the ranking table: each scorer's AUC with its interval, the judge's lead, the counts."""
+    ranking = ranking or {}
+    return {"judge": _auc_text(ranking, "judge"), "shorter first": _auc_text(ranking, "shorter_first"),
+            "agreement": _auc_text(ranking, "agreement"),
+            "agreement + shorter": _auc_text(ranking, "agreement_then_shorter"), "lead": lead_text(ranking),
+            "n_good": str(ranking.get("n_good", "–")), "n_bad": str(ranking.get("n_bad", "–"))}
 
 
 def ranking_note(ranking: dict, what: str) -> str:
     """One sentence on a :func:`qcrdkit.analysis.ranking_aucs` result: the judge's right/wrong AUC beside the
-    trivial scorers. ``ranking_note({"judge": 0.9, "shorter_first": 0.6, "agreement": None, "n_good": 3,
-    "n_bad": 1}, "Held-out")`` → ``"Held-out, right vs wrong answer (3 / 1): judge AUC **0.900**; shorter-first
-    0.600, agreement with the question's other samples –."``"""
-    def auc(key):
-        return "–" if ranking.get(key) is None else f"{ranking[key]:.3f}"
-
-    return (f"{what}, right vs wrong answer ({ranking['n_good']} / {ranking['n_bad']}): judge AUC **{auc('judge')}**; "
-            f"shorter-first {auc('shorter_first')}, agreement with the question's other samples {auc('agreement')}.")
+    trivial scorers, each with its bootstrap interval, and whether the judge's difference from the best of them
+    is a lead (its interval excludes 0)."""
+    return (f"{what}, right vs wrong answer ({ranking['n_good']} / {ranking['n_bad']}): judge AUC "
+            f"**{_auc_text(ranking, 'judge')}**; shorter-first {_auc_text(ranking, 'shorter_first')}, agreement with "
+            f"the question's other samples {_auc_text(ranking, 'agreement')}, agreement with ties broken by "
+            f"shorter-first {_auc_text(ranking, 'agreement_then_shorter')}; the judge's lead: {lead_text(ranking)}.")

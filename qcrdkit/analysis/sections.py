@@ -181,14 +181,16 @@ def quality_section(a: AnalysisRun, stage: AnalysisStageConfig) -> QualityScores
                                                     for r in student_rows if r["temperature"] == judged_t], judged_t)
     a.report.data("judge_auc", {k: (ranking[k] or {}).get("judge") for k in ("teacher_heldout", "student_samples")})
     a.report.data("judge_ranking", ranking)
-    ranking_table = pd.DataFrame({f"{judge} judge · {part}": {c: "–" if (v or {}).get(c) is None else f"{v[c]:.3f}"
-                                                              if isinstance(v[c], float) else str(v[c])
-                                                              for c in ("judge", "shorter_first", "agreement", "n_good",
-                                                                        "n_bad")}
+    from .judging import ranking_row
+
+    ranking_table = pd.DataFrame({f"{judge} judge{ranking['reads'].get(judge, '')} · {part}": ranking_row(v)
                                   for judge, parts in ranking["by_judge"].items() for part, v in parts.items()}).T
     a.report.table("Does the judge rank? (ROC-AUC, right vs wrong rationales)", ranking_table,
-                   note=f"teacher_heldout: the teacher's rationales of the judge's held-out questions; student_samples: "
-                        f"the student's τ = {judged_t:g} samples on test questions.")
+                   note=f"teacher_heldout: the teacher's rationales of the questions stage 02 held out (no judge trained "
+                        f"on them); student_samples: the student's τ = {judged_t:g} samples on test questions. "
+                        "[95 % bootstrap interval over questions]; agreement + shorter: agreement with its ties broken "
+                        "by shorter-first; lead: the judge minus the best of the three, a lead only when its interval "
+                        "excludes 0. A judge that reads agreement says so in its row.")
     return QualityScores(name, study, studied, rows, score_table, ranking, ranking_table, kde)
 
 

@@ -92,8 +92,11 @@ def train_rows(task: Task, examples: Sequence[Example], records: Sequence[dict],
             one = group[0]["rationale"] if rationale == "first" or not pos else pos[0]
         # QCRD's positives: the self-consistency positives, or one rationale (w/o ED: the baselines' greedy one)
         own = {"sc": pos, "greedy": [greedy_by_id.get(ex.id)], "first": [group[0]["rationale"]]}[positives]
+        # stage 01's reading of each teacher rationale (right or wrong): the online judge's outcome labels
+        correct = {r["rationale"]: bool(r.get("correct")) for r in group if r.get("rationale")}
         rows.append({"id": ex.id, "question": ex.input, "label": task.label_target(ex), "example": ex, "train": True,
-                     "rationale": one, "positives": own, "teacher_negatives": neg if positives == "sc" else []})
+                     "rationale": one, "positives": own, "teacher_negatives": neg if positives == "sc" else [],
+                     "teacher_correct": correct})
     if not rows:
         raise ConfigError(f"{source}: no teacher samples for any of the {len(examples)} training questions; "
                           "run stage 01 on the train split")

@@ -1,37 +1,30 @@
-"""QCRD: quality-guided contrastive rationale distillation (paper §3, eq. 8).
-
-Each optimizer step, for a batch of N questions:
+"""QCRD: quality-guided contrastive rationale distillation (paper §3, eq. 8). Each optimizer step, N questions:
 
 1. **Label task.** ``L_pred``: cross-entropy of the gold label given ``<Predict> x``.
 2. **Negatives** (§3.2.1, A.2, A.4). ``num_negatives`` (the paper's k) per question, from ``negative_source``:
-   ``"self"`` — sampled at temperature τ_neg (1.5, top-k 20) from the student's own snapshot ``j``
-   iterations back (:class:`~qcrdkit.negatives.SnapshotRing`; none during the first iteration,
-   never the random initialisation), in one batched ``generate`` call with the KV cache; ``"fixed"`` — sampled from a fixed generator (e.g. a trained DSS student);
-   ``"teacher"`` — the teacher's self-consistency negatives; ``"none"`` — ablation w/o NK.
-   An **iteration** is ``steps_per_iteration`` optimizer steps: at the end of each the student's
-   weights go into the ring, ``α3`` is multiplied by 0.9, and the generator moves one snapshot on.
-3. **Contrastive loss** ``L_cl`` (eq. 3–7, :func:`~qcrdkit.losses.contrastive_loss`) over the
-   ``m`` teacher positives (``num_positives``) and the negatives. The encoder pass of ``<Explain> x`` runs
-   once and is shared by all ``m + k`` targets (the decoder reads its output). For the
-   single-pick schemes (MinMax, MaxMin, Sampling) every target's CE is first computed without
-   gradient; only the picked positive and negative are decoded again with gradient. Both passes
-   decode the targets sorted by length, ``chunk_rows`` at a time.
-4. **Quality weights.** The judge (:class:`~qcrdkit.judge.OnlineJudge`) scores
-   the pairs the loss uses: ``s_pos`` weights the positive term, ``1 − s_neg`` the negative one
-   (a negative outside the margin is not scored: its term is 0 whatever its score).
-   Ablation w/o QJ (``use_judge=False``): unit weights (``s_pos = 1``, ``s_neg = 0``).
-5. **Online judge update** (:mod:`.qcrd_judge`). Each step's pairs go into a class-balanced replay
-   buffer; at the end of each iteration the judge takes several steps of ``L_D`` on it (eq. 8's third
-   term, α3's decay as its learning-rate factor), labelled by source (the paper) or by outcome.
+   ``"self"`` — sampled at τ_neg (1.5, top-k 20) from the student's own snapshot ``j`` iterations back
+   (:class:`~qcrdkit.negatives.SnapshotRing`; none in the first iteration, never the random initialisation), in one
+   batched ``generate`` call; ``"fixed"`` — from a fixed generator (e.g. a trained DSS student); ``"teacher"`` — the
+   teacher's self-consistency negatives; ``"none"`` — ablation w/o NK. An **iteration** is ``steps_per_iteration``
+   steps: at its end the student's weights go into the ring and the generator moves one snapshot on.
+3. **Contrastive loss** ``L_cl`` (eq. 3–7, :func:`~qcrdkit.losses.contrastive_loss`) over the ``m`` teacher
+   positives (``num_positives``) and the negatives. The encoder pass of ``<Explain> x`` runs once for all ``m + k``
+   targets. For the single-pick schemes (MinMax, MaxMin, Sampling) every target's CE is first computed without
+   gradient; only the picked positive and negative are decoded again with gradient (sorted by length, in chunks).
+4. **Quality weights.** The judge (:class:`~qcrdkit.judge.OnlineJudge`) scores the pairs the loss uses: ``s_pos``
+   weights the positive term, ``1 − s_neg`` the negative one (a negative outside the margin is not scored).
+5. **Online judge update** (:mod:`.qcrd_judge`). Each step's pairs go into a class-balanced replay buffer (never
+   those of stage 02's held-out questions); after iteration k the judge takes several steps of ``L_D`` on it at
+   ``judge_lr`` × α3 × 0.9^k (eq. 8's third term), labelled by source (the paper) or by outcome. The judge kept
+   with the student is the one of the student's selected checkpoint.
 
-The passes without gradient (selection, the judge's scores, sampling negatives) run in ``inference_dtype``
-(:mod:`qcrdkit.precision`: bfloat16 where the device multiplies it natively). The student's loss is
-``α1 · L_pred + α2 · L_cl``. A checkpoint also stores the snapshot ring, the judge and its optimizer (``qcrd_state.pt``),
-so a resumed run samples negatives from the same models and weighs them with the same judge. Host memory for the
-ring, and each checkpoint's ``qcrd_state.pt``: ``j + 1`` copies of the student's weights (T5-base, j = 5: 5.3 GB).
+The passes without gradient run in ``inference_dtype`` (:mod:`qcrdkit.precision`). The student's loss is
+``α1 · L_pred + α2 · L_cl``. A checkpoint also stores the snapshot ring, the judge and its optimizer
+(``qcrd_state.pt``): a resumed run samples negatives from the same models and weighs them with the same judge (host
+memory: ``j + 1`` copies of the student's weights; T5-base, j = 5: 5.3 GB).
 
 Ablations of Table 4: w/o ED — ``positives="greedy"`` (the teacher's greedy rationale, the one the
-baselines learn: no self-consistency); w/o NK — ``negative_source="none"``; w/o QJ — ``use_judge=False``.
+baselines learn); w/o NK — ``negative_source="none"``; w/o QJ — ``use_judge=False`` (``s_pos = 1``, ``s_neg = 0``).
 """
 from __future__ import annotations
 
@@ -81,8 +74,8 @@ class QCRDTrainer(StudentTrainer):
 
     input_format = "multitask"
 
-    def __init__(self, *, judge=None, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, *, judge=None, judge_heldout: frozenset = frozenset(), **kwargs):
+        super().__init__(**kwargs)          # judge_heldout: stage 02's held-out questions, never learnt from online
         a = self.args
         if a.use_judge and judge is None:
             raise ConfigError("QCRD with use_judge=True needs the quality judge (stage 02); "
@@ -113,7 +106,8 @@ class QCRDTrainer(StudentTrainer):
         self.negative_cache_iteration, self.negatives_sampled, self.negative_fills = None, 0, 0
         self.selection_rng = torch.Generator(device=a.device).manual_seed(a.seed)
         self.judge_training = None if self.judge is None else JudgeTraining(
-            self.judge, a, self.task, {r["id"]: r["example"] for r in self.train_dataset})
+            self.judge, a, self.task, {r["id"]: r["example"] for r in self.train_dataset}, heldout=judge_heldout,
+            teacher_correct={r["id"]: r.get("teacher_correct") or {} for r in self.train_dataset})
         # margin_counts: negatives with CE < δ / all negatives, over the second half (the negative term's reach);
         # judge_update_times: wall seconds of each of the online judge's updates in this process (qcrd check)
         self.margin_counts, self.judge_update_times = [0, 0], []
@@ -147,7 +141,11 @@ class QCRDTrainer(StudentTrainer):
             resume_from_checkpoint = get_last_checkpoint(self.args.output_dir)
         if resume_from_checkpoint:
             self.load_qcrd_state(resume_from_checkpoint)
-        return super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)
+        result = super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)
+        best = self.state.best_model_checkpoint          # the judge kept: the selected checkpoint's, not the last
+        if self.judge is not None and best and (Path(best) / STATE_FILE).exists():
+            self.judge.load_state_dict(torch.load(Path(best) / STATE_FILE, map_location="cpu", weights_only=True)["judge"])
+        return result
 
     @property
     def negatives_inside_margin(self) -> float | None:
@@ -155,14 +153,14 @@ class QCRDTrainer(StudentTrainer):
         inside, total = self.margin_counts
         return inside / total if total else None
 
-    # ---- pieces of the step -----------------------------------------------------------------
     @property
     def iteration(self) -> int:
         return self.state.global_step // self.args.steps_per_iteration
 
     @property
     def alpha_judge(self) -> float:
-        """α3 of this iteration (:func:`~qcrdkit.losses.alpha3_schedule`)."""
+        """α3 of this iteration (:func:`~qcrdkit.losses.alpha3_schedule`): the factor of the judge's step at the
+        end of it."""
         return alpha3_schedule(self.args.alpha_judge, self.args.alpha_judge_decay, self.iteration)
 
     def current_generator(self):
@@ -279,8 +277,9 @@ class QCRDTrainer(StudentTrainer):
         pos_texts = [p[:a.num_positives] for p in inputs["positives"]]
         pos_ids = [self.positive_ids[q] if q in self.positive_ids else self.target_ids(p) if p else []
                    for q, p in zip(inputs["id"], pos_texts)]
-        neg_texts, neg_ids = self.negatives(inputs)
-        return Candidates(inputs["question"], pos_texts, pos_ids, neg_texts, neg_ids)
+        teacher = [list(self.rows_by_id[q].get("teacher_correct") or {}) for q in inputs["id"]]   # the judge's peers
+        return Candidates(inputs["question"], pos_texts, pos_ids, *self.negatives(inputs), teacher,
+                          a.negative_source == "teacher")
 
     def select(self, student, hidden, mask, c: Candidates) -> list[Slot]:
         """The rationales that enter the loss (eq. 4–5): every candidate for ``mean``/``wmean``, else per
@@ -393,8 +392,9 @@ class QCRDTrainer(StudentTrainer):
         start = time.perf_counter()
         # the student's samples for the buffer are cut where its negatives are: the longest positive + 8 tokens
         budget = max((self.positive_length.get(q, 0) for q in self.judge_training.recent), default=-8) + 8 or None
+        # the iteration that just ended (the first update is at the end of iteration 0: α3 undecayed)
         logs = self.judge_training.update(self.accelerator.unwrap_model(self.model), self.processing_class,
-                                          self.iteration, max_new_tokens=budget)
+                                          (step - 1) // self.args.steps_per_iteration, max_new_tokens=budget)
         self.judge_update_times.append(time.perf_counter() - start)
         if logs is not None:
             self.record(**logs)

@@ -3,7 +3,7 @@ label matrices, scatter into ``[N, width]`` matrices, and each target's CE read 
 (pure tensor helpers of :mod:`.qcrd`)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from transformers.modeling_outputs import BaseModelOutput
@@ -47,6 +47,8 @@ class Candidates:
     pos_ids: list[list[torch.Tensor]]
     neg_texts: list[list[str]]
     neg_ids: list[list[torch.Tensor]]
+    teacher_texts: list[list[str]] = field(default_factory=list)    # every teacher sample of each question
+    teacher_negatives: bool = False                                  # the negatives are the teacher's
 
     @property
     def n(self) -> int:
@@ -81,7 +83,15 @@ class Candidates:
         return self.pos_texts[i][j] if kind == "pos" else self.neg_texts[i][j]
 
     def peers(self, i: int, kind: str, j: int) -> list[str]:
-        """Question ``i``'s other candidates of the same kind (the judge's answer input compares with them)."""
+        """What the judge's answer input compares a candidate with — one definition in every stage, whatever label
+        the candidate is trained on: the other samples of its source for question ``i``. A teacher rationale's are
+        the teacher's other samples, positives and negatives alike (as in stage 02 and stage 04); a self-negative's
+        the other self-negatives (the same model at the same temperature)."""
+        if (kind == "pos" or self.teacher_negatives) and i < len(self.teacher_texts) and self.teacher_texts[i]:
+            others = list(self.teacher_texts[i])
+            if self.text(i, kind, j) in others:
+                others.remove(self.text(i, kind, j))
+            return others
         texts = self.pos_texts[i] if kind == "pos" else self.neg_texts[i]
         return [t for jj, t in enumerate(texts) if jj != j]
 

@@ -15,13 +15,15 @@ keeps judging the rationales the student now writes. :class:`JudgeTraining` does
   whose rationales' answers the kit reads exactly (numbers; jsonl ``number`` / ``choice``).
 * **How much.** ``judge_update_steps`` optimizer steps on balanced batches of ``judge_batch_size`` pairs (under
   ``judge_objective`` eq2, whole questions that hold both labels: eq. 2 ranks within a question) at
-  ``judge_learning_rate`` × 0.9^iteration: α3's decay enters once, as the judge's learning-rate factor
-  (eq. 8's ``α3 · L_D`` involves only the judge's weights, and Adam cancels a constant loss weight).
+  ``judge_learning_rate`` × α3 × 0.9^k after iteration k (k = 0 first: α3 = ``alpha_judge``, 0.5 in the paper):
+  eq. 8's ``α3 · L_D`` involves only the judge's weights, and Adam would cancel a constant loss weight, so α3 and
+  its decay scale the judge's step instead.
 * **Answer input.** A judge made with an ``answer_input`` (stage 02) also reads each rationale's answer
   signal (:func:`~qcrdkit.judge.items.answer_signals`): whether the kit reads an answer from it
-  (``answered``), or that answer's agreement with the question's other rationales of the same kind
-  (``agreement``: the other positives, the other negatives, the student's other samples — under ``outcome``
-  labels the student then writes ``AGREEMENT_SAMPLES`` samples per question for the buffer).
+  (``answered``), or that answer's agreement with the other samples of its source for its question
+  (``agreement``: for a teacher rationale the teacher's other samples, positives and negatives alike, as in
+  stages 02 and 04; for the student's the student's other samples — under ``outcome`` labels the student then
+  writes ``AGREEMENT_SAMPLES`` samples per question for the buffer). The paper's judge reads the text alone.
   :meth:`JudgeTraining.signals` computes it for every rationale the judge scores or learns from.
 * **Diagnostic.** A fixed probe set — the first ``judge_probe_size`` pairs of each label the buffer saw
   — is scored before and after each update: ``judge_delta`` (mean |Δ score|), ``judge_probe_pos`` and
@@ -31,6 +33,7 @@ The buffer, the probe set and the random state travel with the judge in each che
 """
 from __future__ import annotations
 
+import logging
 import random
 from collections import deque
 
@@ -39,6 +42,7 @@ from ...judge.items import answer_input_mode, answer_key, answer_signals
 from ...losses import alpha3_schedule
 from ..models import explain_input, generate_texts
 
+log = logging.getLogger(__name__)
 LABELS = ("source", "outcome")
 #: the student's τ 0.7 samples per question added to the buffer when the judge's answer input is agreement
 AGREEMENT_SAMPLES = 3
@@ -115,12 +119,17 @@ def _tuples(value):
 class JudgeTraining:
     """The online judge's data and schedule in a QCRD run (see module doc)."""
 
-    def __init__(self, judge, args, task, examples_by_id: dict):
+    def __init__(self, judge, args, task, examples_by_id: dict, heldout: frozenset = frozenset(),
+                 teacher_correct: dict | None = None):
         if args.judge_labels not in LABELS:
             raise ConfigError(f"judge_labels must be one of {LABELS}, got {args.judge_labels!r}")
         if args.judge_labels == "outcome":
             check_outcome_labels(task)
         self.judge, self.args, self.task, self.examples = judge, args, task, examples_by_id
+        self.heldout = frozenset(heldout)          # stage 02's held-out questions: never learnt from
+        # {question id: {teacher rationale: right?}}: stage 01's reading, the outcome label of a teacher rationale
+        self.teacher_correct = teacher_correct or {}
+        self.skipped = 0                           # updates due while the buffer held one label only
         self.buffer = ReplayBuffer(args.judge_buffer_size, seed=args.seed)
         self.probe: list[tuple[str, str, int, float]] = []
         self.recent = deque(maxlen=max(args.judge_batch_size, 64))     # question ids of the last steps
@@ -147,8 +156,14 @@ class JudgeTraining:
         return self.every > 0 and step > 0 and step % self.every == 0
 
     def label(self, question_id: str, text: str, source_label: int) -> int:
+        """``source``: the pair's source label; ``outcome``: right or wrong — for a teacher rationale as stage 01
+        read it (its record's ``correct``: the full completion, answer statement included), for the student's
+        own text by the answer it reaches."""
         if self.args.judge_labels == "source":
             return source_label
+        known = self.teacher_correct.get(question_id, {}).get(text)
+        if known is not None:
+            return int(known)
         return int(self.task.rationale_outcome(text, self.examples[question_id])[1])
 
     @property
@@ -172,6 +187,11 @@ class JudgeTraining:
                 peers: list[list[str]] | None = None) -> None:
         """The pairs one training step used (``source_labels``: 1 teacher positive, 0 negative; ``peers``: as
         for :meth:`signals`)."""
+        keep = [i for i, q in enumerate(question_ids) if q not in self.heldout]
+        if len(keep) < len(question_ids):                 # held out for every judge: never in the buffer
+            question_ids, questions, texts, source_labels = ([xs[i] for i in keep] for xs in
+                                                             (question_ids, questions, texts, source_labels))
+            peers = None if peers is None else [peers[i] for i in keep]
         signals = self.signals(question_ids, texts, peers) or [1.0] * len(texts)
         for q, question, text, label, a in zip(question_ids, questions, texts, source_labels, signals):
             self.buffer.add(question, text, self.label(q, text, label), a)
@@ -209,16 +229,22 @@ class JudgeTraining:
         return self.judge.score([p[0] for p in self.probe], [p[1] for p in self.probe], answer_signal=signal).double()
 
     def update(self, student, tokenizer, iteration: int, max_new_tokens: int | None = None) -> dict | None:
-        """Several steps on the buffer (see module doc); the diagnostics to log, or ``None`` when the buffer
+        """Several steps on the buffer after iteration ``iteration`` (0: the first) at the judge's learning rate
+        × α3 × decay^iteration (see module doc); the diagnostics to log, or ``None`` when the buffer
         does not hold both labels yet. ``max_new_tokens``: the student samples' length cap (outcome labels)."""
         a = self.args
         if a.judge_labels == "outcome":
             self.add_student_samples(student, tokenizer, max_new_tokens)
         if not self.buffer.ready():
+            self.skipped += 1
+            if self.skipped == 1:
+                log.warning("the online judge's update was skipped: its buffer holds %s only (every pair so far "
+                            "labelled the same); skipped updates are counted in the student's metrics.json "
+                            "(judge_updates_skipped)", "positives" if self.buffer.items[1] else "negatives")
             return None
         self._fix_probe()
         before = self.probe_scores()
-        learning_rate = a.judge_learning_rate * alpha3_schedule(1.0, a.alpha_judge_decay, iteration)
+        learning_rate = a.judge_learning_rate * alpha3_schedule(a.alpha_judge, a.alpha_judge_decay, iteration)
         losses = []
         draw = self.buffer.sample_questions if getattr(self.judge, "objective", "bce") == "eq2" else self.buffer.sample
         for _ in range(a.judge_update_steps):
@@ -236,10 +262,11 @@ class JudgeTraining:
 
     def state_dict(self) -> dict:
         return {"buffer": self.buffer.state_dict(), "probe": self.probe, "recent": list(self.recent),
-                "updates": self.updates}
+                "updates": self.updates, "skipped": self.skipped}
 
     def load_state_dict(self, state: dict) -> None:
         self.buffer.load_state_dict(state["buffer"])
         self.probe = [tuple(p) + (1.0,) * (4 - len(p)) for p in state["probe"]]
         self.recent.extend(state["recent"])
         self.updates = state["updates"]
+        self.skipped = state.get("skipped", 0)

@@ -182,7 +182,10 @@ def build_trainer(method: str, run_dir: str | Path, stage: TrainingStageConfig |
         args.generation_max_length = generation_length(collator, rows, trainer_cls.input_format)
     extra = {}
     if method == "qcrd" and args.use_judge:
+        from ...rundir import judge_heldout_questions
+
         extra["judge"] = load_online_judge(run_dir, args)
+        extra["judge_heldout"] = judge_heldout_questions(run_dir)
     trainer = trainer_cls(model=model, args=args, train_dataset=rows, eval_dataset=eval_rows(task, examples["valid"]),
                           task=task, processing_class=tok,
                           callbacks=progress_callbacks(f"student {student_label(output_dir)}"), **extra)
@@ -281,6 +284,8 @@ def train_student(method: str, run_dir: str | Path, stage: TrainingStageConfig |
         "steady_seconds_per_step": timer.steady_seconds_per_step,
         "judge_update_seconds": round(sum(getattr(trainer, "judge_update_times", [])), 2),
         "judge_updates": len(getattr(trainer, "judge_update_times", [])),
+        # updates that were due while the judge's buffer held one label only (warned in the log)
+        "judge_updates_skipped": getattr(getattr(trainer, "judge_training", None), "skipped", None),
         "evaluation_seconds": round(evaluation_seconds, 2),
         "data": counts, "config": _config_summary(args),
     }
