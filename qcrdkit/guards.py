@@ -43,17 +43,19 @@ def check_run_name(name, parameter: str = "run_id", where: str = "") -> str:
 
 #: an environment variable's name
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_LETTER, _DIGIT = re.compile(r"[A-Za-z]"), re.compile(r"\d")
 
 
 def check_env_name(value, parameter: str, where: str = "") -> None:
     """:class:`ConfigError` unless ``value`` (a ``*api_key_env`` parameter) is ``None`` or the *name* of an
-    environment variable. A value that looks like a key (not a name, or long, lower-case and with digits) is
+    environment variable. A value that looks like a key — not a name (``sk-…``), or a name holding a run of 16 or
+    more letters and digits mixed (``ghp_9ab8…``, ``hf_AbC1…``; names are words: ``MY_SERVICE_KEY_2024``) — is
     refused **without echoing it**: the message says where it was and that it was not saved."""
     if value is None:
         return
     text = value if isinstance(value, str) else ""
-    looks_like_key = not ENV_NAME.match(text) or (len(text) >= 20 and any(c.islower() for c in text)
-                                                  and any(c.isdigit() for c in text))
+    looks_like_key = not ENV_NAME.match(text) or any(
+        len(part) >= 16 and _LETTER.search(part) and _DIGIT.search(part) for part in text.split("_"))
     if looks_like_key:
         prefix = f"{where}: " if where else ""
         raise ConfigError(f"{prefix}{parameter} must be the NAME of an environment variable that holds the key "

@@ -203,3 +203,21 @@ def test_every_yaml_tag_beyond_plain_data_is_refused_naming_the_key(value, tmp_p
     path.write_text(f"common:\n  task_options: {value}\n")
     with pytest.raises(ConfigError, match=f"{path.name}"):
         load_params(path)
+
+
+@pytest.mark.parametrize("name", ["OPENAI_API_KEY", "my_service_api_key_2024_prod", "MY_SERVICE_KEY_2024", None])
+def test_variable_names_pass_as_api_key_env(name):
+    from qcrdkit.guards import check_env_name
+
+    check_env_name(name, "api_key_env")
+
+
+@pytest.mark.parametrize("key", ["sk-proj-4f9aT3xQ7LmN2pR8vK1sW6yZ0bC5dE", "ghp_9ab8c7d6e5f4a3b2c1d0e9f8",
+                                 "hf_AbCdEfGh1234567890XyZ", "AKIA1234567890ABCDEF"])
+def test_a_key_given_as_api_key_env_is_refused_without_being_shown(key):
+    from qcrdkit.errors import ConfigError
+    from qcrdkit.guards import check_env_name
+
+    with pytest.raises(ConfigError, match="NAME of an environment variable") as info:
+        check_env_name(key, "api_key_env")
+    assert key not in str(info.value)
