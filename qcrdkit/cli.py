@@ -140,7 +140,7 @@ def _cmd_train(args) -> int:
 #: the dashboard's Voilà template folder (voila/templates/qcrd), and when a page's kernel is culled: idle and
 #: without a page for CULL_AFTER seconds, checked every CULL_EVERY
 DASHBOARD_SHARE = __import__("pathlib").Path(__file__).resolve().parent / "share"
-CULL_AFTER, CULL_EVERY = 30, 5
+CULL_AFTER, CULL_EVERY = 15, 5
 
 
 def _cmd_dashboard(args) -> int:
@@ -162,12 +162,14 @@ def _cmd_dashboard(args) -> int:
         print(f"qcrd dashboard: {message.replace('**', '').replace('`', '')}", file=sys.stderr)
     url = f"http://{args.host}:{args.port}/"
     # the kit's template (Voilà's lab without CDN stylesheets: nothing is fetched from outside the machine), and
-    # kernels culled half a minute after their page closed (a class's visits do not pile up; open pages keep theirs)
+    # kernels culled about 20 s after their page closed (a class's visits do not pile up; open pages keep theirs)
     env["JUPYTER_PATH"] = os.pathsep.join([str(DASHBOARD_SHARE)] + [p for p in [os.environ.get("JUPYTER_PATH")] if p])
     command = [sys.executable, "-m", "voila", str(NOTEBOOK_DIR / "dashboard.ipynb"), f"--port={args.port}",
                f"--Voila.ip={args.host}", "--no-browser", "--preheat_kernel=True", "--pool_size=1",
                "--template=qcrd", f"--MappingKernelManager.cull_idle_timeout={CULL_AFTER}",
-               f"--MappingKernelManager.cull_interval={CULL_EVERY}"]
+               f"--MappingKernelManager.cull_interval={CULL_EVERY}",
+               # culls a kernel only after 15 s without a page: never one a visitor has just taken from the pool
+               "--VoilaConfiguration.multi_kernel_manager_class=qcrdkit.analysis.dashboard_kernels.PageKernelManager"]
     from .teacher.client import is_loopback_host
 
     if not is_loopback_host(args.host):        # a page others can reach: only with the token (Voilà's own, from the env)

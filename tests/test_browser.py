@@ -150,7 +150,7 @@ def test_the_dashboard_of_a_missing_run_says_so_in_the_page(tmp_path):
 def test_twenty_visits_leave_kernels_and_memory_flat_and_fetch_nothing_from_outside(smoke_run, tmp_path):
     """A class's visits one after another (each page closed after it loaded): the pages' kernels are culled, so
     the server's kernels and memory stay bounded; every page is served by a pre-started kernel; nothing is
-    requested from another machine. (The load-time target, <= 5 s, is bench/dashboard_load.py's: 3.1 s at most
+    requested from another machine. (The load-time target, <= 5 s, is bench/dashboard_load.py's: 2.7 s at most
     over 20 visits there; here a load only has to stay well under the 26 s of a page without a pre-started
     kernel.)"""
     import psutil
