@@ -88,7 +88,9 @@ def test_a_preflight_of_the_smoke_params_passes_and_projects_the_smoke_run_withi
         notebook = json.loads((smoke_run / "notebooks" / f"{stage}.ipynb").read_text())
         measured = notebook["metadata"]["papermill"]["duration"]
         projected = report["projected_hours"][stage] * 3600
-        assert measured / 2 <= projected <= measured * 2, (stage, projected, measured)
+        # within 2x, give or take 10 s: a stage of a few seconds (01: about 4 s) is mostly kernel start-up, whose
+        # time varies by a few seconds from run to run (9.7 s projected against 4.4 s measured in one CI run)
+        assert measured / 2 - 10 <= projected <= measured * 2 + 10, (stage, projected, measured)
 
 
 def test_any_task_takes_only_the_first_questions_of_each_split(dss_dir):
