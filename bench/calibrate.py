@@ -105,7 +105,7 @@ SETTINGS = {
 def stage01(task_name: str, tokenizer: str = "corpus", judge: bool = False) -> Path:
     """A stage-01 run per task (and per student tokenizer: a run keeps one); with ``judge`` also
     stage 02 (the demo's judge settings) for QCRD."""
-    from qcrdkit.rundir import judge_dir
+    from qcrdkit.core.rundir import judge_dir
 
     run_id = f"task-{task_name}" + ("" if tokenizer == "corpus" else f"-{tokenizer}")
     run_dir = OUT / "runs" / run_id
@@ -135,7 +135,7 @@ def main(argv=None) -> int:
         return 0
     import torch
     torch.set_num_threads(2)
-    from qcrdkit.students.trainers.run import train_student
+    from qcrdkit.training.run import train_student
 
     for name in args.setting:
         task_name, methods, params = SETTINGS[name]

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def dss_items(k: int, n_questions: int) -> list[dict]:
     from qcrdkit import judge as D
-    from qcrdkit.consistency import apply_split
+    from qcrdkit.teacher.consistency import apply_split
     from qcrdkit.judge.augment import augment_text, corpus_vocabulary
     from qcrdkit.tasks import get_task
     from qcrdkit.teacher.importers import import_dss_llm
@@ -59,7 +59,7 @@ def dss_items(k: int, n_questions: int) -> list[dict]:
 
 def arith_items(k: int, n_questions: int) -> list[dict]:
     from qcrdkit import judge as D
-    from qcrdkit.consistency import apply_split
+    from qcrdkit.teacher.consistency import apply_split
     from qcrdkit.tasks import get_task
     from qcrdkit.teacher.records import make_record
     from qcrdkit.teacher.sampling import teacher_prompts

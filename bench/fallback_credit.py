@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from qcrdkit.io import read_jsonl  # noqa: E402
-from qcrdkit.rundir import load_task  # noqa: E402
+from qcrdkit.core.io import read_jsonl  # noqa: E402
+from qcrdkit.tasks import load_task
 from qcrdkit.tasks.base import split_answer  # noqa: E402
 from qcrdkit.teacher.synthetic import explanation_is_sound  # noqa: E402
 

@@ -22,7 +22,7 @@ def _digest(folder: Path) -> dict:
 
 def _stage01(run: Path, **changes):
     """Stage 01 as notebook 01 runs it, on the embedded teacher (a few seconds)."""
-    from qcrdkit.stages import TeacherSamplingConfig
+    from qcrdkit.core.stages import TeacherSamplingConfig
     from qcrdkit.teacher.run import sample_rationales, split_and_save, teacher_questions, with_project_paths
 
     stage = with_project_paths(TeacherSamplingConfig(**{"run_dir": str(run), "task_options": OPTIONS, "k": 2,
@@ -46,7 +46,7 @@ def symlinked_teacher_replaced(sandbox: Path) -> dict:
 
 
 def replacement_with_a_bad_dump(sandbox: Path) -> dict:
-    from qcrdkit.errors import DataFormatError
+    from qcrdkit.core.errors import DataFormatError
 
     run = sandbox / "outputs" / "runs" / "r"
     _stage01(run)
@@ -63,8 +63,8 @@ def replacement_with_a_bad_dump(sandbox: Path) -> dict:
 
 
 def check_keeps_a_tiny_folder_it_did_not_make(sandbox: Path) -> dict:
-    from qcrdkit.errors import ConfigError
-    from qcrdkit.preflight import fresh_tiny_folder
+    from qcrdkit.core.errors import ConfigError
+    from qcrdkit.cli.preflight import fresh_tiny_folder
 
     folder = sandbox / "outputs" / "preflight" / "mine"
     (folder / "tiny").mkdir(parents=True)
@@ -81,7 +81,7 @@ def check_keeps_a_tiny_folder_it_did_not_make(sandbox: Path) -> dict:
 
 
 def delete_outside(sandbox: Path):
-    from qcrdkit.guards import remove_inside
+    from qcrdkit.core.guards import remove_inside
 
     run = sandbox / "outputs" / "runs" / "r"
     run.mkdir(parents=True)
@@ -91,7 +91,7 @@ def delete_outside(sandbox: Path):
 
 
 def move_outside(sandbox: Path):
-    from qcrdkit.provenance import move_aside
+    from qcrdkit.core.provenance import move_aside
 
     run = sandbox / "outputs" / "runs" / "r"
     run.mkdir(parents=True)
@@ -99,8 +99,8 @@ def move_outside(sandbox: Path):
 
 
 def _failing_write(sandbox: Path, patch) -> dict:
-    from qcrdkit.errors import WriteError
-    from qcrdkit.io import write_json
+    from qcrdkit.core.errors import WriteError
+    from qcrdkit.core.io import write_json
 
     path = sandbox / "run" / "metrics.json"
     write_json(path, {"kept": True})

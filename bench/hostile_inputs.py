@@ -4,7 +4,7 @@ run names, rationale dumps, own-data files, odd rationale text, symlinks, read-o
 Each case runs in a sandbox (``<tmp>/project`` as the working folder, ``<tmp>/outside`` a folder of someone
 else's files that no case may touch) under a time limit, and ends in one of:
 
-* ``clear error`` — the kit's own error (:class:`qcrdkit.errors.QcrdError`) naming the file, line or parameter
+* ``clear error`` — the kit's own error (:class:`qcrdkit.core.errors.QcrdError`) naming the file, line or parameter
   (each case lists what its message must name);
 * ``accepted`` — read as data, and the case's check of the result holds;
 * ``wrong`` — accepted when it should be refused, refused when it should be read, or an error that does not name
@@ -61,13 +61,13 @@ class Outcome:
 
 # ---- the cases ------------------------------------------------------------------------------------------------
 def _load_params(name: str, *overrides: str):
-    from qcrdkit.pipeline import load_params
+    from qcrdkit.cli.pipeline import load_params
 
     return lambda sandbox: load_params(CORPUS / name, list(overrides))
 
 
 def _set(item: str):
-    from qcrdkit.pipeline import load_params
+    from qcrdkit.cli.pipeline import load_params
 
     def run(sandbox):
         (sandbox / "p.yaml").write_text("run_id: ok\n")
@@ -288,7 +288,7 @@ def make_sandbox(root: Path) -> Path:
 
 
 def run_case(case: Case, root: Path) -> Outcome:
-    from qcrdkit.errors import QcrdError
+    from qcrdkit.core.errors import QcrdError
 
     sandbox = make_sandbox(root)
     before = _tree(root / "outside")

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from transformers import TrainerCallback, set_seed  # noqa: E402
 
 from qcrdkit import judge as D  # noqa: E402
-from qcrdkit.consistency import apply_split  # noqa: E402
+from qcrdkit.teacher.consistency import apply_split  # noqa: E402
 from qcrdkit.judge.augment import augment_negatives  # noqa: E402
 from qcrdkit.tasks import get_task  # noqa: E402
 from qcrdkit.teacher.importers import import_dss_llm  # noqa: E402

@@ -83,7 +83,7 @@ def fine_tune(judge_dir: Path, rows: list[dict], objective: str, args, seed: int
 def brief_student(run_dir: Path, args, seed: int, out: Path):
     """A DSS student of ``args.brief_steps`` steps on the run's data (the demo's stage-03 settings otherwise)."""
     from qcrdkit.students import build_student
-    from qcrdkit.students.trainers import train_student
+    from qcrdkit.training import train_student
     sys.path.insert(0, str(REPO / "bench"))
     from step_cost import demo_training_stage
 
@@ -114,7 +114,8 @@ def main() -> None:
     from qcrdkit.analysis.judging import rescored
     from qcrdkit.analysis.statistics import ranking_aucs, seed_t_interval
     from qcrdkit.judge import load_judge
-    from qcrdkit.rundir import judge_dir, load_task
+    from qcrdkit.core.rundir import judge_dir
+    from qcrdkit.tasks import load_task
     from qcrdkit.students import build_student
 
     torch.set_num_threads(max(1, os.cpu_count() or 1))

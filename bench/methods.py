@@ -47,7 +47,7 @@ from _monitor import machine_description, run_measured
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from qcrdkit.rundir import judge_dir  # noqa: E402
+from qcrdkit.core.rundir import judge_dir  # noqa: E402
 #: the ``qcrd run`` argument lists, phase by phase; the runs of one phase go in parallel, one torch
 #: thread each (two small students side by side use 2 cores better than one student on two threads)
 PHASES = (
@@ -154,7 +154,7 @@ def results_markdown(run_dir: Path, runs: list[dict], command: str, *, date: str
 
     from qcrdkit import analysis
     from qcrdkit.analysis.report import markdown_table
-    from qcrdkit.analysis.students import collect_students
+    from qcrdkit.analysis.student_results import collect_students
 
     def _table(header: list[str], rows: list[list]) -> str:
         return markdown_table(pd.DataFrame(rows, columns=header))

@@ -1,6 +1,6 @@
 """How many places declare each stage parameter (a default written down, or a name translated by hand).
 
-A parameter is a field of a stage config in ``qcrdkit/stages.py``. A place that declares it is one of:
+A parameter is a field of a stage config in ``qcrdkit/core/stages.py``. A place that declares it is one of:
 
 * ``stage field``      its field in ``stages.py`` (the one declaration there should be);
 * ``library field``    a field of the same name in another dataclass of ``qcrdkit/`` with its own default
@@ -8,7 +8,7 @@ A parameter is a field of a stage config in ``qcrdkit/stages.py``. A place that 
 * ``function default`` a parameter of the same name with a default in a ``qcrdkit/`` function signature —
                        listed apart and not in the total: it includes homonyms (a ``seed`` or ``batch_size`` of
                        another function is not the stage's);
-* ``cli default``      an ``add_argument("--name", default=...)`` in ``qcrdkit/cli.py``;
+* ``cli default``      an ``add_argument("--name", default=...)`` in ``qcrdkit/cli/commands.py``;
 * ``notebook cell``    an assignment in a notebook's ``parameters`` cell (papermill injects there: a second
                        spelling the suite checks equal to ``stages.py``);
 * ``notebook rename``  a notebook cell outside the parameter cell that hands the parameter on under another
@@ -35,8 +35,9 @@ def _is_stage_class(cls: ast.ClassDef) -> bool:
 
 
 def stage_parameters(tree: Path) -> set[str]:
-    """Field names of the stage configs of ``qcrdkit/stages.py``."""
-    module = ast.parse((tree / "qcrdkit" / "stages.py").read_text())
+    """Field names of the stage configs of ``qcrdkit/core/stages.py``."""
+    path = tree / "qcrdkit" / "core" / "stages.py"
+    module = ast.parse((path if path.exists() else tree / "qcrdkit" / "stages.py").read_text())   # older trees
     return {node.target.id for cls in module.body if isinstance(cls, ast.ClassDef) and _is_stage_class(cls)
             for node in cls.body if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)}
 
@@ -63,13 +64,13 @@ def python_places(path: Path, names: set[str], places: dict) -> None:
             for arg in with_default:
                 if arg.arg in names:
                     places[arg.arg].append(("function default", f"{path.name}:{node.name}"))
-        elif path.name == "cli.py" and isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "add_argument":
+        elif path.name in ("cli.py", "commands.py") and isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "add_argument":
             flags = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
             if any(k.arg == "default" for k in node.keywords):
                 for flag in flags:
                     name = flag.lstrip("-").replace("-", "_")
                     if flag.startswith("--") and name in names:
-                        places[name].append(("cli default", f"cli.py:{flag}"))
+                        places[name].append(("cli default", f"{path.name}:{flag}"))
 
 
 def notebook_places(path: Path, names: set[str], places: dict) -> None:

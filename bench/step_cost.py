@@ -33,9 +33,9 @@ sys.path.insert(0, str(REPO))
 def demo_training_stage(overrides: list[str] = ()):
     """Stage 03 of the demo (``params/demo.yaml``: its ``common`` keys stage 03 declares, then its ``03_training``
     section) with ``overrides`` (``name=value``, stage-03 names), as ``qcrd run`` would inject it."""
-    from qcrdkit.pipeline import parse_override
-    from qcrdkit.stages import defaults
-    from qcrdkit.students.trainers import training_stage
+    from qcrdkit.cli.pipeline import parse_override
+    from qcrdkit.core.stages import defaults
+    from qcrdkit.training import training_stage
 
     params = yaml.safe_load((REPO / "params" / "demo.yaml").read_text())
     names = set(defaults("03_training")) - {"run_dir"}
@@ -104,7 +104,7 @@ QCRD_PARTS = {"compute_loss": "forward (compute_loss)", "sample_negatives": "sam
 def worker(method: str, run_dir: str, steps: int, overrides: list[str]) -> dict:
     import torch
 
-    from qcrdkit.students.trainers.run import build_trainer
+    from qcrdkit.training.run import build_trainer
 
     stage = demo_training_stage(overrides if method == "qcrd" else [])
     with tempfile.TemporaryDirectory() as tmp:
@@ -132,7 +132,7 @@ def worker(method: str, run_dir: str, steps: int, overrides: list[str]) -> dict:
 
 
 def ensure_run(run_dir: Path) -> None:
-    from qcrdkit.rundir import judge_dir
+    from qcrdkit.core.rundir import judge_dir
 
     if (judge_dir(run_dir) / "config.json").exists():
         return

@@ -2,7 +2,7 @@
 import pytest
 
 from qcrdkit.analysis import ONE_SEED_NOTE, accuracy_by_method, interval_text, paired_difference
-from qcrdkit.errors import ConfigError
+from qcrdkit.core.errors import ConfigError
 
 
 def test_accuracy_by_method_over_seeds():

@@ -2,7 +2,7 @@ from collections import Counter
 
 import pytest
 
-from qcrdkit.errors import ConfigError
+from qcrdkit.core.errors import ConfigError
 from qcrdkit.tasks import get_task
 from qcrdkit.tasks.arith import generate_problems, read_problem
 from qcrdkit.tasks.numeric import safe_eval

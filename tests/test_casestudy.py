@@ -4,7 +4,7 @@ import pytest
 from qcrdkit.analysis import casestudy
 from qcrdkit.analysis.casestudy import TemperatureStudy, mean_scores, pick_questions, teacher_score_rows
 from qcrdkit.judge import build_judge
-from qcrdkit.errors import ConfigError
+from qcrdkit.core.errors import ConfigError
 from qcrdkit.students import build_student
 from qcrdkit.tasks import get_task
 from qcrdkit.analysis.widgets import render_samples_html, temperature_widget

@@ -1,7 +1,7 @@
 import pytest
 
-from qcrdkit.consistency import apply_split, consistency_stats, majority_vote, self_consistency_split
-from qcrdkit.errors import ConfigError
+from qcrdkit.teacher.consistency import apply_split, consistency_stats, majority_vote, self_consistency_split
+from qcrdkit.core.errors import ConfigError
 from qcrdkit.tasks import get_task
 
 

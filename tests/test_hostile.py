@@ -80,8 +80,8 @@ def test_readers_read_up_to_a_megabyte_of_adversarial_text_without_hanging(piece
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.binary(max_size=3000))
 def test_loaders_read_any_bytes_or_name_the_file(tmp_path, data):
-    from qcrdkit.errors import QcrdError
-    from qcrdkit.io import read_jsonl
+    from qcrdkit.core.errors import QcrdError
+    from qcrdkit.core.io import read_jsonl
     from qcrdkit.tasks.jsonl import read_rows
 
     for name in ("any.jsonl", "any.csv"):
@@ -96,7 +96,7 @@ def test_loaders_read_any_bytes_or_name_the_file(tmp_path, data):
 
 
 def test_a_million_line_dump_and_a_10_mb_line_load_in_seconds(tmp_path):
-    from qcrdkit.io import read_jsonl
+    from qcrdkit.core.io import read_jsonl
 
     path = tmp_path / "big.jsonl"
     path.write_text('{"id": "q", "rationale": "' + "7 " * 5_000_000 + '"}\n' + '{"a": 1}\n' * 1_000_000)
@@ -127,8 +127,8 @@ def test_stopping_qcrd_run_stops_the_kernel_and_keeps_the_failed_notebook(tmp_pa
     params.write_text(yaml.safe_dump({"run_id": "busy", "outputs_dir": str(tmp_path / "out"),
                                       "stages": ["01_teacher_sampling"],
                                       "01_teacher_sampling": {"marker": str(marker)}}))
-    code = (f"import sys, pathlib, qcrdkit.pipeline as p; p.NOTEBOOK_DIR = pathlib.Path({str(notebooks)!r}); "
-            f"from qcrdkit import cli; sys.exit(cli.main(['run', '--params', {str(params)!r}, '--quiet']))")
+    code = (f"import sys, pathlib, qcrdkit.cli.pipeline as p; p.NOTEBOOK_DIR = pathlib.Path({str(notebooks)!r}); "
+            f"from qcrdkit.cli import commands as cli; sys.exit(cli.main(['run', '--params', {str(params)!r}, '--quiet']))")
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while not (marker.exists() and marker.read_text()) and time.time() < deadline:
@@ -148,15 +148,15 @@ def test_stopping_qcrd_run_stops_the_kernel_and_keeps_the_failed_notebook(tmp_pa
 # ---- the guards themselves ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["demo", "sweep-1", "t10_a.b", "2024", 7, "_x"])
 def test_plain_run_names_pass(name):
-    from qcrdkit.guards import check_run_name
+    from qcrdkit.core.guards import check_run_name
 
     assert check_run_name(name) == str(name)
 
 
 @pytest.mark.parametrize("name", ["..", "a/b", "../x", "/abs", ".hidden", "a..b", "", "x" * 200, True, None, "a\nb"])
 def test_run_names_that_are_paths_or_odd_are_refused_with_the_rule(name):
-    from qcrdkit.errors import ConfigError
-    from qcrdkit.guards import NAME_RULE, check_run_name
+    from qcrdkit.core.errors import ConfigError
+    from qcrdkit.core.guards import NAME_RULE, check_run_name
 
     with pytest.raises(ConfigError, match="is not a name") as info:
         check_run_name(name)
@@ -164,15 +164,15 @@ def test_run_names_that_are_paths_or_odd_are_refused_with_the_rule(name):
 
 
 def test_every_shipped_params_file_is_plain_data():
-    from qcrdkit.pipeline import load_params
+    from qcrdkit.cli.pipeline import load_params
 
     for path in sorted((REPO / "params").glob("*.yaml")):
         load_params(path)                       # raises on anything but plain YAML, a bad run_id or variant name
 
 
 def test_a_replacement_is_swapped_in_whole_and_the_old_one_kept(tmp_path):
-    from qcrdkit.guards import remove_inside
-    from qcrdkit.rundir import staging_dir, swap_in
+    from qcrdkit.core.guards import remove_inside
+    from qcrdkit.core.rundir import staging_dir, swap_in
 
     run = tmp_path / "run"
     (run / "students" / "dss").mkdir(parents=True)
@@ -193,8 +193,8 @@ def test_a_replacement_is_swapped_in_whole_and_the_old_one_kept(tmp_path):
                                    "[ok, !!binary aGVsbG8=]", "{deep: {deeper: [!!binary aGVsbG8=]}}",
                                    "!!python/name:os.system", "!!python/object/apply:os.system [ls]"])
 def test_every_yaml_tag_beyond_plain_data_is_refused_naming_the_key(value, tmp_path):
-    from qcrdkit.errors import ConfigError
-    from qcrdkit.pipeline import load_params
+    from qcrdkit.core.errors import ConfigError
+    from qcrdkit.cli.pipeline import load_params
 
     path = tmp_path / "p.yaml"
     path.write_text("run_id: ok\n")
@@ -207,7 +207,7 @@ def test_every_yaml_tag_beyond_plain_data_is_refused_naming_the_key(value, tmp_p
 
 @pytest.mark.parametrize("name", ["OPENAI_API_KEY", "my_service_api_key_2024_prod", "MY_SERVICE_KEY_2024", None])
 def test_variable_names_pass_as_api_key_env(name):
-    from qcrdkit.guards import check_env_name
+    from qcrdkit.core.guards import check_env_name
 
     check_env_name(name, "api_key_env")
 
@@ -215,8 +215,8 @@ def test_variable_names_pass_as_api_key_env(name):
 @pytest.mark.parametrize("key", ["sk-proj-4f9aT3xQ7LmN2pR8vK1sW6yZ0bC5dE", "ghp_9ab8c7d6e5f4a3b2c1d0e9f8",
                                  "hf_AbCdEfGh1234567890XyZ", "AKIA1234567890ABCDEF"])
 def test_a_key_given_as_api_key_env_is_refused_without_being_shown(key):
-    from qcrdkit.errors import ConfigError
-    from qcrdkit.guards import check_env_name
+    from qcrdkit.core.errors import ConfigError
+    from qcrdkit.core.guards import check_env_name
 
     with pytest.raises(ConfigError, match="NAME of an environment variable") as info:
         check_env_name(key, "api_key_env")

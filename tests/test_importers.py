@@ -3,8 +3,8 @@ import json
 import pytest
 
 
-from qcrdkit.consistency import consistency_stats
-from qcrdkit.errors import DataFormatError
+from qcrdkit.teacher.consistency import consistency_stats
+from qcrdkit.core.errors import DataFormatError
 from qcrdkit.tasks import get_task
 from qcrdkit.tasks.numeric import format_number
 from qcrdkit.tasks.reading import Reading
@@ -72,7 +72,7 @@ def svamp_dump_line(ex, split, rationale):
 
 
 def test_real_style_dump_matches_routes_splits_and_refuses_test_leakage(tmp_path, dss_dir):
-    from qcrdkit.errors import DataLeakError
+    from qcrdkit.core.errors import DataLeakError
     from qcrdkit.tasks.numeric import format_number
 
     task = get_task("svamp")

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from conftest import REPO
-from qcrdkit.errors import ConfigError, DataFormatError
+from qcrdkit.core.errors import ConfigError, DataFormatError
 from qcrdkit.tasks import get_task
 
 OWN = REPO / "tests" / "data" / "own_task"

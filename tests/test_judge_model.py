@@ -10,8 +10,8 @@ from transformers import ByT5Tokenizer, T5Config, T5ForConditionalGeneration, Tr
 
 from qcrdkit import judge as D
 from qcrdkit.tasks import get_task
-from qcrdkit.errors import ConfigError, DataFormatError
-from qcrdkit.rundir import read_teacher_samples
+from qcrdkit.core.errors import ConfigError, DataFormatError
+from qcrdkit.core.rundir import read_teacher_samples
 
 # ---- objective --------------------------------------------------------------------------------
 
@@ -330,7 +330,7 @@ def test_scoring_copy_in_bfloat16_follows_the_judge_through_updates_and_loads():
 
 
 def test_inference_dtype_settings():
-    from qcrdkit.precision import has_fast_bf16, inference_dtype
+    from qcrdkit.core.precision import has_fast_bf16, inference_dtype
 
     assert inference_dtype("auto", "cpu") == (torch.bfloat16 if has_fast_bf16("cpu") else torch.float32)
     assert inference_dtype("float32", "cpu") == torch.float32

@@ -2,12 +2,12 @@
 for the explorers — on a tiny hand-made run."""
 import pytest
 
-from qcrdkit.io import read_json, read_jsonl, write_jsonl
+from qcrdkit.core.io import read_json, read_jsonl, write_jsonl
 from qcrdkit.judge import build_stage_judge
 from qcrdkit.judge.run import evaluate_judge, judge_data, pretrain_judge, score_teacher_rationales
-from qcrdkit.provenance import ArtifactConflict
-from qcrdkit.rundir import save_task_spec
-from qcrdkit.stages import JudgeStageConfig
+from qcrdkit.core.provenance import ArtifactConflict
+from qcrdkit.core.rundir import save_task_spec
+from qcrdkit.core.stages import JudgeStageConfig
 from qcrdkit.tasks import get_task
 
 from test_trainers import TASK_OPTIONS, make_records

@@ -1,7 +1,7 @@
 """LLM judge (§5.4): the paper's prompt, reading verdicts, both orders, the synthetic arith judge."""
 import pytest
 
-from qcrdkit.errors import ConfigError
+from qcrdkit.core.errors import ConfigError
 from qcrdkit.analysis.llm_judge import (JUDGE_INSTRUCTION, VERDICTS, combine_orders, count_outcomes, judge_client, judge_pairs,
                                judge_prompt, pairwise_items, parse_verdict, read_judge_prompt)
 from qcrdkit.tasks import get_task

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from qcrdkit.losses import (contrastive_loss, dss_loss, mi_loss, negative_margin, select_rationales,
+from qcrdkit.training.losses import (contrastive_loss, dss_loss, mi_loss, negative_margin, select_rationales,
                             sequence_cross_entropy)
 
 # two questions; question 0: positives CE 1.0, 2.0, 0.5 (scores .9 .8 .6), negatives CE 1.0, 4.0 (scores .3 .1)
@@ -118,7 +118,7 @@ def test_dss_and_mi_by_hand():
 def test_eq8_student_terms_and_alpha3_schedule_by_hand():
     import torch
 
-    from qcrdkit.losses import alpha3_schedule, qcrd_objective
+    from qcrdkit.training.losses import alpha3_schedule, qcrd_objective
 
     # α1 = 0.5, α2 = 2: 0.5 · 1.2 + 2 · 0.3 = 1.2
     assert float(qcrd_objective(torch.tensor(1.2), torch.tensor(0.3), 0.5, 2.0)) == pytest.approx(1.2)

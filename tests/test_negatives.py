@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from qcrdkit.negatives import GumbelTopK, SnapshotRing, generator_age, generator_snapshot, load_generator
+from qcrdkit.training.negatives import GumbelTopK, SnapshotRing, generator_age, generator_snapshot, load_generator
 
 
 def weights(value: float) -> dict:

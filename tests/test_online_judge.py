@@ -1,12 +1,12 @@
-"""The online judge's data and schedule during QCRD training (qcrdkit.students.trainers.qcrd_judge), with a
+"""The online judge's data and schedule during QCRD training (qcrdkit.training.qcrd_judge), with a
 stand-in judge: when it updates, the class-balanced replay buffer, outcome labels, the probe's movement."""
 from types import SimpleNamespace
 
 import pytest
 import torch
 
-from qcrdkit.errors import ConfigError
-from qcrdkit.students.trainers.qcrd_judge import JudgeTraining, ReplayBuffer
+from qcrdkit.core.errors import ConfigError
+from qcrdkit.training.qcrd_judge import JudgeTraining, ReplayBuffer
 from qcrdkit.tasks import get_task
 
 
@@ -74,7 +74,7 @@ def test_eq2_updates_draw_whole_questions_that_hold_both_labels(tmp_path):
     training.update(None, None, iteration=0)
     assert all(sorted(rationales) == ["3 + 4 = 7", "noise"] for rationales, _, _ in judge.seen)
 
-    from qcrdkit.students.trainers.run import online_judge_objective
+    from qcrdkit.training.run import online_judge_objective
 
     (tmp_path / "judge").mkdir()
     (tmp_path / "judge" / "metrics.json").write_text('{"objective": "eq2"}')
@@ -178,7 +178,7 @@ def test_each_rationales_answer_is_read_once_however_often_it_is_a_peer():
 
 
 def test_a_rationales_peers_are_the_other_samples_of_its_source_whatever_its_label():
-    from qcrdkit.students.trainers.qcrd_candidates import Candidates
+    from qcrdkit.training.qcrd_candidates import Candidates
 
     teacher = ["a = 5", "b = 5", "c = 6"]            # all the question's teacher samples: two positives, one negative
     c = Candidates(["q"], [["a = 5", "b = 5"]], [[None, None]], [["s1", "s2"]], [[None, None]], [teacher])

@@ -2,7 +2,7 @@
 
 A parameter that is only recorded (the α3 of an older version: logged, compared on reruns, used nowhere) is
 the bug this file catches. For stages 01-03, whose artifacts later stages reuse, each parameter that decides
-the artifact (``qcrdkit.stages.NOT_DECIDING`` lists the others: where it goes, how fast, what is shown) has a
+the artifact (``qcrdkit.core.stages.NOT_DECIDING`` lists the others: where it goes, how fast, what is shown) has a
 probe: the stage run tiny with a context, then with one change; the artifact (records, weights, the student
 folders a run makes, or the error raised) must differ. A parameter whose effect needs an outside endpoint or
 trained students is tested elsewhere: ``ELSEWHERE`` names the test, which must exist and mention it.
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from qcrdkit.io import write_jsonl
-from qcrdkit.rundir import save_task_spec
-from qcrdkit.stages import NOT_DECIDING, STAGE_CONFIGS
+from qcrdkit.core.io import write_jsonl
+from qcrdkit.core.rundir import save_task_spec
+from qcrdkit.core.stages import NOT_DECIDING, STAGE_CONFIGS
 from qcrdkit.tasks import get_task
 
 from conftest import REPO
@@ -222,7 +222,7 @@ def _weights(model) -> str:
 
 
 def teacher_fingerprint(tmp: Path, values: dict, files: dict) -> tuple:
-    from qcrdkit.stages import TeacherSamplingConfig
+    from qcrdkit.core.stages import TeacherSamplingConfig
     from qcrdkit.teacher.run import sample_rationales, split_and_save, teacher_questions, with_project_paths
 
     values = {k: files.get(v, v) if isinstance(v, str) else v for k, v in values.items()}
@@ -289,7 +289,7 @@ JUDGE_TINY = {"backbone": "scratch-tiny", "vocab_size": 400, "steps": 4, "batch_
 def judge_fingerprint(run: Path, values: dict) -> tuple:
     from qcrdkit.judge import build_stage_judge
     from qcrdkit.judge.run import judge_data, pretrain_judge
-    from qcrdkit.stages import JudgeStageConfig
+    from qcrdkit.core.stages import JudgeStageConfig
 
     def make():
         stage = JudgeStageConfig(**{**JUDGE_TINY, **values})
@@ -312,7 +312,7 @@ STUDENT_TINY = {"methods": ["qcrd"], "student": "scratch-tiny", "vocab_size": 40
 
 def student_fingerprint(run: Path, values: dict, generators: dict) -> tuple:
     """The students stage 03 would make (their folder names) and the first one's weights, judge included."""
-    from qcrdkit.students.trainers import check_students, train_student, training_stage
+    from qcrdkit.training import check_students, train_student, training_stage
 
     values = {k: generators.get(v, v) if isinstance(v, str) else v for k, v in values.items()}
 
@@ -327,7 +327,7 @@ def student_fingerprint(run: Path, values: dict, generators: dict) -> tuple:
 
 @pytest.mark.slow
 def test_each_stage_03_parameter_changes_the_student(judged_run, tmp_path):
-    from qcrdkit.students.trainers import train_student
+    from qcrdkit.training import train_student
 
     generators = {}
     for seed in (0, 1):

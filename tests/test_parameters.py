@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from qcrdkit import pipeline
-from qcrdkit.stage_parameters import accept_parameters
-from qcrdkit.stages import JudgeStageConfig, defaults
+from qcrdkit.cli import pipeline
+from qcrdkit.core.stage_parameters import accept_parameters
+from qcrdkit.core.stages import JudgeStageConfig, defaults
 
 from test_judge_stage import run  # noqa: F401  (fixture: a tiny arith run with teacher samples)
 
@@ -72,8 +72,8 @@ def test_the_walk_sets_every_parameter_to_a_value_unlike_its_default(stage, valu
 
 
 def test_every_stage_03_parameter_arrives_in_the_method_configs(tmp_path):
-    from qcrdkit.students.trainers import METHODS, method_config, student_folder_name, training_stage
-    from qcrdkit.students.trainers.run import RUN_LEVEL, TRAINER_NAMES
+    from qcrdkit.training import METHODS, method_config, student_folder_name, training_stage
+    from qcrdkit.training.run import RUN_LEVEL, TRAINER_NAMES
 
     stage = training_stage(injected(tmp_path, "03_training", TRAINING))
     arrived = set()
@@ -96,9 +96,9 @@ def test_every_stage_03_parameter_arrives_in_the_method_configs(tmp_path):
 
 
 def test_every_stage_02_parameter_arrives_where_stage_02_uses_it(tmp_path, run, monkeypatch):  # noqa: F811
+    import qcrdkit.core.rundir
     import qcrdkit.judge.run as R
-    import qcrdkit.rundir
-    import qcrdkit.students.trainers.run as S
+    import qcrdkit.students.models as S
     from qcrdkit.judge import build_stage_judge, judge_training_config
 
     stage = injected(tmp_path, "02_judge", JUDGE)
@@ -127,7 +127,7 @@ def test_every_stage_02_parameter_arrives_where_stage_02_uses_it(tmp_path, run, 
     assert {k: seen["augment_negatives"][1][k] for k in ("ops", "rate", "seed")} == {"ops": ["drop"], "rate": 0.3,
                                                                                        "seed": 4}
     # pretraining: replace, the held-out questions of the curve, the training arguments
-    monkeypatch.setattr(qcrdkit.rundir, "claim_judge", record("claim", ("new", run / "judge")))
+    monkeypatch.setattr(qcrdkit.core.rundir, "claim_judge", record("claim", ("new", run / "judge")))
     monkeypatch.setattr(R, "subsample_questions", record("subsample", R.subsample_questions))
     monkeypatch.setattr(R, "train_judge", record("pretrain", Stop))
     with pytest.raises(Stop):
@@ -135,7 +135,7 @@ def test_every_stage_02_parameter_arrives_where_stage_02_uses_it(tmp_path, run, 
     assert seen["claim"][1]["replace"] is True and seen["subsample"][0][1:] == (7, 4)
     assert seen["pretrain"][0][4].max_steps == 17
     # evaluation: the held-out items scored (progress), then the test split's (none in this run: an error naming it)
-    from qcrdkit.errors import DataFormatError
+    from qcrdkit.core.errors import DataFormatError
 
     scored = []
     real_score_items = R.score_items
@@ -153,8 +153,8 @@ def test_every_stage_02_parameter_arrives_where_stage_02_uses_it(tmp_path, run, 
 
 
 def test_every_stage_01_parameter_arrives_where_stage_01_uses_it(tmp_path, monkeypatch):
-    import qcrdkit.consistency
-    import qcrdkit.rundir
+    import qcrdkit.teacher.consistency
+    import qcrdkit.core.rundir
     import qcrdkit.tasks
     import qcrdkit.teacher.collect as C
     from qcrdkit.tasks import get_task
@@ -171,7 +171,7 @@ def test_every_stage_01_parameter_arrives_where_stage_01_uses_it(tmp_path, monke
 
     arith = get_task("arith", n_train=7, n_valid=2, n_test=2, min_steps=1, max_steps=1)
     monkeypatch.setattr(qcrdkit.tasks, "get_task", record("get_task", lambda *a, **k: arith))
-    monkeypatch.setattr(qcrdkit.rundir, "claim_teacher", record("claim", "new"))
+    monkeypatch.setattr(qcrdkit.core.rundir, "claim_teacher", record("claim", "new"))
     questions = teacher_questions(stage)
     assert calls["get_task"][0] == (("svamp",), {"n_train": 7}) and calls["claim"][0][1] == {"replace": True}
     assert {s: len(v) for s, v in questions.examples.items()} == {"train": 3, "test": 2}     # limit 3
@@ -192,11 +192,11 @@ def test_every_stage_01_parameter_arrives_where_stage_01_uses_it(tmp_path, monke
         "k": 4, "temperature": 0.9, "max_tokens": 99, "seed": 5, "concurrency": 3, "timeout": 7.5,
         "cache_dir": "/cache/teacher", "prompt_template": "/prompts/t.txt", "data_dir": "/data/dss",
         "import_path": "/dumps/a.jsonl", "strict_import": True, "allow_test_overlap": True, "progress": False}
-    monkeypatch.setattr(qcrdkit.consistency, "apply_split", record("split", None))
-    monkeypatch.setattr(qcrdkit.consistency, "consistency_stats", record("stats", {}))
-    monkeypatch.setattr(qcrdkit.rundir, "write_teacher_artifacts", record("write", None))
-    monkeypatch.setattr(qcrdkit.rundir, "record_teacher", record("record", None))
-    monkeypatch.setattr(qcrdkit.rundir, "save_task_spec", record("spec", None))
+    monkeypatch.setattr(qcrdkit.teacher.consistency, "apply_split", record("split", None))
+    monkeypatch.setattr(qcrdkit.teacher.consistency, "consistency_stats", record("stats", {}))
+    monkeypatch.setattr(qcrdkit.core.rundir, "write_teacher_artifacts", record("write", None))
+    monkeypatch.setattr(qcrdkit.core.rundir, "record_teacher", record("record", None))
+    monkeypatch.setattr(qcrdkit.core.rundir, "save_task_spec", record("spec", None))
     split_and_save(stage, questions, sample_rationales(stage, questions))
     assert calls["split"][0][0][2] == "ground_truth" and calls["spec"][0][0][1:] == ("svamp", "/data/dss", {"n_train": 7})
     assert calls["write"][0][0][0] == stage.run_dir == str(tmp_path / "run")
@@ -220,7 +220,7 @@ def test_every_stage_04_parameter_arrives_where_stage_04_uses_it(tmp_path, smoke
     import qcrdkit.analysis.judging as judging
     import qcrdkit.analysis.llm_judge as llm_judge
     import qcrdkit.analysis.tables as tables
-    from qcrdkit.analysis import sections
+    from qcrdkit.analysis import run as stage_04
 
     run, other = tmp_path / "smoke", tmp_path / "smoke2"
     shutil.copytree(smoke_run, run)
@@ -239,22 +239,22 @@ def test_every_stage_04_parameter_arrives_where_stage_04_uses_it(tmp_path, smoke
             seen["temperatures"] = temperatures
             raise Stop
 
-    a = sections.open_analysis(stage)             # run_dir, extra_run_dirs
+    a = stage_04.open_analysis(stage)             # run_dir, extra_run_dirs
     assert a.run_dir == run and a.runs == [run, other] and len(a.students) == 4
     monkeypatch.setattr(tables, "paired_method_differences", record("paired", []))
-    sections.accuracy_section(a, stage)           # compare (B - A), bootstrap_resamples, seed
+    stage_04.accuracy_section(a, stage)           # compare (B - A), bootstrap_resamples, seed
     assert seen["paired"][1] == {"a": "dss", "b": "qcrd", "resamples": 50, "seed": 7}
     monkeypatch.setattr(judging, "run_judges", record("judges", judging.run_judges))
     monkeypatch.setattr(casestudy, "pick_questions", record("pick", casestudy.pick_questions))
     monkeypatch.setattr(casestudy, "TemperatureStudy", Study)
     with pytest.raises(Stop):                     # student, kde/case questions, samples, temperatures
-        sections.quality_section(a, stage)
+        stage_04.quality_section(a, stage)
     assert seen["judges"][0] == (run, "dss") and seen["pick"][0][1] == 5 and seen["pick"][1]["seed"] == 7
     assert seen["study"][0]["samples_per_temperature"] == 1 and seen["study"][0]["seed"] == 7
     assert seen["temperatures"] == [0.5, 1.0] and stage.case_temperature == 1.1   # the case-study cell's
     monkeypatch.setattr(llm_judge, "judge_client", record("client", contextlib.nullcontext(object())))
     with pytest.raises(Stop):                     # the LLM judge's endpoint, questions and temperatures
-        sections.llm_judge_section(a, stage)
+        stage_04.llm_judge_section(a, stage)
     assert seen["pick"][0][1] == 2 and seen["pick"][1]["seed"] == 8
     assert seen["client"][0] == ("openai", "arith") and seen["client"][1] == {
         "model": "judge-model", "base_url": "http://127.0.0.1:9/v1", "api_key_env": "JUDGE_KEY",
@@ -263,7 +263,7 @@ def test_every_stage_04_parameter_arrives_where_stage_04_uses_it(tmp_path, smoke
 
 
 def test_a_name_papermill_injected_that_the_stage_does_not_declare_stops_it_naming_the_closest():
-    from qcrdkit.errors import ConfigError
+    from qcrdkit.core.errors import ConfigError
 
     namespace = {**defaults("01_teacher_sampling"),
                  "In": ["", "# Parameters (literals only)\nk = 5", "# Parameters\ntemprature = 0.3\nk = 3\n", "x = 1"],

@@ -6,8 +6,8 @@ import shutil
 import pytest
 import yaml
 
-from qcrdkit.errors import ConfigError
-from qcrdkit.pipeline import load_params
+from qcrdkit.core.errors import ConfigError
+from qcrdkit.cli.pipeline import load_params
 
 from conftest import REPO, SMOKE_SECRET, run_qcrd as qcrd
 
@@ -38,7 +38,7 @@ def test_smoke_run_writes_every_stage_contract(smoke_run):
     assert (judge / "config.json").exists() and (judge / "model.safetensors").exists()
     assert not (judge / "checkpoints").exists()                          # removed once finished
     assert (judge / "kde.png").stat().st_size > 1000 and (judge / "curve.png").stat().st_size > 1000
-    from qcrdkit.rundir import load_run_judge
+    from qcrdkit.judge.model import load_run_judge
     from qcrdkit.judge import score_rationales
     model, tok = load_run_judge(run)
     assert score_rationales(model, tok, ["q"], ["r"], answer_signal=[1.0]).shape == (1,)   # the default answer input
@@ -177,7 +177,7 @@ def test_every_params_file_loads_and_its_notebooks_declare_its_parameters(path, 
     """What `qcrd run` checks before the first stage, for each shipped params file and sweep variant."""
     import papermill as pm
 
-    from qcrdkit.pipeline import NOTEBOOK_DIR, merge_params, stage_parameters
+    from qcrdkit.cli.pipeline import NOTEBOOK_DIR, merge_params, stage_parameters
 
     params = load_params(path)
     sweep = params.get("sweep") or {"stage": None, "variants": {}}
@@ -239,7 +239,7 @@ def test_own_jsonl_data_runs_stages_01_02_and_bad_records_stop_before_writing(tm
 
 
 def test_progress_file_reports_and_terminal_bars(tmp_path, monkeypatch, capsys):
-    from qcrdkit import progress
+    from qcrdkit.core import progress
 
     path = tmp_path / "progress.jsonl"
     monkeypatch.setenv(progress.PROGRESS_ENV, str(path))
@@ -292,7 +292,7 @@ def test_a_dead_kernel_is_one_line_naming_stage_and_cell_and_keeps_outputs(tmp_p
     one line naming the stage, the cell and the likely cause, and what the stage wrote stays."""
     import nbformat
 
-    from qcrdkit import cli, pipeline
+    from qcrdkit.cli import commands as cli, pipeline
 
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()

@@ -1,5 +1,5 @@
 """``qcrd check``: quick checks that fail fast naming the problem, the tiny run in a scratch folder, and the
-projection of the real run (qcrdkit.preflight, qcrdkit.projection)."""
+projection of the real run (qcrdkit.cli.preflight, qcrdkit.cli.projection)."""
 import json
 import os
 import socket
@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from conftest import REPO, run_qcrd
-from qcrdkit.pipeline import load_params
-from qcrdkit.preflight import tiny_params
+from qcrdkit.cli.pipeline import load_params
+from qcrdkit.cli.preflight import tiny_params
 
 
 def _params_file(tmp_path, edit) -> Path:
@@ -94,7 +94,7 @@ def test_a_preflight_of_the_smoke_params_passes_and_projects_the_smoke_run_withi
 
 
 def test_any_task_takes_only_the_first_questions_of_each_split(dss_dir):
-    from qcrdkit.errors import ConfigError
+    from qcrdkit.core.errors import ConfigError
     from qcrdkit.tasks import get_task
 
     full = get_task("svamp").load("test", data_dir=dss_dir)

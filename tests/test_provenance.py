@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from qcrdkit import provenance as P
-from qcrdkit.errors import ConfigError
+from qcrdkit.core import provenance as P
+from qcrdkit.core.errors import ConfigError
 
 
 def finished_artifact(run: Path, settings: dict, inputs: dict) -> Path:
@@ -73,7 +73,7 @@ def test_stale_inputs_name_the_files_that_changed(tmp_path):
 
 
 def test_collect_students_leaves_out_students_of_replaced_inputs(tmp_path):
-    from qcrdkit.analysis.students import collect_students
+    from qcrdkit.analysis.student_results import collect_students
 
     run = tmp_path / "run"
     (run / "teacher").mkdir(parents=True)
@@ -93,7 +93,7 @@ def test_collect_students_leaves_out_students_of_replaced_inputs(tmp_path):
 
 
 def test_run_dir_none_finds_the_newest_run_with_students(tmp_path, monkeypatch):
-    from qcrdkit.rundir import resolve_run_dir
+    from qcrdkit.core.rundir import resolve_run_dir
 
     monkeypatch.delenv("QCRD_RUN_DIR", raising=False)
     monkeypatch.setenv("QCRD_PROJECT_DIR", str(tmp_path))
@@ -110,7 +110,7 @@ def test_run_dir_none_finds_the_newest_run_with_students(tmp_path, monkeypatch):
 
 
 def test_relative_paths_resolve_against_the_checkout_not_through_the_notebooks_link(monkeypatch):
-    from qcrdkit.paths import PACKAGE_DIR, project_dir, project_path
+    from qcrdkit.core.paths import PACKAGE_DIR, project_dir, project_path
 
     monkeypatch.delenv("QCRD_PROJECT_DIR", raising=False)
     monkeypatch.chdir(REPO / "notebooks")                 # the link into the package, as JupyterLab opens it
@@ -125,8 +125,8 @@ def test_relative_paths_resolve_against_the_checkout_not_through_the_notebooks_l
 
 
 def test_papermill_string_parameters_are_read_as_yaml_or_refused():
-    from qcrdkit.stage_parameters import accept_parameters
-    from qcrdkit.stages import defaults
+    from qcrdkit.core.stage_parameters import accept_parameters
+    from qcrdkit.core.stages import defaults
 
     namespace = {**defaults("03_training"), "methods": '["qcrd"]', "extra": "{warmup_steps: 2}", "seeds": "[0, 1]"}
     accept_parameters("03_training", namespace)
@@ -138,7 +138,7 @@ def test_papermill_string_parameters_are_read_as_yaml_or_refused():
 
 
 def test_written_files_follow_the_umask(tmp_path):
-    from qcrdkit.io import write_json
+    from qcrdkit.core.io import write_json
 
     old = os.umask(0o022)
     try:
@@ -165,7 +165,7 @@ def test_the_run_tokenizer_is_trained_again_on_a_new_corpus_and_the_old_one_kept
 
 
 def test_a_run_made_before_the_rename_keeps_its_judge_in_discriminator(tmp_path):
-    from qcrdkit.rundir import judge_dir, judge_weights
+    from qcrdkit.core.rundir import judge_dir, judge_weights
 
     new, old = tmp_path / "new", tmp_path / "old"
     new.mkdir()
@@ -178,7 +178,7 @@ def test_a_run_made_before_the_rename_keeps_its_judge_in_discriminator(tmp_path)
 
 
 def test_qcrd_runs_lists_each_runs_stages_and_what_replaced_keeps(tmp_path, capsys):
-    from qcrdkit import cli
+    from qcrdkit.cli import commands as cli
 
     run = tmp_path / "runs" / "r1"
     (run / "teacher").mkdir(parents=True)

@@ -108,7 +108,7 @@ def test_the_llm_reader_reads_what_the_rules_leave_unread_cached_and_counted(tmp
     only unread records are sent, a reply is read by the task's own parser, a second pass is served by the cache."""
     from dataclasses import replace
 
-    from qcrdkit.stages import TeacherSamplingConfig
+    from qcrdkit.core.stages import TeacherSamplingConfig
     from qcrdkit.teacher.answer_reader import read_unread, reader_client
 
     task = get_task("arith", n_train=3)
@@ -138,8 +138,8 @@ def test_the_llm_reader_reads_what_the_rules_leave_unread_cached_and_counted(tmp
 def test_an_import_needs_the_llm_readers_endpoint_named():
     from dataclasses import replace
 
-    from qcrdkit.errors import ConfigError
-    from qcrdkit.stages import TeacherSamplingConfig
+    from qcrdkit.core.errors import ConfigError
+    from qcrdkit.core.stages import TeacherSamplingConfig
     from qcrdkit.teacher.answer_reader import reader_client
 
     stage = replace(TeacherSamplingConfig(), teacher="jsonl_import", answer_reader="llm")
@@ -150,7 +150,7 @@ def test_an_import_needs_the_llm_readers_endpoint_named():
 
 def test_a_run_made_before_the_reader_settings_is_refused_saying_so():
     """Samples read by an older reader are not reused silently: the rerun names the settings they lack."""
-    from qcrdkit.provenance import differences
+    from qcrdkit.core.provenance import differences
 
     saved = {"settings": {"k": 5}, "inputs": {}}
     assert differences(saved, {"k": 5, "answer_reader": "rules"}, {}) == [

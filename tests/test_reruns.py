@@ -27,9 +27,9 @@ def copy_smoke(smoke_run: Path, outputs: Path) -> Path:
 
 
 def test_a_changed_stage01_setting_under_the_same_run_id_refuses_then_replace_recomputes_downstream(smoke_run, tmp_path):
-    from qcrdkit.provenance import read_record
-    from qcrdkit.rundir import teacher_inputs
-    from qcrdkit.analysis.students import collect_students
+    from qcrdkit.core.provenance import read_record
+    from qcrdkit.core.rundir import teacher_inputs
+    from qcrdkit.analysis.student_results import collect_students
 
     run = copy_smoke(smoke_run, tmp_path)
     teacher, judge = tree_digest(run / "teacher"), tree_digest(run / "judge")
@@ -61,8 +61,8 @@ def test_a_changed_stage01_setting_under_the_same_run_id_refuses_then_replace_re
     assert not (run / ".staging").exists()                   # the replacements were built there and swapped in
     assert not (run / "notebooks" / "01_teacher_sampling.failed.ipynb").exists()    # the stage ran through since
     # students trained on the old samples are left out of the tables (named), not mixed in
-    from qcrdkit.errors import ConfigError
-    from qcrdkit.provenance import stale_inputs
+    from qcrdkit.core.errors import ConfigError
+    from qcrdkit.core.provenance import stale_inputs
 
     with pytest.raises(ConfigError, match="every student there was trained on teacher samples or a judge that have"):
         collect_students([run])
@@ -98,7 +98,7 @@ def test_an_untagged_short_papermill_rerun_of_notebook_03_leaves_the_finished_st
     assert {k: v for k, v in tree_digest(run / "students").items() if not k.startswith(("dss-short", "summary",
                                                                                          "curves", "negatives"))} \
         == {k: v for k, v in students.items() if not k.startswith(("summary", "curves", "negatives"))}
-    from qcrdkit.analysis.students import student_histories
+    from qcrdkit.analysis.student_results import student_histories
 
     assert sorted(student_histories(run)) == ["dss", "dss-short", "qcrd"]       # what curves.png is drawn from
 

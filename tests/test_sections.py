@@ -1,16 +1,16 @@
-"""Stage 04's sections as notebook 04 runs them (qcrdkit/analysis/sections.py), and notebook 03's closing look
-at its students (qcrdkit/students/outputs.py), on a copy of the smoke run."""
+"""Stage 04's sections as notebook 04 runs them (qcrdkit/analysis/run.py), and notebook 03's closing look
+at its students (qcrdkit.training.outputs.py), on a copy of the smoke run."""
 import shutil
 from dataclasses import replace
 
 import pytest
 
-from qcrdkit.analysis import sections
+from qcrdkit.analysis import run as stage_04
 
 pytestmark = pytest.mark.slow           # the smoke run (a pipeline) is their input
-from qcrdkit.errors import ConfigError
-from qcrdkit.io import read_json, read_jsonl
-from qcrdkit.stages import AnalysisStageConfig
+from qcrdkit.core.errors import ConfigError
+from qcrdkit.core.io import read_json, read_jsonl
+from qcrdkit.core.stages import AnalysisStageConfig
 
 
 @pytest.fixture
@@ -26,19 +26,19 @@ def analysis_run(smoke_run, tmp_path):
 
 def test_each_section_adds_its_tables_to_the_report(analysis_run):
     run, stage = analysis_run
-    a = sections.open_analysis(stage)
+    a = stage_04.open_analysis(stage)
     assert a.run_dir == run and {s["name"] for s in a.students} == {"dss", "qcrd"} and not a.left_out
-    accuracy = sections.accuracy_section(a, stage)
+    accuracy = stage_04.accuracy_section(a, stage)
     assert list(accuracy["accuracy"].columns) and accuracy["differences"][0]["a"] == "qcrd"   # compare: B - A
-    assert sections.sweep_section(a, stage) == [] and read_json(run / "report" / "summary.json")["sweeps"] == []
-    quality = sections.quality_section(a, stage)
+    assert stage_04.sweep_section(a, stage) == [] and read_json(run / "report" / "summary.json")["sweeps"] == []
+    quality = stage_04.quality_section(a, stage)
     assert quality.judge_name == "online" and len(quality.studied) == 3
     samples = read_jsonl(run / "report" / "student_samples.jsonl")
     assert len(samples) == 3 * 2 and {s["temperature"] for s in samples} == {0.7}
     assert set(quality.ranking["student_samples"]) >= {"judge", "shorter_first", "agreement"}
-    judgement = sections.llm_judge_section(a, stage)
+    judgement = stage_04.llm_judge_section(a, stage)
     assert len(judgement.rows) == 2 and judgement.counts_table.shape[0] == 1
-    assert "**Example**" in sections.judged_example(judgement, ("dss", "qcrd"))
+    assert "**Example**" in stage_04.judged_example(judgement, ("dss", "qcrd"))
     summary = read_json(run / "report" / "summary.json")
     assert {"students", "accuracy", "paired_difference", "judge_ranking", "llm_judge"} <= set(summary)
     assert (run / "report" / "scores_kde.png").exists() and (run / "report" / "llm_judge.png").exists()
@@ -47,15 +47,15 @@ def test_each_section_adds_its_tables_to_the_report(analysis_run):
 def test_a_compare_student_the_run_lacks_is_named(analysis_run):
     run, stage = analysis_run
     stage = replace(stage, compare=["mi", "qcrd"])
-    a = sections.open_analysis(stage)
-    assert sections.accuracy_section(a, stage)["differences"] == []           # no pair: no difference, no error
+    a = stage_04.open_analysis(stage)
+    assert stage_04.accuracy_section(a, stage)["differences"] == []           # no pair: no difference, no error
     with pytest.raises(ConfigError, match=r"04_analysis.compare: .* has no trained student \['mi'\]"):
-        sections.llm_judge_section(a, stage)
+        stage_04.llm_judge_section(a, stage)
 
 
 def test_student_outputs_answer_a_few_questions(smoke_run):
-    from qcrdkit.rundir import load_task
-    from qcrdkit.students.outputs import student_outputs
+    from qcrdkit.tasks import load_task
+    from qcrdkit.training.outputs import student_outputs
 
     task, spec = load_task(smoke_run)
     examples = task.load("test", data_dir=spec.get("data_dir"))[:2]

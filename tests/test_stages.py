@@ -1,4 +1,4 @@
-"""The stage config objects (qcrdkit/stages.py) agree with the notebooks' parameter cells, with
+"""The stage config objects (qcrdkit/core/stages.py) agree with the notebooks' parameter cells, with
 params/paper.yaml and with the generated parameter reference (docs/parameters.md)."""
 import ast
 import re
@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from conftest import REPO
-from qcrdkit.stages import STAGE_CONFIGS, defaults, help_text, paper_values
+from qcrdkit.core.stages import STAGE_CONFIGS, defaults, help_text, paper_values
 
 
 @pytest.mark.parametrize("stage", sorted(STAGE_CONFIGS))
@@ -29,11 +29,11 @@ def test_params_paper_yaml_runs_the_papers_values(stage):
 
 
 def test_the_parameter_reference_is_generated_from_the_stage_configs():
-    """docs/parameters.md is what `python -m qcrdkit.reference` writes now, and lists every parameter."""
-    from qcrdkit.reference import parameter_reference
+    """docs/parameters.md is what `python -m qcrdkit.cli.reference` writes now, and lists every parameter."""
+    from qcrdkit.cli.reference import parameter_reference
 
     text = (REPO / "docs" / "parameters.md").read_text()
-    assert text == parameter_reference(), "docs/parameters.md is stale: python -m qcrdkit.reference > docs/parameters.md"
+    assert text == parameter_reference(), "docs/parameters.md is stale: python -m qcrdkit.cli.reference > docs/parameters.md"
     for stage in STAGE_CONFIGS:
         section = text[text.index(f"`notebooks/{stage}.ipynb`"):]
         assert all(f"| `{name}` |" in section for name in defaults(stage))
@@ -41,8 +41,8 @@ def test_the_parameter_reference_is_generated_from_the_stage_configs():
 
 @pytest.mark.parametrize("path", sorted((REPO / "params").glob("*.yaml")), ids=lambda p: p.name)
 def test_every_params_file_and_the_defaults_have_the_declared_types(path):
-    from qcrdkit.pipeline import load_params
-    from qcrdkit.stage_parameters import check_types
+    from qcrdkit.cli.pipeline import load_params
+    from qcrdkit.core.stage_parameters import check_types
 
     params = load_params(path)
     for stage in STAGE_CONFIGS:
@@ -53,8 +53,8 @@ def test_every_params_file_and_the_defaults_have_the_declared_types(path):
 
 
 def test_a_wrong_type_names_the_stage_and_parameter():
-    from qcrdkit.errors import ConfigError
-    from qcrdkit.stage_parameters import check_types
+    from qcrdkit.core.errors import ConfigError
+    from qcrdkit.core.stage_parameters import check_types
 
     with pytest.raises(ConfigError, match=r"01_teacher_sampling\.k: expected int, got 'five' \(str\)"):
         check_types("01_teacher_sampling", {"k": "five"})
@@ -68,7 +68,7 @@ def test_a_wrong_type_names_the_stage_and_parameter():
 def test_every_value_called_the_papers_cites_the_section_that_states_it():
     from dataclasses import fields
 
-    from qcrdkit.stages import STAGE_CONFIGS
+    from qcrdkit.core.stages import STAGE_CONFIGS
 
     for stage, config in STAGE_CONFIGS.items():
         for f in fields(config):

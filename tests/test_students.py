@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from qcrdkit.errors import ConfigError
+from qcrdkit.core.errors import ConfigError
 from qcrdkit.students import (EXPLAIN, PREDICT, build_student, explain_input, predict_input,
                               train_corpus_tokenizer)
 from qcrdkit.tasks import get_task

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from qcrdkit.errors import ConfigError, DataFormatError
+from qcrdkit.core.errors import ConfigError, DataFormatError
 from qcrdkit.tasks import get_task, split_answer, task_names
 from qcrdkit.tasks.numeric import parse_number, safe_eval
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from qcrdkit.errors import ConfigError
+from qcrdkit.core.errors import ConfigError
 from qcrdkit.tasks import get_task
 from qcrdkit.teacher import CompletionCache, SyntheticTeacherServer, TeacherClient, TeacherConfig, TeacherError
 from qcrdkit.teacher.cache import completion_key
@@ -165,7 +165,7 @@ def test_content_without_answer_becomes_an_unparseable_negative():
     with s.server:
         records = sample_teacher(TASK, EXAMPLES[:2], TeacherClient(config(s.server.url), progress=False), split="train")
     assert len(records) == 6 and all(r["answer"] is None and r["correct"] is False for r in records)
-    from qcrdkit.consistency import apply_split
+    from qcrdkit.teacher.consistency import apply_split
     assert not any(r["positive"] for r in apply_split(records, TASK))
 
 

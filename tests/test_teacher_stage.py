@@ -2,9 +2,9 @@
 (through the openai client), the greedy sample for the baselines, the split, reuse and refusal."""
 import pytest
 
-from qcrdkit.io import read_json, read_jsonl
-from qcrdkit.provenance import ArtifactConflict
-from qcrdkit.stages import TeacherSamplingConfig
+from qcrdkit.core.io import read_json, read_jsonl
+from qcrdkit.core.provenance import ArtifactConflict
+from qcrdkit.core.stages import TeacherSamplingConfig
 from qcrdkit.teacher.run import (sample_rationales, sampling_summary, split_and_save, teacher_questions,
                                  with_project_paths)
 

@@ -9,14 +9,14 @@ import sys
 import pytest
 import torch
 
-from qcrdkit.errors import ConfigError
-from qcrdkit.provenance import ArtifactConflict
-from qcrdkit.io import read_json, write_jsonl
-from qcrdkit.rundir import save_task_spec
+from qcrdkit.core.errors import ConfigError
+from qcrdkit.core.provenance import ArtifactConflict
+from qcrdkit.core.io import read_json, write_jsonl
+from qcrdkit.core.rundir import save_task_spec
 from qcrdkit.tasks import get_task
-from qcrdkit.students.trainers import METHODS, method_config, student_folder_name, train_student
-from qcrdkit.students.trainers.data import StudentCollator, eval_rows, single_task_target, train_rows
-from qcrdkit.students.trainers.qcrd_candidates import generated_labels, scatter_rows
+from qcrdkit.training import METHODS, method_config, student_folder_name, train_student
+from qcrdkit.training.data import StudentCollator, eval_rows, single_task_target, train_rows
+from qcrdkit.training.qcrd_candidates import generated_labels, scatter_rows
 
 from conftest import REPO
 
@@ -125,7 +125,7 @@ def test_collator_formats():
 
 
 def test_method_configs_take_stage_03s_parameters_and_reject_unknown_ones(tmp_path):
-    from qcrdkit.stages import TrainingStageConfig
+    from qcrdkit.core.stages import TrainingStageConfig
 
     q = method_config("qcrd", output_dir=str(tmp_path), alpha=0.3)           # alpha is DSS's: ignored here
     assert (q.alpha_pred, q.alpha_cl, q.alpha_judge, q.alpha_judge_decay, q.beta, q.delta) == (0.5, 0.5, 0.5, 0.9, 0.2, 3.0)
@@ -150,7 +150,7 @@ def test_method_configs_take_stage_03s_parameters_and_reject_unknown_ones(tmp_pa
     with pytest.raises(ConfigError, match="unknown method"):
         method_config("distill", output_dir=str(tmp_path))
     assert student_folder_name("qcrd", 2, tag="woNK") == "qcrd-woNK-seed2" and student_folder_name("dss", 0) == "dss"
-    from qcrdkit.students.trainers.run import student_label
+    from qcrdkit.training.run import student_label
     assert student_label("out/students/qcrd-seed1/checkpoints") == "qcrd-seed1" == student_label("x/qcrd-seed1")
     assert method_config("dss", output_dir=str(tmp_path)).train_fraction == 1.0
     with pytest.raises(ValueError, match="train_fraction must be in"):
@@ -158,7 +158,7 @@ def test_method_configs_take_stage_03s_parameters_and_reject_unknown_ones(tmp_pa
 
 
 def test_train_fraction_takes_the_same_subset_for_every_method(run_dir, tmp_path):
-    from qcrdkit.students.trainers.run import build_trainer, name_tag
+    from qcrdkit.training.run import build_trainer, name_tag
 
     setups = {m: build_trainer(m, run_dir, output_dir=tmp_path / m, train_fraction=0.5, **FAST) for m in ("dss", "qcrd")}
     ids = {m: sorted({row["id"] for row in s.trainer.train_dataset}) for m, s in setups.items()}
@@ -204,7 +204,7 @@ def test_a_few_steps_of_each_method_reduce_its_loss(run_dir, tmp_path, method):
 def test_qcrd_samples_negatives_ahead_and_uses_each_once(run_dir, tmp_path, monkeypatch):
     """With an iteration longer than the prefetch window, every question's negatives are sampled
     in one generate call per window and none is wasted (the sampler's order is predicted)."""
-    from qcrdkit.students.trainers.qcrd import QCRDTrainer
+    from qcrdkit.training.qcrd import QCRDTrainer
 
     made, original = {}, QCRDTrainer.__init__
 
@@ -272,7 +272,7 @@ def test_dss_resume_continues_where_it_stopped(run_dir, tmp_path):
 
 @pytest.mark.slow
 def test_qcrd_resume_restores_the_snapshot_ring_and_the_judge(run_dir, tmp_path):
-    from qcrdkit.students.trainers.qcrd import STATE_FILE
+    from qcrdkit.training.qcrd import STATE_FILE
 
     common = dict(steps=8, **{**FAST, "eval_every": 4}, **QCRD_FAST, judge_labels="source",
                   keep_checkpoints=True)
@@ -343,7 +343,7 @@ def test_two_process_torchrun_on_cpus_is_refused_before_any_step(run_dir, tmp_pa
 
 
 def test_complete_config_fills_fields_an_older_version_did_not_record():
-    from qcrdkit.analysis.students import complete_config
+    from qcrdkit.analysis.student_results import complete_config
 
     old = {"scheme": "mean", "seed": 0}
     config = complete_config("qcrd", old)
@@ -354,7 +354,7 @@ def test_complete_config_fills_fields_an_older_version_did_not_record():
 
 def test_every_method_sees_the_same_question_order_per_seed(run_dir, tmp_path):
     """Finetune, Single-Task, DSS, MI and QCRD draw their batches from one seeded question order."""
-    from qcrdkit.students.trainers.run import build_trainer
+    from qcrdkit.training.run import build_trainer
 
     def order(method, seed):
         trainer = build_trainer(method, run_dir, output_dir=tmp_path / f"{method}{seed}", seed=seed, **FAST).trainer
@@ -368,7 +368,7 @@ def test_every_method_sees_the_same_question_order_per_seed(run_dir, tmp_path):
 
 
 def test_rationale_accuracy_on_hand_made_outputs():
-    from qcrdkit.students.trainers.base import rationale_accuracy, rationale_outcomes
+    from qcrdkit.training.base import rationale_accuracy, rationale_outcomes
 
     task = get_task("arith", **TASK_OPTIONS)
     ex = task.load("test")[:4]
@@ -397,7 +397,7 @@ def test_rationale_accuracy_is_reported_for_methods_that_learn_rationales(run_di
 
 
 def qcrd_trainer_and_batch(run_dir, tmp_path, extra=None, **params):
-    from qcrdkit.students.trainers.run import build_trainer
+    from qcrdkit.training.run import build_trainer
 
     trainer = build_trainer("qcrd", run_dir, output_dir=tmp_path / "q", **{**FAST, **QCRD_FAST, "judge_update_every": 0,
                                                                          "negative_source": "teacher", **params,
@@ -413,8 +413,8 @@ def test_qcrd_compute_loss_equals_the_loss_functions_on_the_same_ces(run_dir, tm
     here independently (full decoder passes, one per rationale; the judge reads every rationale).
     With δ at the negatives' median CE, half of them lie outside the margin and the trainer does not
     score those: the loss is the same. Float32 throughout, chunked decoder passes (2 rows a chunk)."""
-    from qcrdkit.losses import contrastive_loss, sequence_cross_entropy
-    from qcrdkit.students.trainers.qcrd_candidates import pad_labels
+    from qcrdkit.training.losses import contrastive_loss, sequence_cross_entropy
+    from qcrdkit.training.qcrd_candidates import pad_labels
 
     trainer, batch = qcrd_trainer_and_batch(run_dir, tmp_path, scheme=scheme, num_positives=2,
                                             extra={"inference_dtype": "float32", "chunk_rows": 2})

@@ -17,11 +17,11 @@ import hashlib
 from pathlib import Path
 from typing import Sequence
 
-from ..errors import ConfigError
-from ..io import read_jsonl
-from ..rundir import judge_dir
-from ..students import explain_input, generate_texts
-from ..tasks.base import pick_questions  # noqa: F401  (a seeded subset of a split; also stage 03's)
+from qcrdkit.core.errors import ConfigError
+from qcrdkit.core.io import read_jsonl
+from qcrdkit.core.rundir import judge_dir
+from qcrdkit.students import explain_input, generate_texts
+from qcrdkit.tasks.base import pick_questions  # noqa: F401  (a seeded subset of a split; also stage 03's)
 
 
 def sample_seed(seed: int, question_id: str, temperature: float) -> int:
@@ -90,7 +90,7 @@ class TemperatureStudy:
         pairs = [(q, i, t) for q, outs in zip(missing, texts) for i, t in enumerate(outs)]
         scores = [None] * len(pairs)
         if self.judge is not None:
-            from ..judge import answer_key, grouped_signals, score_rationales
+            from qcrdkit.judge import answer_key, grouped_signals, score_rationales
 
             signal = None
             if self.judge.reads_answer_signal:             # peers: the question's other samples at this temperature

@@ -16,9 +16,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..errors import ConfigError
-from ..io import read_json, read_jsonl
-from ..rundir import judge_dir
+from qcrdkit.core.errors import ConfigError
+from qcrdkit.core.io import read_json, read_jsonl
+from qcrdkit.core.rundir import judge_dir
 
 
 #: the run the four notebooks default to (their ``run_dir``), and so the dashboard's
@@ -31,7 +31,7 @@ def locate_run(run: str | Path | None, outputs_dir: str | Path = "outputs") -> P
     it would have, for :func:`run_status` to describe."""
     import os
 
-    from ..paths import project_path
+    from qcrdkit.core.paths import project_path
 
     run = run if run is not None else os.environ.get("QCRD_RUN_DIR") or DEFAULT_RUN
     path = project_path(run)
@@ -43,7 +43,7 @@ def locate_run(run: str | Path | None, outputs_dir: str | Path = "outputs") -> P
 def shown_path(path: str | Path) -> str:
     """A path as the page shows it: relative to the project folder, or only its last two names — never the
     server's absolute paths (the page may be served to a class)."""
-    from ..paths import project_dir
+    from qcrdkit.core.paths import project_dir
 
     path = Path(path)
     try:
@@ -96,8 +96,8 @@ def report_sections(run_dir: str | Path) -> list[tuple[str, str]]:
 def saved_case_study(run_dir: str | Path, task, *, judge=None, judge_tokenizer=None):
     """The temperature study of stage 04's student with its saved samples pre-loaded (``None`` when stage 04
     recorded no case study)."""
-    from ..students import build_student
-    from .casestudy import TemperatureStudy
+    from qcrdkit.students import build_student
+    from qcrdkit.analysis.casestudy import TemperatureStudy
 
     run_dir = Path(run_dir)
     summary = read_json(run_dir / "report" / "summary.json")
@@ -124,7 +124,7 @@ def show_run(run_dir: str | Path | None = None) -> bool:
     try:
         run_dir = locate_run(run_dir)
     except ConfigError as exc:
-        from ..paths import project_dir
+        from qcrdkit.core.paths import project_dir
 
         display(Markdown(f"**No run to show.** {str(exc).replace(str(project_dir()) + '/', '')}"))
         return False
@@ -142,10 +142,10 @@ def show_run(run_dir: str | Path | None = None) -> bool:
                 display(Image(filename=value))
         else:
             display(Markdown(value))
-    from ..rundir import load_task
-    from .explorer import load_rationales
-    from .judging import run_judges
-    from .widgets import rationale_explorer, temperature_widget
+    from qcrdkit.tasks import load_task
+    from qcrdkit.analysis.explorer import load_rationales
+    from qcrdkit.analysis.judging import run_judges
+    from qcrdkit.analysis.widgets import rationale_explorer, temperature_widget
 
     task, _ = load_task(run_dir)
     case = read_json(run_dir / "report" / "summary.json").get("case_study") or {}

@@ -26,8 +26,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..io import iter_jsonl
-from ..rundir import judge_dir
+from qcrdkit.core.io import iter_jsonl
+from qcrdkit.core.rundir import judge_dir
 
 COLUMNS = ["source", "split", "question_id", "question", "temperature", "sample_index", "rationale", "answer", "gold",
            "correct", "side", "score", "judge", "judge_trained_on", "analysis_only"]

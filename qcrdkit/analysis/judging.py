@@ -14,8 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from ..io import read_jsonl
-from .statistics import ranking_aucs
+from qcrdkit.core.io import read_jsonl
+from qcrdkit.judge.ranking import ranking_aucs, right_wrong_rows  # noqa: F401  (right_wrong_rows: stage 02's rows)
 
 ONLINE, STAGE02 = "online", "stage 02"
 
@@ -27,8 +27,8 @@ def online_judge_dir(run_dir: str | Path, student: str) -> Path:
 def run_judges(run_dir: str | Path, student: str, device=None) -> dict[str, tuple]:
     """``{"online": (model, tokenizer), "stage 02": (model, tokenizer)}``: the student's final online judge
     when it has one, then the run's stage-02 judge (absent ones left out), in that order."""
-    from ..judge import load_judge
-    from ..rundir import judge_dir
+    from qcrdkit.judge import load_judge
+    from qcrdkit.core.rundir import judge_dir
 
     judges = {}
     if (online_judge_dir(run_dir, student) / "config.json").exists():
@@ -42,9 +42,9 @@ def teacher_heldout_rows(run_dir: str | Path) -> list[dict]:
     """The teacher's rationales stage 02 did not train on (:func:`~.casestudy.teacher_score_rows`), with their
     question, text, answer, whether it is right (the ranking's label) and the answer the kit reads from the
     rationale itself (``rationale_answer``, a vote key: what the judge's answer input reads)."""
-    from ..judge import answer_key
-    from ..rundir import load_examples, load_task
-    from .casestudy import teacher_score_rows
+    from qcrdkit.judge import answer_key
+    from qcrdkit.tasks import load_examples, load_task
+    from qcrdkit.analysis.casestudy import teacher_score_rows
 
     records = read_jsonl(Path(run_dir) / "teacher" / "samples.jsonl")
     by_key = {f"{r['id']}#{r['sample_index']}": r for r in records}
@@ -56,22 +56,11 @@ def teacher_heldout_rows(run_dir: str | Path) -> list[dict]:
             for s in teacher_score_rows(run_dir) if (record := by_key.get(s["key"])) is not None]
 
 
-def right_wrong_rows(items: Sequence[dict], records: Sequence[dict], scored: Sequence[dict]) -> list[dict]:
-    """Stage 02's judge items as ranking rows (:func:`~.statistics.ranking_aucs`): labelled by whether the
-    teacher's answer is right (the gold answer, not the self-consistency side), with the judge's score from
-    ``scored`` (rows of :func:`~qcrdkit.judge.score_items`, by ``key``)."""
-    by_record = {f"{r['id']}#{r['sample_index']}": r for r in records}
-    score_by_key = {r["key"]: r["score"] for r in scored}
-    return [{"label": int(bool(by_record[it["key"]]["correct"])), "score": score_by_key[it["key"]],
-             "rationale": it["rationale"], "question_id": it["id"], "answer": by_record[it["key"]]["answer"]}
-            for it in items if it["key"] in by_record and it["key"] in score_by_key]
-
-
 def row_signals(rows: Sequence[dict], mode: str) -> list[float] | None:
     """The judge's answer input of each row (:func:`~qcrdkit.judge.grouped_signals`, mode ``answered`` or
     ``agreement``; ``None`` for ``none``): from its ``rationale_answer``, else its ``answer`` (a student sample's
     answer is the reading of its rationale), its peers the other rows of its ``question_id``."""
-    from ..judge import answer_input_mode, grouped_signals
+    from qcrdkit.judge import answer_input_mode, grouped_signals
 
     if answer_input_mode(mode) == "none":
         return None
@@ -83,7 +72,7 @@ def rescored(judge: tuple, rows: Sequence[dict]) -> list[dict]:
     """``rows`` with ``score`` from ``judge`` (``(model, tokenizer)``) on their (question, rationale) (and
     :func:`row_signals`, for a judge with an answer input). Pass the rows of one kind together (one
     temperature's samples, or the teacher's): a row's peers are the others of its question."""
-    from ..judge import score_rationales
+    from qcrdkit.judge import score_rationales
 
     scores = score_rationales(judge[0], judge[1], [r["question"] for r in rows], [r["rationale"] for r in rows],
                               answer_signal=row_signals(rows, judge[0].config.answer_input))

@@ -25,8 +25,8 @@ import re
 from collections import Counter
 from typing import Sequence
 
-from ..errors import ConfigError
-from ..judge_prompt import JUDGE_INSTRUCTION, REPLY_FORMAT, TASK_DESCRIPTIONS, judge_prompt, read_judge_prompt  # noqa: F401
+from qcrdkit.core.errors import ConfigError
+from qcrdkit.teacher.llm_judge_prompt import JUDGE_INSTRUCTION, REPLY_FORMAT, TASK_DESCRIPTIONS, judge_prompt, read_judge_prompt  # noqa: F401
 
 VERDICTS = ("first", "second", "both_good", "both_bad")
 OUTCOMES = ("a_better", "both_good", "b_better", "both_bad", "undecided")
@@ -90,8 +90,8 @@ def judge_client(endpoint_name: str, task_name: str, *, model: str, base_url: st
                  api_key_env: str | None = "OPENAI_API_KEY", cache_dir=None, progress: bool = True):
     """A :class:`~qcrdkit.teacher.TeacherClient` for judging (one reply per prompt, temperature 0),
     on ``"openai"`` (any OpenAI-compatible ``base_url``) or the offline ``"synthetic"`` judge."""
-    from ..teacher import CompletionCache, TeacherClient, TeacherConfig
-    from ..teacher.collect import endpoint
+    from qcrdkit.teacher import CompletionCache, TeacherClient, TeacherConfig
+    from qcrdkit.teacher.collect import endpoint
 
     if endpoint_name == "synthetic" and task_name != "arith":
         raise ConfigError(f"the synthetic judge checks arithmetic of 'arith' rationales only, not {task_name!r}; "

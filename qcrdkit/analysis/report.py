@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..io import atomic_write_text, write_json
+from qcrdkit.core.io import atomic_write_text, write_json
 
 
 def markdown_table(table) -> str:

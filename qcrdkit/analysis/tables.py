@@ -2,7 +2,7 @@
 time and the tables of whatever sweeps a run holds (the statistics they rest on: :mod:`.statistics`).
 
 No plotting and no I/O here: rows in (``students/*/metrics.json`` and per-question test
-predictions, read by :func:`qcrdkit.analysis.students.collect_students`), numbers and DataFrames out.
+predictions, read by :func:`qcrdkit.analysis.student_results.collect_students`), numbers and DataFrames out.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .statistics import interval_text, paired_difference
+from qcrdkit.analysis.statistics import interval_text, paired_difference
 
 
 def accuracy_by_method(metrics: Sequence[dict], key: str = "test_accuracy") -> dict[tuple[str, str], dict]:

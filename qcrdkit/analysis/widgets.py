@@ -12,7 +12,7 @@ import html
 from pathlib import Path
 from typing import Sequence
 
-from .casestudy import TemperatureStudy, temperature_label
+from qcrdkit.analysis.casestudy import TemperatureStudy, temperature_label
 
 
 def render_samples_html(question: str, gold: str, temperature: float, samples: Sequence[dict]) -> str:
@@ -112,7 +112,7 @@ class RationaleExplorer:
         """``export_name``: the download's file name (``.jsonl`` or ``.csv``)."""
         import ipywidgets as w
 
-        from . import explorer as X
+        from qcrdkit.analysis import explorer as X
 
         self.X, self.table, self.limit, self.max_questions = X, table, limit, max_questions
         layout = w.Layout(width="auto")
@@ -196,7 +196,7 @@ class RationaleExplorer:
 
 def rationale_explorer(run_dir_or_table, **kwargs) -> RationaleExplorer:
     """The explorer over a run directory's rationales (or a table from :mod:`qcrdkit.explorer`)."""
-    from .explorer import load_rationales
+    from qcrdkit.analysis.explorer import load_rationales
 
     table = load_rationales(run_dir_or_table) if isinstance(run_dir_or_table, (str, Path)) else run_dir_or_table
     return RationaleExplorer(table, **kwargs)

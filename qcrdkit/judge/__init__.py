@@ -4,7 +4,7 @@
 * :mod:`.augment` — negatives made from positives to balance each question (appendix A.3);
 * :mod:`.model` — D itself (eq. 1), its backbones, save and load;
 * :mod:`.objectives` — its loss, eq. 2 or BCE;
-* :mod:`.pairs` — (question, rationale) pairs as model inputs (batches of whole questions: :mod:`qcrdkit.question_batches`);
+* :mod:`.pairs` — (question, rationale) pairs as model inputs (batches of whole questions: :mod:`qcrdkit.core.question_batches`);
 * :mod:`.pretraining` — stage 02's pretraining (a Hugging Face ``Trainer``; its arguments from stage 02's parameters);
 * :mod:`.presets` — stage 02's judge from its parameters (a student preset's encoder, or a pretrained backbone);
 * :mod:`.scoring` — scores, ROC-AUC, the evaluation report;
@@ -63,17 +63,17 @@ point stage 03 uses to score and update the judge during student training.
 """
 from __future__ import annotations
 
-from .items import (POSITIVE, NEGATIVE, ANSWER_INPUTS, judge_items, answer_input_mode, answer_key, reads_answer,
+from qcrdkit.judge.items import (POSITIVE, NEGATIVE, ANSWER_INPUTS, judge_items, answer_input_mode, answer_key, reads_answer,
                     answer_signals, grouped_signals, mark_answer_signals, split_by_question, subsample_questions)
-from .model import (ANSWER_SCALE, MINILM_PACKAGE, T5_PRESETS, minilm_path, JudgeConfig, JudgeOutput, QualityJudge,
+from qcrdkit.judge.model import (ANSWER_SCALE, MINILM_PACKAGE, T5_PRESETS, minilm_path, JudgeConfig, JudgeOutput, QualityJudge,
                     build_judge, judge_from_student, default_learning_rate, save_judge,
                     load_judge, default_device, freeze_bottom_layers)
-from .objectives import OBJECTIVES, eq2_loss, bce_loss, judge_loss
-from ..question_batches import QuestionBatchSampler, question_loader
-from .pairs import encode_pairs, PairCollator
-from .pretraining import (JudgeTrainingConfig, auc_metrics, JudgeTrainer, check_training_items,
+from qcrdkit.judge.objectives import OBJECTIVES, eq2_loss, bce_loss, judge_loss
+from qcrdkit.core.question_batches import QuestionBatchSampler, question_loader
+from qcrdkit.judge.pairs import encode_pairs, PairCollator
+from qcrdkit.judge.pretraining import (JudgeTrainingConfig, auc_metrics, JudgeTrainer, check_training_items,
                           judge_training_config, train_judge)
-from .presets import build_stage_judge, preset_judge
-from .scoring import score_rationales, roc_auc, score_metrics, score_items, evaluation_report
-from .online import OnlineJudge
+from qcrdkit.judge.presets import build_stage_judge, preset_judge
+from qcrdkit.judge.scoring import score_rationales, roc_auc, score_metrics, score_items, evaluation_report
+from qcrdkit.judge.online import OnlineJudge
 

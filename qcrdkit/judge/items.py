@@ -5,7 +5,7 @@ import random
 from pathlib import Path
 from typing import Sequence
 
-from ..errors import ConfigError, DataFormatError
+from qcrdkit.core.errors import ConfigError, DataFormatError
 
 
 POSITIVE = "teacher positive"

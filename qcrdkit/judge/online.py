@@ -7,13 +7,13 @@ import copy
 
 import torch
 
-from ..errors import ConfigError
-from ..precision import use_fast_attention
-from .pairs import encode_pairs
-from .items import answer_input_mode
-from .model import QualityJudge
-from .objectives import OBJECTIVES, judge_loss
-from .scoring import score_rationales
+from qcrdkit.core.errors import ConfigError
+from qcrdkit.core.precision import use_fast_attention
+from qcrdkit.judge.pairs import encode_pairs
+from qcrdkit.judge.items import answer_input_mode
+from qcrdkit.judge.model import QualityJudge
+from qcrdkit.judge.objectives import OBJECTIVES, judge_loss
+from qcrdkit.judge.scoring import score_rationales
 
 
 class OnlineJudge:

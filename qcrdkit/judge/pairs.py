@@ -1,5 +1,5 @@
 """(question, rationale) pairs as the judge's model inputs; the batches of whole questions they come in are
-:mod:`qcrdkit.question_batches`."""
+:mod:`qcrdkit.core.question_batches`."""
 from __future__ import annotations
 
 from dataclasses import dataclass

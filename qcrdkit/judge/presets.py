@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..stages import JudgeStageConfig
-from .model import QualityJudge, build_judge, judge_from_student, freeze_bottom_layers
+from qcrdkit.core.stages import JudgeStageConfig
+from qcrdkit.judge.model import QualityJudge, build_judge, judge_from_student, freeze_bottom_layers
 
 
 def preset_judge(run_dir: str | Path, preset: str, *, tokenizer: str = JudgeStageConfig.tokenizer,
@@ -14,8 +14,8 @@ def preset_judge(run_dir: str | Path, preset: str, *, tokenizer: str = JudgeStag
                  answer_input: str | bool = JudgeStageConfig.answer_input) -> tuple[QualityJudge, object]:
     """A judge with a student preset's encoder (random init) and the run's student tokenizer (trained on the
     run's corpus the first time, shared with stage 03). Costs the student's encoder per score."""
-    from ..students.models import build_student
-    from ..students.trainers.run import run_student_tokenizer
+    from qcrdkit.students.models import build_student
+    from qcrdkit.students.models import run_student_tokenizer
 
     tok = run_student_tokenizer(run_dir, preset, tokenizer, vocab_size)
     student, tok = build_student(preset, tokenizer=tok)
@@ -26,7 +26,7 @@ def preset_judge(run_dir: str | Path, preset: str, *, tokenizer: str = JudgeStag
 def build_stage_judge(run_dir: str | Path, stage: JudgeStageConfig) -> tuple[QualityJudge, object, int]:
     """``(judge, tokenizer, trainable parameters)`` as stage 02's ``backbone``, ``tokenizer``, ``vocab_size``,
     ``max_length``, ``answer_input`` and ``freeze_layers`` ask."""
-    from ..students.models import STUDENT_PRESETS
+    from qcrdkit.students.models import STUDENT_PRESETS
 
     if stage.backbone in STUDENT_PRESETS:
         model, tok = preset_judge(run_dir, stage.backbone, tokenizer=stage.tokenizer, vocab_size=stage.vocab_size,

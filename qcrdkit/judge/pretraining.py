@@ -8,15 +8,15 @@ from typing import Sequence
 import numpy as np
 from transformers import Trainer
 
-from ..question_batches import question_loader
-from ..errors import ConfigError
-from .pairs import PairCollator
-from ..stage_parameters import declared
-from ..stages import JudgeStageConfig
-from ..training_arguments import KitTrainingArguments
-from .model import QualityJudge, default_learning_rate
-from .objectives import OBJECTIVES, judge_loss
-from .scoring import score_metrics
+from qcrdkit.core.question_batches import question_loader
+from qcrdkit.core.errors import ConfigError
+from qcrdkit.judge.pairs import PairCollator
+from qcrdkit.core.stage_parameters import declared
+from qcrdkit.core.stages import JudgeStageConfig
+from qcrdkit.core.training_arguments import KitTrainingArguments
+from qcrdkit.judge.model import QualityJudge, default_learning_rate
+from qcrdkit.judge.objectives import OBJECTIVES, judge_loss
+from qcrdkit.judge.scoring import score_metrics
 
 
 STAGE = "02_judge"
@@ -25,7 +25,7 @@ STAGE = "02_judge"
 @dataclass
 class JudgeTrainingConfig(KitTrainingArguments):
     """``TrainingArguments`` with the judge's fields and defaults; the ones stage 02 also has are declared there
-    (:class:`qcrdkit.stages.JudgeStageConfig`; its ``steps``, ``batch_size``, ``eval_every``,
+    (:class:`qcrdkit.core.stages.JudgeStageConfig`; its ``steps``, ``batch_size``, ``eval_every``,
     ``save_every``, ``lr`` are ``max_steps``, ``per_device_train_batch_size``, ``eval_steps``, ``save_steps``,
     ``learning_rate`` here, mapped by :func:`judge_training_config`).
 
@@ -122,7 +122,7 @@ def train_judge(model: QualityJudge, tokenizer, train_items: Sequence[dict], eva
     """
     from transformers.trainer_utils import get_last_checkpoint
 
-    from ..progress import progress_callbacks
+    from qcrdkit.core.progress import progress_callbacks
 
     check_training_items(train_items, args.objective)
     if not eval_items:

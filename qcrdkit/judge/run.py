@@ -1,4 +1,4 @@
-"""Stage 02 on a run directory, from its parameters (:class:`qcrdkit.stages.JudgeStageConfig`): the
+"""Stage 02 on a run directory, from its parameters (:class:`qcrdkit.core.stages.JudgeStageConfig`): the
 functions notebook 02 calls, in its order.
 
 ===========================  ==========================================================================
@@ -16,13 +16,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..guards import remove_inside
-from ..io import read_json, write_jsonl
-from ..stages import JudgeStageConfig, deciding_settings
-from .augment import augment_negatives, augmentation_summary, corpus_vocabulary
-from .items import judge_items, mark_answer_signals, split_by_question, subsample_questions
-from .pretraining import check_training_items, judge_training_config, train_judge
-from .scoring import evaluation_report, score_items
+from qcrdkit.core.guards import remove_inside
+from qcrdkit.core.io import read_json, write_jsonl
+from qcrdkit.core.stages import JudgeStageConfig, deciding_settings
+from qcrdkit.judge.augment import augment_negatives, augmentation_summary, corpus_vocabulary
+from qcrdkit.judge.items import judge_items, mark_answer_signals, split_by_question, subsample_questions
+from qcrdkit.judge.pretraining import check_training_items, judge_training_config, train_judge
+from qcrdkit.judge.scoring import evaluation_report, score_items
 
 STAGE = "02_judge"
 
@@ -46,8 +46,9 @@ def judge_data(run_dir: str | Path, stage: JudgeStageConfig, mask_token: str | N
     """The teacher's rationales of ``stage.splits`` as judge items, split by question (``heldout_fraction``,
     ``seed``), with augmented negatives (``augment``, ``augment_ops``, ``augment_rate``; ``mask_token``: the
     judge tokenizer's) and every item's answer input (``answer_input``; an augmented text is measured against
-    the teacher's own samples). Raises :class:`qcrdkit.errors.ConfigError` when they cannot train a judge."""
-    from ..rundir import load_examples, load_task, read_teacher_samples, teacher_samples_path
+    the teacher's own samples). Raises :class:`qcrdkit.core.errors.ConfigError` when they cannot train a judge."""
+    from qcrdkit.core.rundir import read_teacher_samples, teacher_samples_path
+    from qcrdkit.tasks import load_examples, load_task
 
     task, _ = load_task(run_dir)
     records = read_teacher_samples(run_dir)
@@ -86,8 +87,9 @@ def pretrain_judge(run_dir: str | Path, stage: JudgeStageConfig, model, tokenize
     """The judge of ``<run>/judge/`` when it was pretrained with exactly these settings on the run's
     current teacher samples; else ``model`` pretrained (``judge_training_config``; resumes from checkpoints of
     the same configuration). One made with other settings is kept and this raises
-    :class:`qcrdkit.provenance.ArtifactConflict` naming the differences, unless ``stage.replace``."""
-    from ..rundir import claim_judge, judge_dir, load_run_judge
+    :class:`qcrdkit.core.provenance.ArtifactConflict` naming the differences, unless ``stage.replace``."""
+    from qcrdkit.core.rundir import claim_judge, judge_dir
+    from qcrdkit.judge.model import load_run_judge
 
     settings = deciding_settings(STAGE, asdict(stage))
     decision, out_dir = claim_judge(run_dir, settings, replace=stage.replace)
@@ -108,14 +110,14 @@ def evaluate_judge(run_dir: str | Path, stage: JudgeStageConfig, judge: Pretrain
                    data: JudgeData) -> tuple[dict, list[dict]]:
     """``(metrics, held-out rows)``: the judge's scores of the held-out rationales (teacher and augmented) and of
     ``stage.test_split``; :func:`evaluation_report` of each; ``ranking`` — right vs wrong (gold answer) held-out
-    teacher rationales, the judge beside shorter-first and agreement (:func:`qcrdkit.analysis.ranking_aucs`);
+    teacher rationales, the judge beside shorter-first and agreement (:func:`qcrdkit.judge.ranking.ranking_aucs`);
     ``sides_differ`` — held-out rationales whose self-consistency side is not their gold-answer side. Writes
     ``<run>/judge/`` (the judge unless reused, metrics, scores, history), then records its provenance
     and removes the finished pretraining's checkpoints."""
-    from ..analysis.judging import right_wrong_rows
-    from ..analysis.statistics import ranking_aucs
-    from ..provenance import move_aside
-    from ..rundir import JUDGE_FOLDER, judge_dir, record_judge, swap_in, teacher_samples_path, write_judge_artifacts
+    from qcrdkit.judge.ranking import ranking_aucs, right_wrong_rows
+    from qcrdkit.core.provenance import move_aside
+    from qcrdkit.core.rundir import JUDGE_FOLDER, judge_dir, record_judge, swap_in, teacher_samples_path
+    from qcrdkit.judge.model import write_judge_artifacts
 
     rows = score_items(judge.model, judge.tokenizer, data.heldout + data.augmented_heldout, progress=stage.progress)
     metrics = evaluation_report(rows)
@@ -154,8 +156,8 @@ def score_teacher_rationales(run_dir: str | Path, stage: JudgeStageConfig, judge
     ``teacher_scores_work.json``: qcrd check's projection)."""
     import time
 
-    from ..io import write_json
-    from ..rundir import judge_dir, teacher_samples_path
+    from qcrdkit.core.io import write_json
+    from qcrdkit.core.rundir import judge_dir, teacher_samples_path
 
     start = time.perf_counter()
 

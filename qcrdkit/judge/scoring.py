@@ -6,9 +6,9 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .pairs import encode_pairs
-from .items import NEGATIVE, POSITIVE
-from .model import QualityJudge
+from qcrdkit.judge.pairs import encode_pairs
+from qcrdkit.judge.items import NEGATIVE, POSITIVE
+from qcrdkit.judge.model import QualityJudge
 
 
 @torch.inference_mode()

@@ -26,9 +26,9 @@ from typing import Iterable
 
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, T5Config, T5ForConditionalGeneration
 
-from ..errors import ConfigError, model_load_error
-from ..stages import TrainingStageConfig
-from .tokenizers import EXPLAIN, PREDICT, TOKENIZERS, preset_tokenizer  # noqa: F401
+from qcrdkit.core.errors import ConfigError, model_load_error
+from qcrdkit.core.stages import TrainingStageConfig
+from qcrdkit.students.tokenizers import EXPLAIN, PREDICT, TOKENIZERS, preset_tokenizer  # noqa: F401
 
 STUDENT_PRESETS = {
     "scratch-tiny": dict(d_model=64, d_ff=256, d_kv=16, num_layers=2, num_decoder_layers=2, num_heads=4,
@@ -85,7 +85,7 @@ def load_or_train_tokenizer(path: str | Path, name: str, corpus: Iterable[str],
                               "tokenizer settings for every method of a run, or a new run_dir")
         if saved.get("corpus") == digest:
             return AutoTokenizer.from_pretrained(path)
-        from ..provenance import move_aside
+        from qcrdkit.core.provenance import move_aside
 
         move_aside(path.parent.parent, path)          # trained on other texts: kept aside, trained again
     tok = preset_tokenizer(corpus, tokenizer, vocab_size, name)
@@ -125,3 +125,27 @@ def generate_texts(model, tokenizer, inputs: list[str], *, max_new_tokens: int =
             out += [texts[i:i + num_return_sequences] for i in range(0, len(texts), num_return_sequences)]
     model.train(was_training)
     return out
+
+
+def student_corpus(examples: dict, records: list[dict], task) -> list[str]:
+    """Texts the run's corpus tokenizer is trained on: train questions and labels, teacher rationales."""
+    return [t for ex in examples["train"] for t in (ex.input, task.label_target(ex))] + \
+           [r["rationale"] for r in records if r.get("rationale")]
+
+
+def run_student_tokenizer(run_dir: str | Path, student: str = TrainingStageConfig.student,
+                          tokenizer: str = TrainingStageConfig.tokenizer, vocab_size: int = TrainingStageConfig.vocab_size,
+                          corpus: list[str] | None = None):
+    """The run's tokenizer for an offline preset (``<run>/students/tokenizer``, trained on the
+    run's corpus the first time; ``corpus`` when the caller has it, else read from the run);
+    ``None`` for a hub name or path (the model brings its own)."""
+    if student not in STUDENT_PRESETS:
+        return None
+    if corpus is None:
+        from qcrdkit.core.rundir import read_teacher_greedy, read_teacher_samples
+        from qcrdkit.tasks import load_task
+
+        task, spec = load_task(run_dir)
+        records = [r for r in read_teacher_samples(run_dir) + (read_teacher_greedy(run_dir) or []) if r["split"] == "train"]
+        corpus = student_corpus({"train": task.load("train", data_dir=spec.get("data_dir"))}, records, task)
+    return load_or_train_tokenizer(Path(run_dir) / "students" / "tokenizer", student, corpus, tokenizer, vocab_size)

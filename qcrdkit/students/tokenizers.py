@@ -8,7 +8,7 @@ from typing import Iterable
 
 from transformers import ByT5Tokenizer, PreTrainedTokenizerFast
 
-from ..errors import ConfigError
+from qcrdkit.core.errors import ConfigError
 
 PREDICT = "<Predict>"
 EXPLAIN = "<Explain>"

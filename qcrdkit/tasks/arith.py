@@ -24,10 +24,10 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from ..errors import ConfigError
-from .base import Example, register_task
-from .numeric import format_number
-from .numeric import NumericTask
+from qcrdkit.core.errors import ConfigError
+from qcrdkit.tasks.base import Example, register_task
+from qcrdkit.tasks.numeric import format_number
+from qcrdkit.tasks.numeric import NumericTask
 
 NAMES = ["Tom", "Anna", "Ravi", "Mia", "Leo", "Sara", "Omar", "Lily", "Jack", "Nina", "Paul", "Emma",
          "Ken", "Zoe", "Ivan", "Rosa", "Sam", "Hana", "Ben", "Lucy"]

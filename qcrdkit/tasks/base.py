@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Sequence
 
-from ..errors import ConfigError, DataFormatError
-from ..io import iter_jsonl
-from .reading import ANSWER_MARKERS, UNREAD, Reading, looks_garbled, split_answer  # noqa: F401 (the tasks' API)
+from qcrdkit.core.errors import ConfigError, DataFormatError
+from qcrdkit.core.io import iter_jsonl
+from qcrdkit.tasks.reading import ANSWER_MARKERS, UNREAD, Reading, looks_garbled, split_answer  # noqa: F401 (the tasks' API)
 
 SPLITS = ("train", "valid", "test")
 

@@ -21,7 +21,7 @@ import re
 import string
 from typing import Callable, Sequence
 
-from .reading import UNREAD, Reading, is_aside, sentences
+from qcrdkit.tasks.reading import UNREAD, Reading, is_aside, sentences
 
 LETTERS = string.ascii_lowercase
 _OPTION_LETTER = re.compile(r"\(([a-zA-Z])\)")

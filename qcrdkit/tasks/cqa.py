@@ -5,9 +5,9 @@ import re
 import string
 from typing import Any
 
-from .base import Example, Task, register_task
-from .choice import closing_choice, parse_choice, parse_unlisted_choice
-from .reading import Reading
+from qcrdkit.tasks.base import Example, Task, register_task
+from qcrdkit.tasks.choice import closing_choice, parse_choice, parse_unlisted_choice
+from qcrdkit.tasks.reading import Reading
 
 LETTERS = "abcde"
 
@@ -52,5 +52,5 @@ class CQA(Task):
         return None if answer is None else _norm(str(answer))
 
     def _load_split_hub(self, split):
-        from .hub import load_hub_split
+        from qcrdkit.tasks.hub import load_hub_split
         return load_hub_split(self, "cos_e", "v1.11", {"train": "train", "test": "validation"}, split)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from ..errors import ConfigError
+from qcrdkit.core.errors import ConfigError
 
 
 def examples_from_rows(task, rows, split: str):
@@ -15,7 +15,7 @@ def examples_from_rows(task, rows, split: str):
 
 
 def load_hub_split(task, hub_id: str, config: str | None, split_map: dict, split: str):
-    from .base import carve_valid
+    from qcrdkit.tasks.base import carve_valid
 
     if split not in split_map:
         if split in ("train", "valid") and "train" in split_map:

@@ -39,13 +39,13 @@ import string
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, DataFormatError
-from ..io import iter_jsonl
-from .base import SPLITS, Example, Task, carve_valid, register_task
-from .choice import LETTERS, closing_choice, first_sentence, parse_choice
-from .numeric import (closing_number, format_number, mostly_unwritten, number_key, numbers_equal, parse_number,
+from qcrdkit.core.errors import ConfigError, DataFormatError
+from qcrdkit.core.io import iter_jsonl
+from qcrdkit.tasks.base import SPLITS, Example, Task, carve_valid, register_task
+from qcrdkit.tasks.choice import LETTERS, closing_choice, first_sentence, parse_choice
+from qcrdkit.tasks.numeric import (closing_number, format_number, mostly_unwritten, number_key, numbers_equal, parse_number,
                       question_numbers)
-from .reading import UNREAD, Reading, is_aside, sentences
+from qcrdkit.tasks.reading import UNREAD, Reading, is_aside, sentences
 
 ANSWER_TYPES = ("number", "choice", "label", "text")
 def normalise_text(text: str) -> str:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import re
 
-from .base import Example, Task, register_task
-from .reading import UNREAD, Reading, is_aside, sentences
+from qcrdkit.tasks.base import Example, Task, register_task
+from qcrdkit.tasks.reading import UNREAD, Reading, is_aside, sentences
 
 NLI_LABELS = ("entailment", "neutral", "contradiction")
 _LABEL_RE = re.compile(r"\b(entail\w*|neutral|contradict\w*)\b", re.IGNORECASE)
@@ -76,7 +76,7 @@ class NLITask(Task):
         return closing_label(text)
 
     def _load_split_hub(self, split):
-        from .hub import load_hub_split
+        from qcrdkit.tasks.hub import load_hub_split
         return load_hub_split(self, self.hub_id, None, self.hub_splits, split)
 
 

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .base import Example, Task
-from .reading import TAIL_CHARACTERS, UNREAD, Reading, is_aside, main_clause, sentences, word_numbers
+from qcrdkit.tasks.base import Example, Task
+from qcrdkit.tasks.reading import TAIL_CHARACTERS, UNREAD, Reading, is_aside, main_clause, sentences, word_numbers
 
 #: longer expressions are not evaluated (a rationale's calculations are short; this bounds the parser's work)
 MAX_EXPRESSION = 200

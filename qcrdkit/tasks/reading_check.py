@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterable
 
-from . import get_task
-from .base import Example
+from qcrdkit.tasks import get_task
+from qcrdkit.tasks.base import Example
 
 
 def task_for(answer_type: str):

@@ -1,8 +1,8 @@
 """SVAMP (Patel et al. 2021): arithmetic word problems whose gold label is an equation."""
 from __future__ import annotations
 
-from .base import Example, register_task
-from .numeric import NumericTask, safe_eval
+from qcrdkit.tasks.base import Example, register_task
+from qcrdkit.tasks.numeric import NumericTask, safe_eval
 
 
 @register_task("svamp")
@@ -19,5 +19,5 @@ class SVAMP(NumericTask):
                        label=record["label"], answer=safe_eval(record["label"]))
 
     def _load_split_hub(self, split):
-        from .hub import load_hub_split
+        from qcrdkit.tasks.hub import load_hub_split
         return load_hub_split(self, self.hub_id, None, {"train": "train", "test": "test"}, split)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import contextlib
 
-from ..errors import ConfigError
-from ..tasks.base import Example, Task
-from ..tasks.reading import reader_prompt, reply_is_none
+from qcrdkit.core.errors import ConfigError
+from qcrdkit.tasks.base import Example, Task
+from qcrdkit.tasks.reading import reader_prompt, reply_is_none
 
 #: the teachers whose own endpoint reads when ``reader_base_url`` is None
 TEACHER_ENDPOINTS = ("synthetic", "openai")
@@ -21,8 +21,8 @@ def reader_client(stage):
     """A :class:`~qcrdkit.teacher.TeacherClient` for reading (one reply a prompt, temperature 0) on the stage's
     reader endpoint: ``reader_base_url`` (``"synthetic"``: the embedded endpoint), or when it is None the
     teacher's own endpoint; ``reader_model`` (None: the teacher's ``model``)."""
-    from . import CompletionCache, TeacherClient, TeacherConfig
-    from .collect import endpoint
+    from qcrdkit.teacher import CompletionCache, TeacherClient, TeacherConfig
+    from qcrdkit.teacher.collect import endpoint
 
     if stage.reader_base_url is None and stage.teacher not in TEACHER_ENDPOINTS:
         raise ConfigError(f"answer_reader 'llm' with teacher {stage.teacher!r} needs reader_base_url (an "

@@ -14,10 +14,10 @@ import hashlib
 import time
 from pathlib import Path
 
-from ..errors import DataFormatError
-from ..io import iter_jsonl, read_json, write_json, write_jsonl
-from .cache import CompletionCache, completion_key
-from .client import TeacherConfig
+from qcrdkit.core.errors import DataFormatError
+from qcrdkit.core.io import iter_jsonl, read_json, write_json, write_jsonl
+from qcrdkit.teacher.cache import CompletionCache, completion_key
+from qcrdkit.teacher.client import TeacherConfig
 
 
 def export_batch(config: TeacherConfig, prompts: dict[str, list[dict]], cache: CompletionCache,

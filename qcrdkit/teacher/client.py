@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
-from ..errors import ConfigError, QcrdError
-from ..stage_parameters import declared
-from .cache import CompletionCache, completion_key
+from qcrdkit.core.errors import ConfigError, QcrdError
+from qcrdkit.core.stage_parameters import declared
+from qcrdkit.teacher.cache import CompletionCache, completion_key
 
 STAGE = "01_teacher_sampling"
 
@@ -62,7 +62,7 @@ class TeacherConfig:
     """
 
     model: str
-    # the fields stage 01 has too are declared there (qcrdkit.stages.TeacherSamplingConfig: default and help)
+    # the fields stage 01 has too are declared there (qcrdkit.core.stages.TeacherSamplingConfig: default and help)
     base_url: str | None = declared(STAGE, "base_url")
     temperature: float = declared(STAGE, "temperature")
     k: int = declared(STAGE, "k")
@@ -110,7 +110,7 @@ def resolve_api_key(config: TeacherConfig) -> str:
 
     Raises :class:`ConfigError` naming the variable when a hosted endpoint has no key.
     """
-    from ..guards import check_env_name
+    from qcrdkit.core.guards import check_env_name
 
     check_env_name(config.api_key_env, "api_key_env")
     if config.api_key_env:
@@ -239,7 +239,7 @@ class TeacherClient:
         from openai import AsyncOpenAI, DefaultAsyncHttpxClient
         from tqdm.auto import tqdm
 
-        from ..progress import report
+        from qcrdkit.core.progress import report
 
         cfg = self.config
         stats = self.last_stats = SampleStats(prompts=len(prompts))

@@ -14,14 +14,14 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from ..errors import ConfigError
-from ..tasks.base import Example, Task
-from .cache import CompletionCache
-from .client import TeacherClient, TeacherConfig
-from .importers import import_dss_llm, import_jsonl
-from .prompts import STOP_SEQUENCES, load_template
-from .sampling import sample_teacher
-from .synthetic import MODEL_NAME, SyntheticTeacherServer
+from qcrdkit.core.errors import ConfigError
+from qcrdkit.tasks.base import Example, Task
+from qcrdkit.teacher.cache import CompletionCache
+from qcrdkit.teacher.client import TeacherClient, TeacherConfig
+from qcrdkit.teacher.importers import import_dss_llm, import_jsonl
+from qcrdkit.teacher.prompts import STOP_SEQUENCES, load_template
+from qcrdkit.teacher.sampling import sample_teacher
+from qcrdkit.teacher.synthetic import MODEL_NAME, SyntheticTeacherServer
 
 SOURCES = ("synthetic", "openai", "dss_import", "jsonl_import")
 
@@ -120,7 +120,7 @@ def _add_counts(total: dict, more: dict) -> dict:
 def other_splits(task: Task, sampled: list[str], data_dir: str | Path | None = None) -> dict[str, list[Example]]:
     """The task's splits not in ``sampled`` that load (an imported dump is routed to them and checked
     against their test questions); a split the data lacks is left out."""
-    from ..tasks.base import SPLITS
+    from qcrdkit.tasks.base import SPLITS
 
     out = {}
     for split in SPLITS:
@@ -139,7 +139,7 @@ UNPARSEABLE_WARNING = 0.10
 def reading_counts(records: list[dict]) -> dict[str, dict]:
     """Per split: the share of samples whose answer was read (``read_rate``) and how many each rule of
     :mod:`qcrdkit.tasks.reading` read (``by_rule``; ``unread`` counts the rest)."""
-    from ..tasks.reading import RULES
+    from qcrdkit.tasks.reading import RULES
 
     out = {}
     for split in sorted({r["split"] for r in records}):

@@ -17,10 +17,10 @@ import json
 import re
 from pathlib import Path
 
-from ..errors import DataFormatError, DataLeakError
-from ..io import iter_jsonl
-from ..tasks.base import Example, Task, question_key
-from .records import make_record
+from qcrdkit.core.errors import DataFormatError, DataLeakError
+from qcrdkit.core.io import iter_jsonl
+from qcrdkit.tasks.base import Example, Task, question_key
+from qcrdkit.teacher.records import make_record
 
 
 def dss_completions(task: Task, data_dir: str | Path, file_split: str) -> dict[str, str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import ConfigError
+from qcrdkit.core.errors import ConfigError
 
 PROMPT_DIR = Path(__file__).parent / "prompts"
 TEMPLATE_FOR_TASK = {"svamp": "math.txt", "arith": "math.txt", "cqa": "cqa.txt", "anli1": "nli.txt", "esnli": "nli.txt",

@@ -8,7 +8,7 @@ that read it: :data:`qcrdkit.tasks.reading.RULES`), ``gold``, ``correct``, ``fin
 """
 from __future__ import annotations
 
-from ..tasks.base import Example, Task
+from qcrdkit.tasks.base import Example, Task
 
 
 def make_record(task: Task, example: Example, *, split: str, sample_index: int, raw: str,

@@ -1,4 +1,4 @@
-"""Stage 01 on a run directory, from its parameters (:class:`qcrdkit.stages.TeacherSamplingConfig`): the
+"""Stage 01 on a run directory, from its parameters (:class:`qcrdkit.core.stages.TeacherSamplingConfig`): the
 functions notebook 01 calls, in its order.
 
 =============================  ======================================================================
@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from ..errors import ConfigError
-from ..stages import TeacherSamplingConfig, deciding_settings
+from qcrdkit.core.errors import ConfigError
+from qcrdkit.core.stages import TeacherSamplingConfig, deciding_settings
 
 STAGE = "01_teacher_sampling"
 #: stage-01 parameters that are paths (relative ones: to the project folder)
@@ -27,8 +27,8 @@ ANSWER_READERS = ("rules", "llm")
 
 
 def with_project_paths(stage: TeacherSamplingConfig) -> TeacherSamplingConfig:
-    """The stage with its path parameters resolved against the project (:func:`qcrdkit.paths.project_path`)."""
-    from ..paths import project_path
+    """The stage with its path parameters resolved against the project (:func:`qcrdkit.core.paths.project_path`)."""
+    from qcrdkit.core.paths import project_path
 
     return replace(stage, **{name: None if getattr(stage, name) is None else str(project_path(getattr(stage, name)))
                              for name in PATH_PARAMETERS})
@@ -39,17 +39,17 @@ class TeacherQuestions:
     task: object
     examples: dict           # {split: [Example]} of the sampled splits
     other: dict | None       # jsonl_import: the task's other splits (routing, the test-leakage check)
-    decision: str            # reuse | new | replace (qcrdkit.rundir.claim_teacher)
+    decision: str            # reuse | new | replace (qcrdkit.core.rundir.claim_teacher)
     settings: dict           # the deciding settings (what provenance.json records)
 
 
 def teacher_questions(stage: TeacherSamplingConfig) -> TeacherQuestions:
-    """The questions stage 01 samples, after deciding (:func:`qcrdkit.rundir.claim_teacher`) whether the run's
+    """The questions stage 01 samples, after deciding (:func:`qcrdkit.core.rundir.claim_teacher`) whether the run's
     samples are reused; samples made with other settings stop it, naming the differences (unless ``replace``).
     ``stage``'s paths should be resolved (:func:`with_project_paths`)."""
-    from ..rundir import claim_teacher
-    from ..tasks import get_task
-    from .collect import other_splits
+    from qcrdkit.core.rundir import claim_teacher
+    from qcrdkit.tasks import get_task
+    from qcrdkit.teacher.collect import other_splits
 
     if stage.answer_reader not in ANSWER_READERS:
         raise ConfigError(f"answer_reader must be one of {ANSWER_READERS}, got {stage.answer_reader!r}")
@@ -75,8 +75,8 @@ def sample_rationales(stage: TeacherSamplingConfig, questions: TeacherQuestions)
     :func:`qcrdkit.teacher.collect.collect_teacher_samples` is the stage's own), and with ``greedy_rationale``
     one greedy sample a question from a teacher that can write one (:data:`GREEDY_TEACHERS`). Reused samples
     are read back instead."""
-    from ..rundir import read_teacher_stage
-    from .collect import collect_teacher_samples
+    from qcrdkit.core.rundir import read_teacher_stage
+    from qcrdkit.teacher.collect import collect_teacher_samples
 
     if questions.decision == "reuse":
         records, greedy, provenance, split_info = read_teacher_stage(stage.run_dir)
@@ -105,8 +105,8 @@ def read_with_llm(stage: TeacherSamplingConfig, questions: TeacherQuestions, rec
                   provenance: dict) -> None:
     """``answer_reader: llm``: what the rules left unread in ``records`` (and ``greedy``) goes to the reader
     endpoint (:mod:`qcrdkit.teacher.answer_reader`); its counts and the reading after it go into ``provenance``."""
-    from .answer_reader import read_unread, reader_client
-    from .collect import reading_counts, warn_unparseable
+    from qcrdkit.teacher.answer_reader import read_unread, reader_client
+    from qcrdkit.teacher.collect import reading_counts, warn_unparseable
 
     examples = {ex.id: ex for exs in questions.examples.values() for ex in exs}
     with reader_client(stage) as client:
@@ -162,8 +162,8 @@ def reading_summary(records: list, reading: dict | None, show: int = 3) -> str:
 def split_and_save(stage: TeacherSamplingConfig, questions: TeacherQuestions, samples: TeacherSamples) -> dict:
     """The self-consistency split (``split_mode``; marks each record ``positive``), its statistics by split, and
     ``<run>/task.json`` + ``<run>/teacher/`` written, provenance last. Reused samples: their saved statistics."""
-    from ..consistency import apply_split, consistency_stats
-    from ..rundir import record_teacher, save_task_spec, staging_dir, swap_in, write_teacher_artifacts
+    from qcrdkit.teacher.consistency import apply_split, consistency_stats
+    from qcrdkit.core.rundir import record_teacher, save_task_spec, staging_dir, swap_in, write_teacher_artifacts
 
     if samples.reused:
         return samples.stats

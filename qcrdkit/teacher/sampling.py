@@ -1,10 +1,10 @@
 """Sampling a teacher for a task's questions: prompts in, sample records out."""
 from __future__ import annotations
 
-from ..tasks.base import Example, Task
-from .client import TeacherClient
-from .prompts import build_messages, load_template
-from .records import make_record
+from qcrdkit.tasks.base import Example, Task
+from qcrdkit.teacher.client import TeacherClient
+from qcrdkit.teacher.prompts import build_messages, load_template
+from qcrdkit.teacher.records import make_record
 
 
 def teacher_prompts(task: Task, examples: list[Example], template: str | None = None) -> dict[str, list[dict]]:

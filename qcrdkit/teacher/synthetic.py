@@ -20,7 +20,7 @@ thread, optionally adding a fixed latency per request or ignoring ``n`` as many 
 
 It also answers the **LLM reader**'s prompts (``answer_reader: llm``; :func:`reader_reply`). The same endpoint is
 the offline **LLM judge** (§5.4): a prompt made by
-:func:`qcrdkit.judge_prompt.judge_prompt` is answered by :func:`judge_arith_reply`, which checks the
+:func:`qcrdkit.teacher.llm_judge_prompt.judge_prompt` is answered by :func:`judge_arith_reply`, which checks the
 arithmetic of both explanations (an explanation is good when it shows at least one calculation,
 every calculation ``x op y = z`` in it is right, and the last result is the given answer).
 """
@@ -36,11 +36,11 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
-from ..judge_prompt import read_judge_prompt
-from ..tasks.arith import ArithProblem, apply_op, read_problem
-from ..tasks.numeric import format_number, numbers_equal, parse_number
-from ..tasks.reading import read_reader_prompt, word_numbers
-from .prompts import question_from_prompt
+from qcrdkit.teacher.llm_judge_prompt import read_judge_prompt
+from qcrdkit.tasks.arith import ArithProblem, apply_op, read_problem
+from qcrdkit.tasks.numeric import format_number, numbers_equal, parse_number
+from qcrdkit.tasks.reading import read_reader_prompt, word_numbers
+from qcrdkit.teacher.prompts import question_from_prompt
 
 MODEL_NAME = "synthetic-arith"
 MISTAKES = ("wrong_op", "distractor", "slip", "truncate")
