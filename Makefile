@@ -68,8 +68,8 @@ test-fast: setup
 bench: setup
 	$(PY) bench/teacher_throughput.py
 
-# All five methods x 3 seeds and the QCRD ablations on arith: bench/RESULTS.md (35 min before issue 13's
-# recalibration; params/bench.yaml now trains 1200 steps of 32 questions, not yet timed with every method)
+# All five methods and QCRD's three ablations on arith, five seeds each (params/bench.yaml): bench/RESULTS.md;
+# the machine alone for about 1.5 hours on 2 cores (bench/README.md)
 bench-methods: setup
 	$(PY) bench/methods.py --fresh
 

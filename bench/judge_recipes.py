@@ -1,4 +1,4 @@
-"""Which judge recipe ranks the student's own rationales? (issue 24, item 3: "try, and keep what measurably helps")
+"""Which judge recipe ranks the student's own rationales? (try, and keep what measurably helps)
 
 On a finished demo-like run (stages 01-03 with a QCRD student), every recipe starts from the run's stage-02 judge
 and is scored on the same items: the final QCRD student's τ 0.7 samples on test questions (``--eval-questions``

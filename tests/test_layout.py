@@ -140,3 +140,51 @@ def test_parameters_are_not_declared_again_by_hand():
                          text=True, check=True).stdout
     counts = json.loads(out.strip().splitlines()[-1])
     assert counts.get("library field", 0) + counts.get("cli default", 0) + counts.get("notebook rename", 0) <= 5
+
+
+#: function defaults named like a stage parameter whose value no stage has, because they are another thing of that
+#: name: inference batch sizes, display limits, the model name a record carries, a request's seed, ...
+HOMONYMS = {
+    "backbone": {"model.py:__init__=''", "model.py:judge_from_student='student'"},     # what a saved judge records
+    "batch_size": {f"{f}=64" for f in ("models.py:generate_texts", "online.py:score", "scoring.py:score_items",
+                                       "scoring.py:score_rationales")},                # inference batches
+    "cache_dir": {"llm_judge.py:judge_client=None"},               # the LLM judge's cache (stage 04: llm_judge_cache_dir)
+    "limit": {"explorer.py:rows_html=20", "widgets.py:__init__=20"},                   # rows shown
+    "model": {"importers.py:import_dss_llm='palm-540b (DSS)'", "importers.py:import_jsonl='imported'"},  # a record's
+    "progress": {"scoring.py:score_items=False", "scoring.py:score_rationales=False"},  # inside a stage's own bar
+    "run_dir": {"dashboard.py:show_run=None"},                     # None: the newest run
+    "seed": {"synthetic.py:complete=None"},                        # a request's seed
+    "splits": {"items.py:judge_items=None"},                       # None: every record given
+    "steps": {"base.py:__init__=0", "online.py:update=1"},         # a callback's count; optimizer steps per update
+    "temperature": {"importers.py:import_jsonl=None", "models.py:generate_texts=None"},  # unknown; greedy
+}
+
+
+def test_no_function_default_restates_a_stage_parameter_with_another_value():
+    """A library function's default named like a stage parameter reads the stage's (``JudgeStageConfig.heldout_fraction``)
+    or has its value; another value is a second declaration that disagrees, unless it is a known homonym."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, str(REPO / "bench" / "parameter_declarations.py")], capture_output=True,
+                         text=True, check=True).stdout
+    found: dict[str, set] = {}
+    for line in out.splitlines():
+        if line.strip().startswith("other value: "):
+            name, where = line.strip().removeprefix("other value: ").split(": ", 1)
+            found.setdefault(name, set()).add(where.removesuffix(" (other value)"))
+    extra = {n: sorted(w - HOMONYMS.get(n, set())) for n, w in found.items() if w - HOMONYMS.get(n, set())}
+    assert not extra, f"function defaults that disagree with the stage: {extra}"
+
+
+def test_no_internal_issue_numbers_in_what_users_read():
+    """The tracker's numbers mean nothing to a user: none in the package, the docs, the Makefile, bench/ or params/."""
+    import re
+    import subprocess
+
+    files = subprocess.run(["git", "ls-files", "qcrdkit", "docs", "bench", "params", "Makefile", "README.md"], cwd=REPO,
+                           capture_output=True, text=True, check=True).stdout.split()
+    pattern = re.compile(r"\bissues? ?#?\d+|(?<![#\w&:])#\d{1,3}\b(?![#'\";\w])", re.IGNORECASE)
+    found = [f"{f}:{i}: {line.strip()[:80]}" for f in files if f.endswith((".py", ".md", ".yaml", ".ipynb")) or
+             f == "Makefile" for i, line in enumerate((REPO / f).read_text().splitlines(), 1) if pattern.search(line)]
+    assert not found

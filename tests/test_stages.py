@@ -79,3 +79,12 @@ def test_every_value_called_the_papers_cites_the_section_that_states_it():
                 ("03_training", "negative_top_k"), ("03_training", "judge_labels")}
     for stage, name in unstated:
         assert "paper" not in next(f for f in fields(STAGE_CONFIGS[stage]) if f.name == name).metadata
+
+
+def test_every_help_string_is_whole():
+    """A help ends as a sentence does: not on ``;``, ``|``, ``,`` or ``:`` (a first line cut from a longer comment)."""
+    from qcrdkit.core.stages import help_text
+
+    cut = {f"{stage}.{name}": text for stage in STAGE_CONFIGS for name, text in help_text(stage).items()
+           if text.rstrip()[-1] in ";|,:"}
+    assert not cut

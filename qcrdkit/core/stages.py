@@ -26,7 +26,7 @@ class TeacherSamplingConfig:
         metadata={"help": "svamp | cqa | anli1 | esnli | arith | jsonl (your own files: docs/guide.md, \"Your own data\")"})
     task_options: dict = field(
         default_factory=lambda: {"n_train": 2000, "n_valid": 200, "n_test": 500, "min_steps": 1, "max_steps": 2, "max_operand": 5, "label": "answer", "seed": 0},
-        metadata={"help": "arith's knobs (the demo's world; {} for another task);"})
+        metadata={"help": "arith's knobs (the demo's world; {} for another task); jsonl: train/test paths and fields"})
     data_dir: str | None = field(
         default=None,
         metadata={"help": "DSS data folder for svamp/cqa/anli1/esnli (None: HF hub, online only)"})
@@ -50,7 +50,8 @@ class TeacherSamplingConfig:
     temperature: float = field(default=0.7, metadata={"help": "sampling temperature (paper: 0.7)", "paper": 0.7, "cite": "§4.1"})
     greedy_rationale: bool = field(
         default=True,
-        metadata={"help": "also one greedy sample (temperature 0) per question: the one rationale the baselines"})
+        metadata={"help": "also one greedy sample (temperature 0) per question: the one rationale the baselines learn, as in "
+                          "Distilling Step-by-Step (synthetic/openai teachers only)"})
     max_tokens: int = field(default=256, metadata={"help": "longest completion requested"})
     seed: int = field(default=0, metadata={"help": "seed of sampling, splits and training"})
     concurrency: int = field(default=8, metadata={"help": "requests in flight"})
@@ -179,7 +180,8 @@ class TrainingStageConfig:
         metadata={"help": "scratch-tiny | scratch-small | t5-small | t5-base | google/flan-t5-base | a folder", "paper": "t5-base", "cite": "§4.1"})
     tokenizer: str = field(
         default="corpus-numbers",
-        metadata={"help": "offline presets only, trained on the run's texts: corpus (digits one token each) |"})
+        metadata={"help": "offline presets only, trained on the run's texts: corpus (digits one token each) | corpus-numbers "
+                          "(frequent numbers one token each) | byte (ByT5)"})
     vocab_size: int = field(default=2000, metadata={"help": "corpus tokenizer size"})
     steps: int = field(
         default=600,
@@ -228,7 +230,9 @@ class TrainingStageConfig:
     iterations_back: int = field(default=3, metadata={"help": "j (paper: 5)", "paper": 5, "cite": "§4.1"})
     steps_per_iteration: int = field(
         default=50,
-        metadata={"help": "S (kit's 100 in params/paper.yaml; the paper does not state it): optimizer steps per iteration (snapshot, alpha3 decay, generator moves on);"})
+        metadata={"help": "S (kit's 100 in params/paper.yaml; the paper does not state it): optimizer steps per iteration "
+                          "(snapshot, alpha3 decay, generator moves on); the generator is j*S to (j+1)*S-1 steps old, "
+                          "never the random initialisation"})
     negative_temperature: float = field(default=1.5, metadata={"help": "tau_neg (0: greedy)", "paper": 1.5, "cite": "§4.1, A.4"})
     negative_top_k: int = field(
         default=20,

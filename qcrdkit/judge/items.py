@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Sequence
 
 from qcrdkit.core.errors import ConfigError, DataFormatError
+from qcrdkit.core.stages import JudgeStageConfig
 
 
 POSITIVE = "teacher positive"
@@ -117,7 +118,8 @@ def mark_answer_signals(items: Sequence[dict], task, mode: str, examples: dict |
     return list(items)
 
 
-def split_by_question(items: Sequence[dict], heldout_fraction: float = 0.1, seed: int = 0) -> tuple[list[dict], list[dict]]:
+def split_by_question(items: Sequence[dict], heldout_fraction: float = JudgeStageConfig.heldout_fraction,
+                      seed: int = JudgeStageConfig.seed) -> tuple[list[dict], list[dict]]:
     """Split items into train and held-out parts by question: no question is in both."""
     if not 0 <= heldout_fraction < 1:
         raise ConfigError(f"heldout_fraction must be in [0, 1), got {heldout_fraction}")

@@ -9,6 +9,7 @@ import torch
 
 from qcrdkit.core.errors import ConfigError
 from qcrdkit.core.precision import use_fast_attention
+from qcrdkit.core.stages import JudgeStageConfig, TrainingStageConfig
 from qcrdkit.judge.pairs import encode_pairs
 from qcrdkit.judge.items import answer_input_mode
 from qcrdkit.judge.model import QualityJudge
@@ -24,7 +25,8 @@ class OnlineJudge:
     the model and its optimizer through a student checkpoint.
     """
 
-    def __init__(self, model: QualityJudge, tokenizer, *, objective: str = "bce", learning_rate: float = 1e-5,
+    def __init__(self, model: QualityJudge, tokenizer, *, objective: str = JudgeStageConfig.objective,
+                 learning_rate: float = TrainingStageConfig.judge_lr,
                  weight_decay: float = 0.0):
         if objective not in OBJECTIVES:
             raise ConfigError(f"objective must be one of {OBJECTIVES}, got {objective!r}")

@@ -15,6 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from qcrdkit.core.errors import ConfigError
+from qcrdkit.core.stages import TeacherSamplingConfig as Stage01
 from qcrdkit.tasks.base import Example, Task
 from qcrdkit.teacher.cache import CompletionCache
 from qcrdkit.teacher.client import TeacherClient, TeacherConfig
@@ -39,15 +40,16 @@ def endpoint(source: str, base_url: str | None, api_key_env: str | None):
         raise ConfigError(f"an endpoint is 'synthetic' or 'openai', got {source!r}")
 
 
-def collect_teacher_samples(task: Task, examples: dict[str, list[Example]], *, source: str = "synthetic",
-                            base_url: str | None = None, model: str = MODEL_NAME, api_key_env: str | None = "OPENAI_API_KEY",
-                            k: int = 5, temperature: float = 0.7, max_tokens: int = 256, seed: int | None = 0,
-                            concurrency: int = 8, timeout: float = 60.0, max_retries: int = 5,
-                            cache_dir: str | Path | None = None, prompt_template: str | Path | None = None,
+def collect_teacher_samples(task: Task, examples: dict[str, list[Example]], *, cache_dir: str | Path | None,
+                            source: str = Stage01.teacher, base_url: str | None = Stage01.base_url, model: str = Stage01.model,
+                            api_key_env: str | None = Stage01.api_key_env, k: int = Stage01.k, temperature: float = Stage01.temperature,
+                            max_tokens: int = Stage01.max_tokens, seed: int | None = Stage01.seed, concurrency: int = Stage01.concurrency,
+                            timeout: float = Stage01.timeout, max_retries: int = 5, prompt_template: str | Path | None = None,
                             data_dir: str | Path | None = None, import_path: str | Path | None = None,
                             other_examples: dict[str, list[Example]] | None = None, strict_import: bool = False,
                             allow_test_overlap: bool = False, progress: bool = True) -> tuple[list[dict], dict]:
-    """Sample records for every split in ``examples``, and a provenance dict (no secrets).
+    """Sample records for every split in ``examples``, and a provenance dict (no secrets). The defaults are stage
+    01's (:class:`~qcrdkit.core.stages.TeacherSamplingConfig`); ``cache_dir`` is given (``None``: no cache).
 
     ``jsonl_import`` reads ``import_path`` once for all splits (:func:`import_jsonl`; ``other_examples``:
     the task's splits not sampled, for routing and the test-leakage check;

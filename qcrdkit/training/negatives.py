@@ -19,6 +19,8 @@ from collections import deque
 import torch
 from transformers import LogitsProcessor
 
+from qcrdkit.core.stages import TrainingStageConfig
+
 
 def generator_snapshot(step: int, steps_per_iteration: int, j: int) -> int | None:
     """The iteration whose end-of-iteration snapshot generates the negatives at optimizer step
@@ -103,7 +105,7 @@ class GumbelTopK(LogitsProcessor):
     demo's CPU). ``top_k=0``: the whole vocabulary.
     """
 
-    def __init__(self, temperature: float, top_k: int = 0):
+    def __init__(self, temperature: float, top_k: int = TrainingStageConfig.negative_top_k):
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
         self.temperature, self.top_k = temperature, top_k
