@@ -88,3 +88,75 @@ def test_every_help_string_is_whole():
     cut = {f"{stage}.{name}": text for stage in STAGE_CONFIGS for name, text in help_text(stage).items()
            if text.rstrip()[-1] in ";|,:"}
     assert not cut
+
+
+def test_stage_names_are_written_once_in_the_package():
+    """Every module names a stage by its constant (``TRAINING``, in ``core/stage_registry.py``): its name is written once."""
+    names = re.compile(r"[\"']0[1-9]_[a-z_]+[\"']")
+    found = [f"{p.relative_to(REPO)}:{i}" for p in (REPO / "qcrdkit").rglob("*.py") if p.name != "stage_registry.py"
+             for i, line in enumerate(p.read_text().splitlines(), 1) if names.search(line) and "02_discriminator" not in line]
+    assert not found
+
+
+# a fifth stage, for the test below: its config class and hooks
+from dataclasses import dataclass as _dataclass, field as _field  # noqa: E402
+
+
+@_dataclass
+class ExtraStageConfig:
+    """Stage 05 (a test's): one path parameter."""
+
+    stage = "05_extra"
+    run_dir: str = _field(default="outputs/runs/interactive", metadata={"help": "the run"})
+    notes_file: str = _field(default="notes.txt", metadata={"help": "a file of notes."})
+
+
+CALLS = []
+
+
+def extra_checks(config, offline, context):
+    CALLS.append(("checks", config.notes_file))
+    return ["05_extra.notes_file: looked at"]
+
+
+def extra_tiny(section, tiny_root, context):
+    CALLS.append(("tiny", sorted(section)))
+    return {**section, "notes_file": "tiny.txt"}
+
+
+def extra_projection(measured, config, name, wall):
+    CALLS.append(("projection", name))
+    return 36.0
+
+
+@pytest.fixture
+def fifth_stage():
+    from qcrdkit.core import stages
+
+    record = stages.register_stage(stages.Stage("05_extra", "Stage 05 — extra", ExtraStageConfig,
+                                                path_parameters=("notes_file",), checks=f"{__name__}:extra_checks",
+                                                tiny=f"{__name__}:extra_tiny", projection=f"{__name__}:extra_projection"))
+    CALLS.clear()
+    yield record
+    del stages.STAGES_BY_NAME["05_extra"], stages.STAGE_CONFIGS["05_extra"]
+
+
+def test_adding_a_stage_is_one_record(fifth_stage, tmp_path):
+    """With one registered record, the pipeline orders and resolves the stage, the reference documents it, and
+    ``qcrd check``'s quick checks, tiny run and projection call its hooks."""
+    from qcrdkit.cli import pipeline, preflight, projection
+    from qcrdkit.cli.reference import parameter_reference
+    from qcrdkit.core import stages
+
+    with pytest.raises(ValueError, match="registered already"):
+        stages.register_stage(fifth_stage)
+    assert stages.stage_names()[-1] == "05_extra" and stages.defaults("05_extra")["notes_file"] == "notes.txt"
+    assert "## Stage 05 — extra (`notebooks/05_extra.ipynb`)" in parameter_reference()
+    injected = pipeline.stage_parameters({"05_extra": {"notes_file": "n.txt"}}, "05_extra", tmp_path / "run", tmp_path)
+    assert injected["notes_file"] == str(tmp_path / "n.txt")                    # a path parameter, made absolute
+    assert preflight._stage_checks("05_extra", injected, True, {}) == ["05_extra.notes_file: looked at"]
+    tiny = preflight.tiny_params({"run_id": "r", "stages": ["05_extra"], "05_extra": {"notes_file": "a"}}, tmp_path)
+    assert tiny["stages"] == stages.stage_names() and tiny["05_extra"]["notes_file"] == "tiny.txt"
+    measured = projection.Measured(tmp_path, {}, {}, 1, 1.0, {"projected_hours": {}})
+    assert stages.STAGES_BY_NAME["05_extra"].hook("projection")(measured, None, "05_extra", 0.0) == 36.0
+    assert [c[0] for c in CALLS] == ["checks", "tiny", "projection"]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qcrdkit.core.stages import AnalysisStageConfig
+from qcrdkit.core.stages import ANALYSIS, AnalysisStageConfig
 from qcrdkit.analysis import tables
 from qcrdkit.analysis.report import Report
 
@@ -235,7 +235,7 @@ def llm_judge_section(a: AnalysisRun, stage: AnalysisStageConfig) -> LLMJudgemen
 
     missing = missing_students(a, stage.compare)
     if missing:
-        raise ConfigError(f"04_analysis.compare: {a.run_dir / 'students'} has no trained student {missing} "
+        raise ConfigError(f"{ANALYSIS}.compare: {a.run_dir / 'students'} has no trained student {missing} "
                           f"(students there: {sorted(s['name'] for s in a.students if s['run'] == a.run_dir.name)}); "
                           "set compare to two of them, or llm_judge = None")
     judged = pick_questions(a.test_examples, stage.llm_judge_questions, seed=stage.seed + 1)

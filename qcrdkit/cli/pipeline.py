@@ -44,13 +44,13 @@ from pathlib import Path
 import yaml
 
 from qcrdkit.core.errors import ConfigError
+from qcrdkit.core.stages import JUDGE, STAGES_BY_NAME, stage_names
 
 #: the stage notebooks ship inside the package (``notebooks/`` at the repository root links here), so a
 #: non-editable ``pip install`` runs ``qcrd run`` too
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
-STAGES = ("01_teacher_sampling", "02_judge", "03_training", "04_analysis")
 #: older stage names a params file (or ``--set``) may still use
-STAGE_ALIASES = {"02_discriminator": "02_judge"}
+STAGE_ALIASES = {"02_discriminator": JUDGE}
 
 
 def _stage_name(name):
@@ -71,10 +71,6 @@ def _renamed_stages(params: dict, where) -> dict:
     if isinstance(out.get("sweep"), dict) and "stage" in out["sweep"]:
         out["sweep"] = {**out["sweep"], "stage": _stage_name(out["sweep"]["stage"])}
     return out
-#: parameters given as paths (or lists of paths): made absolute against the caller's working directory
-PATH_PARAMS = ("data_dir", "cache_dir", "import_path", "prompt_template", "llm_judge_cache_dir", "extra_run_dirs")
-#: parameters that are a path or a name (a model on the hub, a preset): made absolute when the path exists
-MAYBE_PATH_PARAMS = ("backbone", "student", "fixed_generator")
 #: the kernel's own log stays quiet: its "Kernel is running over TCP without encryption" warning (a local kernel on
 #: loopback) and the "KeyboardInterrupt caught in kernel" its shutdown logs; a cell's error reaches `qcrd run` as
 #: the cell's output, not through this log
@@ -168,10 +164,10 @@ def load_params(path: str | Path, overrides: list[str] = (), base: str | Path | 
             if not isinstance(node, dict):
                 raise ConfigError(f"--set {item}: {k} is not a section")
         node[keys[-1]] = value
-    stages = params.get("stages", list(STAGES))
-    unknown = [s for s in stages if s not in STAGES]
+    stages = params.get("stages", stage_names())
+    unknown = [s for s in stages if s not in STAGES_BY_NAME]
     if unknown:
-        raise ConfigError(f"{path}: unknown stage(s) {unknown}; known: {list(STAGES)}")
+        raise ConfigError(f"{path}: unknown stage(s) {unknown}; known: {stage_names()}")
     params["stages"] = stages
     _check_names(params, path)
     sweep = params.get("sweep")
@@ -197,7 +193,7 @@ def _check_names(params: dict, where) -> None:
     if isinstance(sweep, dict) and isinstance(sweep.get("variants"), dict):
         for name in sweep["variants"]:
             check_run_name(name, "sweep variant", str(where))
-    for stage in STAGES:
+    for stage in STAGES_BY_NAME:
         tag = (params.get(stage) or {}).get("tag") if isinstance(params.get(stage), dict) else None
         if tag is not None:
             check_run_name(tag, f"{stage}.tag", str(where))
@@ -218,12 +214,13 @@ def stage_parameters(params: dict, stage: str, run_dir: Path, cwd: Path, declare
             raise ConfigError(f"{stage}: unknown parameter(s) {unknown}; the notebook declares {sorted(declared)}")
         common = {k: v for k, v in common.items() if k in declared}
     out = {**common, **own}
-    for key in PATH_PARAMS:
+    record = STAGES_BY_NAME[stage]
+    for key in record.path_parameters:
         if isinstance(out.get(key), str):
             out[key] = str((cwd / out[key]).resolve())
         elif isinstance(out.get(key), list):
             out[key] = [str((cwd / p).resolve()) if isinstance(p, str) else p for p in out[key]]
-    for key in MAYBE_PATH_PARAMS:
+    for key in record.maybe_path_parameters:
         if isinstance(out.get(key), str) and (cwd / out[key]).exists():
             out[key] = str((cwd / out[key]).resolve())
     options = out.get("task_options")
@@ -233,7 +230,7 @@ def stage_parameters(params: dict, stage: str, run_dir: Path, cwd: Path, declare
                 options[key] = str((cwd / options[key]).resolve())
     # a relative path default of the notebook (``outputs/cache/teacher``) is relative to the project folder:
     # the folder `qcrd run` starts in (the kernel runs in the run's folder, and gets $QCRD_PROJECT_DIR too)
-    for key in PATH_PARAMS:
+    for key in record.path_parameters:
         default = (notebook_defaults or {}).get(key)
         if key not in out and isinstance(default, str) and not Path(default).is_absolute():
             out[key] = str((cwd / default).resolve())

@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 from qcrdkit.core.errors import ConfigError, QcrdError
+from qcrdkit.core.stages import JUDGE, TRAINING, stage_names
 
 #: questions per split in the tiny run (at least a batch of each stage, at most this many more)
 TINY_QUESTIONS = 8
@@ -68,51 +69,70 @@ def endpoint_problem(where: str, model: str, base_url: str | None, api_key_env: 
     return None
 
 
-def _stage_checks(stage: str, parameters: dict, offline: bool, task_cache: dict) -> list[str]:
-    from qcrdkit.core.stage_parameters import make_stage_config
+def check_teacher_sampling(config, offline: bool, context: dict) -> list[str]:
+    """Stage 01: the task's data loads (kept in ``context["task"]`` for the later stages), the files it names
+    exist, the teacher's endpoint answers."""
+    from qcrdkit.tasks import get_task
 
-    problems = []
-    config = make_stage_config(stage, {k: v for k, v in parameters.items() if k != "run_dir"},
-                               strict=False)
-    if stage == "01_teacher_sampling":
-        from qcrdkit.tasks import get_task
+    stage, problems = config.stage, []
+    try:
+        task = get_task(config.task, **(config.task_options or {}))
+        context["task"] = (task, config.data_dir)
+        for split in ("train", "valid", "test"):
+            task.load(split, data_dir=config.data_dir)
+    except (QcrdError, OSError, ValueError) as exc:
+        problems.append(f"{stage}: task {config.task!r} data: {str(exc).splitlines()[0]}")
+    for key in ("import_path", "prompt_template"):
+        path = getattr(config, key)
+        if path and not Path(path).exists():
+            problems.append(f"{stage}.{key}: {path} does not exist")
+    if config.teacher == "openai":
+        problems.append(endpoint_problem(f"{stage} teacher", config.model, config.base_url, config.api_key_env))
+    return problems
 
+
+def check_judge(config, offline: bool, context: dict) -> list[str]:
+    """Stage 02: the backbone is a preset, a folder or a cached hub model."""
+    from qcrdkit.judge.model import T5_PRESETS
+    from qcrdkit.students.models import STUDENT_PRESETS
+
+    return [hub_model_problem(f"{config.stage}.backbone", config.backbone, {*T5_PRESETS, *STUDENT_PRESETS, "minilm"},
+                              offline)]
+
+
+def check_training(config, offline: bool, context: dict) -> list[str]:
+    """Stage 03: the student model loads, and every method builds its configuration (QCRD's outcome labels read
+    the task stage 01 checked)."""
+    from qcrdkit.students.models import STUDENT_PRESETS
+    from qcrdkit.training.qcrd_judge import check_outcome_labels
+    from qcrdkit.training.run import method_config
+
+    problems = [hub_model_problem(f"{config.stage}.student", config.student, STUDENT_PRESETS, offline)]
+    for method in config.methods:
         try:
-            task = get_task(config.task, **(config.task_options or {}))
-            task_cache["task"] = (task, config.data_dir)
-            for split in ("train", "valid", "test"):
-                task.load(split, data_dir=config.data_dir)
-        except (QcrdError, OSError, ValueError) as exc:
-            problems.append(f"{stage}: task {config.task!r} data: {str(exc).splitlines()[0]}")
-        for key in ("import_path", "prompt_template"):
-            path = getattr(config, key)
-            if path and not Path(path).exists():
-                problems.append(f"{stage}.{key}: {path} does not exist")
-        if config.teacher == "openai":
-            problems.append(endpoint_problem(f"{stage} teacher", config.model, config.base_url, config.api_key_env))
-    elif stage == "02_judge":
-        from qcrdkit.judge.model import T5_PRESETS
-        from qcrdkit.students.models import STUDENT_PRESETS
+            method_config(method, config, output_dir="/nonexistent", seed=(config.seeds or [0])[0])
+            if method == "qcrd" and config.use_judge and config.judge_labels == "outcome" and "task" in context:
+                check_outcome_labels(context["task"][0])
+        except QcrdError as exc:
+            problems.append(f"{config.stage} method {method}: {str(exc).splitlines()[0]}")
+    return problems
 
-        problems.append(hub_model_problem(f"{stage}.backbone", config.backbone,
-                                          {*T5_PRESETS, *STUDENT_PRESETS, "minilm"}, offline))
-    elif stage == "03_training":
-        from qcrdkit.students.models import STUDENT_PRESETS
-        from qcrdkit.training.qcrd_judge import check_outcome_labels
-        from qcrdkit.training.run import method_config
 
-        problems.append(hub_model_problem(f"{stage}.student", config.student, STUDENT_PRESETS, offline))
-        for method in config.methods:
-            try:
-                method_config(method, config, output_dir="/nonexistent", seed=(config.seeds or [0])[0])
-                if method == "qcrd" and config.use_judge and config.judge_labels == "outcome" and "task" in task_cache:
-                    check_outcome_labels(task_cache["task"][0])
-            except QcrdError as exc:
-                problems.append(f"{stage} method {method}: {str(exc).splitlines()[0]}")
-    elif stage == "04_analysis" and config.llm_judge == "openai":
-        problems.append(endpoint_problem(f"{stage} LLM judge", config.llm_judge_model, config.llm_judge_base_url,
-                                         config.llm_judge_api_key_env))
-    return [p for p in problems if p]
+def check_analysis(config, offline: bool, context: dict) -> list[str]:
+    """Stage 04: the LLM judge's endpoint answers."""
+    if config.llm_judge != "openai":
+        return []
+    return [endpoint_problem(f"{config.stage} LLM judge", config.llm_judge_model, config.llm_judge_base_url,
+                             config.llm_judge_api_key_env)]
+
+
+def _stage_checks(stage: str, parameters: dict, offline: bool, context: dict) -> list[str]:
+    from qcrdkit.core.stage_parameters import make_stage_config
+    from qcrdkit.core.stages import STAGES_BY_NAME
+
+    config = make_stage_config(stage, {k: v for k, v in parameters.items() if k != "run_dir"}, strict=False)
+    checks = STAGES_BY_NAME[stage].hook("checks")
+    return [p for p in (checks(config, offline, context) if checks else []) if p]
 
 
 def quick_checks(params: dict, cwd: Path, *, offline: bool) -> tuple[list[str], list]:
@@ -133,56 +153,72 @@ def quick_checks(params: dict, cwd: Path, *, offline: bool) -> tuple[list[str], 
 
 
 # ---- 2. the tiny run -------------------------------------------------------------------------------------------
-def _shrink(stage: str, section: dict, tiny_root: Path, *, qcrd: bool, iterations_back: int) -> dict:
-    """A stage's own parameters for the tiny run (only keys it already sets or the tiny run needs)."""
-    s = dict(section or {})
-    if stage == "01_teacher_sampling":
-        if s.get("cache_dir", "") is not None:
-            s["cache_dir"] = str(tiny_root / "cache" / "teacher")
-    elif stage == "02_judge":
-        s.update(steps=TINY_JUDGE_STEPS, eval_every=TINY_JUDGE_STEPS, save_every=TINY_JUDGE_STEPS,
-                 heldout_fraction=max(float(s.get("heldout_fraction") or 0.1), 0.25))
-    elif stage == "03_training":
-        steps = max(3, iterations_back + 2) if qcrd else 3
-        s.update(steps=steps, eval_every=steps)
-        if "seeds" in s:
-            s["seeds"] = list(s["seeds"])[:1]
-        if qcrd:     # the ring advances and negatives come each step; the online judge updates twice
-            s["steps_per_iteration"] = 1
-            # every negative inside the margin, so the judge scores it: a trained student's step, not a fresh one's
-            s["delta"] = 1e6
-            if s.get("judge_update_every", 1) != 0:
-                s["judge_update_every"] = max(2, steps // 2)
-    elif stage == "04_analysis":
-        s.update(kde_questions=2, samples_per_temperature=1, case_questions=1, llm_judge_questions=2,
-                 bootstrap_resamples=50)
-        if s.get("llm_judge_cache_dir", "") is not None:
-            s["llm_judge_cache_dir"] = str(tiny_root / "cache" / "judge")
+def tiny_teacher_sampling(s: dict, tiny_root: Path, context: dict) -> dict:
+    if s.get("cache_dir", "") is not None:
+        s["cache_dir"] = str(tiny_root / "cache" / "teacher")
     return s
+
+
+def tiny_judge(s: dict, tiny_root: Path, context: dict) -> dict:
+    s.update(steps=TINY_JUDGE_STEPS, eval_every=TINY_JUDGE_STEPS, save_every=TINY_JUDGE_STEPS,
+             heldout_fraction=max(float(s.get("heldout_fraction") or 0.1), 0.25))
+    return s
+
+
+def tiny_training(s: dict, tiny_root: Path, context: dict) -> dict:
+    qcrd = context["qcrd"]
+    steps = max(3, context["iterations_back"] + 2) if qcrd else 3
+    s.update(steps=steps, eval_every=steps)
+    if "seeds" in s:
+        s["seeds"] = list(s["seeds"])[:1]
+    if qcrd:     # the ring advances and negatives come each step; the online judge updates twice
+        s["steps_per_iteration"] = 1
+        # every negative inside the margin, so the judge scores it: a trained student's step, not a fresh one's
+        s["delta"] = 1e6
+        if s.get("judge_update_every", 1) != 0:
+            s["judge_update_every"] = max(2, steps // 2)
+    return s
+
+
+def tiny_analysis(s: dict, tiny_root: Path, context: dict) -> dict:
+    s.update(kde_questions=2, samples_per_temperature=1, case_questions=1, llm_judge_questions=2,
+             bootstrap_resamples=50)
+    if s.get("llm_judge_cache_dir", "") is not None:
+        s["llm_judge_cache_dir"] = str(tiny_root / "cache" / "judge")
+    return s
+
+
+def _shrink(stage: str, section: dict, tiny_root: Path, context: dict) -> dict:
+    """A stage's own parameters for the tiny run (only keys it already sets or the tiny run needs): its record's
+    ``tiny`` hook."""
+    from qcrdkit.core.stages import STAGES_BY_NAME
+
+    tiny = STAGES_BY_NAME[stage].hook("tiny")
+    return tiny(dict(section or {}), tiny_root, context) if tiny else dict(section or {})
 
 
 def tiny_params(params: dict, tiny_root: Path, questions: int = TINY_QUESTIONS) -> dict:
     """The params of the tiny run (see the module doc), in ``tiny_root``."""
-    from qcrdkit.cli.pipeline import STAGES
-    from qcrdkit.core.stages import TrainingStageConfig
+    from qcrdkit.core.stages import TEACHER_SAMPLING, TrainingStageConfig, defaults
 
     p = copy.deepcopy(params)
     p["run_id"], p["outputs_dir"] = "tiny", str(tiny_root)
     common = p["common"] = dict(p.get("common") or {})
-    training = {**common, **(p.get("03_training") or {})}
-    qcrd = "qcrd" in (training.get("methods") or TrainingStageConfig.methods)
-    back = int(training.get("iterations_back") or TrainingStageConfig.iterations_back)
-    teacher = p.setdefault("01_teacher_sampling", {}) or {}
+    training = {**common, **(p.get(TRAINING) or {})}
+    context = {"qcrd": "qcrd" in (training.get("methods") or defaults(TRAINING)["methods"]),
+               "iterations_back": int(training.get("iterations_back") or TrainingStageConfig.iterations_back)}
+    teacher = p.setdefault(TEACHER_SAMPLING, {}) or {}
     holder = teacher if "task_options" in teacher else common
     holder["task_options"] = {**(holder.get("task_options") or {}), "questions_per_split": questions}
     # the stages before the first one asked for run too: a later stage needs their artifacts
-    p["stages"] = list(STAGES[:max(STAGES.index(s) for s in p["stages"]) + 1])
+    names = stage_names()
+    p["stages"] = names[:max(names.index(s) for s in p["stages"]) + 1]
     for stage in p["stages"]:
-        p[stage] = _shrink(stage, p.get(stage), tiny_root, qcrd=qcrd, iterations_back=back)
+        p[stage] = _shrink(stage, p.get(stage), tiny_root, context)
     sweep = p.get("sweep")
     if sweep:           # a variant's own settings are shrunk too (those it sets; the rest come from its stage's)
-        sweep["variants"] = {name: {k: v for k, v in _shrink(sweep["stage"], variant, tiny_root, qcrd=qcrd,
-                                                             iterations_back=back).items() if k in variant}
+        sweep["variants"] = {name: {k: v for k, v in _shrink(sweep["stage"], variant, tiny_root, context).items()
+                                    if k in variant}
                              for name, variant in sweep["variants"].items()}
     return p
 
@@ -271,14 +307,12 @@ def run_preflight(params: dict, cwd: str | Path, *, offline: bool = True, price_
     report["quick_check_seconds"] = round(time.perf_counter() - t0, 2)
     if not problems:
         tiny_root = fresh_tiny_folder(folder)
-        batch = max(int((params.get(s) or {}).get("batch_size") or 0) for s in ("02_judge", "03_training"))
+        batch = max(int((params.get(s) or {}).get("batch_size") or 0) for s in (JUDGE, TRAINING))
         questions = max(TINY_QUESTIONS, min(batch, 64))
         runs = [tiny_params(params, tiny_root, questions=questions)]
         if params.get("sweep"):       # a sweep runs on a run that has its swept stage's plain artifacts: make them
-            from qcrdkit.cli.pipeline import STAGES
-
             base = {k: v for k, v in params.items() if k != "sweep"}
-            base["stages"] = list(STAGES[:STAGES.index(params["sweep"]["stage"]) + 1])
+            base["stages"] = stage_names()[:stage_names().index(params["sweep"]["stage"]) + 1]
             runs.insert(0, tiny_params(base, tiny_root, questions=questions))
         memory, stage_seconds = PeakMemory(), {}
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import math
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from qcrdkit.core.io import read_json
 from qcrdkit.core.stage_parameters import make_stage_config
+from qcrdkit.core.stages import TRAINING
 
 GB = 2**30
 
@@ -53,81 +55,116 @@ def _students(tiny_run: Path) -> dict[str, dict]:
     return out
 
 
-def project(plan: list, tiny_run: Path, stage_seconds: dict, peaks: dict, *, price_in: float | None = None,
-            price_out: float | None = None) -> dict:
-    """The real run's projection (keys of ``preflight.json``; see the module doc). ``plan``: the real run's
-    :func:`qcrdkit.cli.pipeline.plan_run` plan; ``tiny_run``: the tiny run's folder; ``stage_seconds`` / ``peaks``:
-    the tiny run's wall seconds and peak GB per stage (or sweep variant) name."""
+@dataclass
+class Measured:
+    """What the per-stage projections share: the tiny run, the real run's task sizes, stage 01's record of the tiny
+    run's requests, and ``out`` (the report's keys, which a stage's projection adds to)."""
+
+    tiny_run: Path
+    sizes: dict
+    teacher: dict
+    tiny_questions: int
+    sizes_ratio: float
+    out: dict
+
+
+def project_teacher_sampling(m: Measured, config, name: str, wall: float) -> float:
+    """Requests and tokens scale with the questions; time by waves of ``concurrency`` requests (an import with
+    the questions)."""
+    greedy = m.teacher.get("greedy") or {}
+    real_questions = sum(m.sizes[s] for s in config.splits)
+    m.out["teacher_requests"] = round((m.teacher.get("requests", 0) + greedy.get("requests", 0)) * m.sizes_ratio)
+    for kind in ("prompt", "completion"):
+        key = f"{kind}_tokens"
+        m.out["teacher_tokens"][kind] = round((m.teacher.get(key, 0) + greedy.get(key, 0)) * m.sizes_ratio)
+    sampled = m.teacher.get("sampling_seconds", m.teacher.get("seconds", 0.0)) + greedy.get("seconds", 0.0)
+    scale = waves(real_questions, config.concurrency) / waves(m.tiny_questions, config.concurrency) \
+        if config.teacher in ("openai", "synthetic") else m.sizes_ratio
+    return max(wall - sampled, 0.0) + sampled * scale
+
+
+def project_judge(m: Measured, config, name: str, wall: float) -> float:
+    """Seconds per step × steps, evaluations × their time, scoring every teacher rationale."""
     from qcrdkit.core.rundir import judge_dir
 
+    folder = judge_dir(m.tiny_run)
+    metrics, history = read_json(folder / "metrics.json"), read_json(folder / "history.json")
+    evals = [e["eval_runtime"] for e in history if "eval_runtime" in e]
+    per_eval = sum(evals) / max(len(evals), 1)
+    per_step = max(metrics["train_seconds"] - sum(evals), 0.0) / max(metrics["steps"], 1)
+    work = _read(folder / "teacher_scores_work.json")          # scoring every teacher rationale
+    m.out["seconds_per_step"]["judge"] = round(per_step, 4)
+    fixed = max(wall - metrics["train_seconds"] - work.get("seconds", 0.0), 0.0)
+    real_rationales = work.get("rationales", 0) * m.sizes_ratio
+    return fixed + per_step * config.steps + per_eval * (config.steps // max(config.eval_every or 0, 1)) \
+        + work.get("seconds", 0.0) * real_rationales / max(work.get("rationales", 0), 1)
+
+
+def project_training(m: Measured, config, name: str, wall: float) -> float:
+    """Per method: seconds per step after the first × steps × seeds (QCRD's online-judge updates at the real
+    cadence), evaluations × questions."""
+    students = _students(m.tiny_run)
+    measured = sum(s["train_runtime"] + s.get("evaluation_seconds", 0.0) for s in students.values())
+    total = max(wall - measured, 0.0)
+    sizes = m.sizes
+    for method in config.methods:
+        s = students.get(method)
+        if s is None:
+            continue
+        per_step = s.get("steady_seconds_per_step") or s["seconds_per_step"]
+        updates = s.get("judge_update_seconds") or 0.0           # outside the step timer: added at its cadence
+        every = config.judge_update_every if config.judge_update_every is not None else config.steps_per_iteration
+        if updates and every:
+            per_step += updates / max(s.get("judge_updates") or 1, 1) / every
+        m.out["seconds_per_step"][method] = round(per_step, 4)
+        in_training = max(s["train_runtime"] - s["train_seconds"] - updates, 0.0) \
+            * (config.steps // max(config.eval_every or 0, 1)) * sizes["valid"] / max(s["n_valid"], 1)
+        final = s.get("evaluation_seconds", 0.0) * (sizes["valid"] + sizes["test"]) / max(s["n_valid"] + s["n_test"], 1)
+        total += len(config.seeds or [0]) * (per_step * config.steps + in_training + final)
+    return total
+
+
+def project_analysis(m: Measured, config, name: str, wall: float) -> float:
+    """The quality plot's samples and the LLM judge's pairs × their measured time."""
+    summary = _read(m.tiny_run / "report" / "summary.json")
+    quality, judged = summary.get("work_quality") or {}, summary.get("work_llm_judge") or {}
+    fixed = max(wall - quality.get("seconds", 0.0) - judged.get("seconds", 0.0), 0.0)
+    samples = min(config.kde_questions, m.sizes["test"]) * config.samples_per_temperature * len(config.temperatures)
+    pairs = min(config.llm_judge_questions, m.sizes["test"]) * len(config.llm_judge_temperatures) \
+        if config.llm_judge else 0
+    return fixed + quality.get("seconds", 0.0) * samples / max(quality.get("samples", 0), 1) \
+        + judged.get("seconds", 0.0) * pairs / max(judged.get("pairs", 0), 1)
+
+
+def project(plan: list, tiny_run: Path, stage_seconds: dict, peaks: dict, *, price_in: float | None = None,
+            price_out: float | None = None) -> dict:
+    """The real run's projection (keys of ``preflight.json``; see the module doc): each stage's by its record's
+    ``projection`` hook. ``plan``: the real run's :func:`qcrdkit.cli.pipeline.plan_run` plan; ``tiny_run``: the tiny
+    run's folder; ``stage_seconds`` / ``peaks``: the tiny run's wall seconds and peak GB per stage (or sweep
+    variant) name."""
+    from qcrdkit.core.stages import STAGES_BY_NAME, TEACHER_SAMPLING
+
     configs = [(stage, name, _config(stage, parameters)) for stage, name, parameters in plan]
-    first = next((c for s, _, c in configs if s == "01_teacher_sampling"), None)
+    first = next((c for s, _, c in configs if s == TEACHER_SAMPLING), None)
     if first is None:
         from qcrdkit.tasks import load_task
 
         spec = load_task(tiny_run)[1]
-        first = _config("01_teacher_sampling", {"task": spec["task"], "data_dir": spec.get("data_dir"),
-                                                 "task_options": spec.get("task_options") or {}})
+        first = _config(TEACHER_SAMPLING, {"task": spec["task"], "data_dir": spec.get("data_dir"),
+                                           "task_options": spec.get("task_options") or {}})
     sizes = _task_sizes(first)
     teacher = _read(tiny_run / "teacher" / "config.json")
     tiny_questions = max(sum((teacher.get("splits") or {}).values()), 1)
-    sizes_ratio = sum(sizes[s] for s in first.splits) / tiny_questions     # the teacher's samples scale with it
-    fixed, seconds, out = {}, {}, {"teacher_requests": 0, "teacher_tokens": {"prompt": 0, "completion": 0},
-                                   "seconds_per_step": {}, "projected_hours": {}, "peak_memory_gb": {}}
+    out = {"teacher_requests": 0, "teacher_tokens": {"prompt": 0, "completion": 0}, "seconds_per_step": {},
+           "projected_hours": {}, "peak_memory_gb": {}}
+    # the teacher's samples scale with the questions sampled
+    measured = Measured(tiny_run, sizes, teacher, tiny_questions, sum(sizes[s] for s in first.splits) / tiny_questions,
+                        out)
+    seconds = {}
     for stage, name, config in configs:
-        wall = stage_seconds.get(name, 0.0)
-        if stage == "01_teacher_sampling":
-            greedy = teacher.get("greedy") or {}
-            real_questions, ratio = sum(sizes[s] for s in config.splits), sizes_ratio
-            out["teacher_requests"] = round((teacher.get("requests", 0) + greedy.get("requests", 0)) * ratio)
-            for kind in ("prompt", "completion"):
-                key = f"{kind}_tokens"
-                out["teacher_tokens"][kind] = round((teacher.get(key, 0) + greedy.get(key, 0)) * ratio)
-            sampled = teacher.get("sampling_seconds", teacher.get("seconds", 0.0)) + greedy.get("seconds", 0.0)
-            scale = waves(real_questions, config.concurrency) / waves(tiny_questions, config.concurrency) \
-                if config.teacher in ("openai", "synthetic") else ratio
-            fixed[name], seconds[name] = max(wall - sampled, 0.0), max(wall - sampled, 0.0) + sampled * scale
-        elif stage == "02_judge":
-            folder = judge_dir(tiny_run)
-            metrics, history = read_json(folder / "metrics.json"), read_json(folder / "history.json")
-            evals = [e["eval_runtime"] for e in history if "eval_runtime" in e]
-            per_eval = sum(evals) / max(len(evals), 1)
-            per_step = max(metrics["train_seconds"] - sum(evals), 0.0) / max(metrics["steps"], 1)
-            work = _read(folder / "teacher_scores_work.json")          # scoring every teacher rationale
-            out["seconds_per_step"]["judge"] = round(per_step, 4)
-            fixed[name] = max(wall - metrics["train_seconds"] - work.get("seconds", 0.0), 0.0)
-            real_rationales = work.get("rationales", 0) * sizes_ratio
-            seconds[name] = fixed[name] + per_step * config.steps + per_eval * (config.steps // max(config.eval_every or 0, 1)) \
-                + work.get("seconds", 0.0) * real_rationales / max(work.get("rationales", 0), 1)
-        elif stage == "03_training":
-            students = _students(tiny_run)
-            measured = sum(m["train_runtime"] + m.get("evaluation_seconds", 0.0) for m in students.values())
-            fixed[name] = max(wall - measured, 0.0)
-            total = fixed[name]
-            for method in config.methods:
-                m = students.get(method)
-                if m is None:
-                    continue
-                per_step = m.get("steady_seconds_per_step") or m["seconds_per_step"]
-                updates = m.get("judge_update_seconds") or 0.0           # outside the step timer: added at its cadence
-                every = config.judge_update_every if config.judge_update_every is not None else config.steps_per_iteration
-                if updates and every:
-                    per_step += updates / max(m.get("judge_updates") or 1, 1) / every
-                out["seconds_per_step"][method] = round(per_step, 4)
-                in_training = max(m["train_runtime"] - m["train_seconds"] - updates, 0.0) \
-                    * (config.steps // max(config.eval_every or 0, 1)) * sizes["valid"] / max(m["n_valid"], 1)
-                final = m.get("evaluation_seconds", 0.0) * (sizes["valid"] + sizes["test"]) / max(m["n_valid"] + m["n_test"], 1)
-                total += len(config.seeds or [0]) * (per_step * config.steps + in_training + final)
-            seconds[name] = total
-        elif stage == "04_analysis":
-            summary = _read(tiny_run / "report" / "summary.json")
-            quality, judged = summary.get("work_quality") or {}, summary.get("work_llm_judge") or {}
-            fixed[name] = max(wall - quality.get("seconds", 0.0) - judged.get("seconds", 0.0), 0.0)
-            samples = min(config.kde_questions, sizes["test"]) * config.samples_per_temperature * len(config.temperatures)
-            pairs = min(config.llm_judge_questions, sizes["test"]) * len(config.llm_judge_temperatures) \
-                if config.llm_judge else 0
-            seconds[name] = fixed[name] + quality.get("seconds", 0.0) * samples / max(quality.get("samples", 0), 1) \
-                + judged.get("seconds", 0.0) * pairs / max(judged.get("pairs", 0), 1)
+        projection = STAGES_BY_NAME[stage].hook("projection")
+        if projection is not None:
+            seconds[name] = projection(measured, config, name, stage_seconds.get(name, 0.0))
     for stage, name, _ in configs:
         hours = seconds.get(name, 0.0) / 3600
         out["projected_hours"][stage] = round(out["projected_hours"].get(stage, 0.0) + hours, 4)
@@ -161,7 +198,7 @@ def disk_needed_gb(plan: list, tiny_run: Path) -> float:
     finals, in_flight = judge * 4, 0.0
     kept = (StudentConfig.save_total_limit or 1) + 1
     for stage, _, parameters in plan:
-        if stage != "03_training":
+        if stage != TRAINING:
             continue
         config = _config(stage, parameters)
         for method in config.methods:

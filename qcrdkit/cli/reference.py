@@ -8,10 +8,7 @@ from __future__ import annotations
 
 from dataclasses import MISSING, fields
 
-from qcrdkit.core.stages import STAGE_CONFIGS
-
-TITLES = {"01_teacher_sampling": "Stage 01 — teacher sampling", "02_judge": "Stage 02 — the quality judge",
-          "03_training": "Stage 03 — students", "04_analysis": "Stage 04 — analysis"}
+from qcrdkit.core.stages import STAGE_CONFIGS, STAGES_BY_NAME
 
 
 def _literal(value) -> str:
@@ -35,7 +32,7 @@ def parameter_reference() -> str:
              "`learning_rate`, `eval_every` → `eval_steps`), one function maps them: `qcrdkit.training.method_config`",
              "(stage 03), `qcrdkit.judge.judge_training_config` (stage 02).", ""]
     for stage, config in STAGE_CONFIGS.items():
-        lines += [f"## {TITLES.get(stage, stage)} (`notebooks/{stage}.ipynb`)", "",
+        lines += [f"## {STAGES_BY_NAME[stage].title} (`notebooks/{STAGES_BY_NAME[stage].notebook}`)", "",
                   "| parameter | default | paper | meaning |", "|---|---|---|---|"]
         instance = config()
         for f in fields(config):

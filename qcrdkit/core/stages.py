@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+from qcrdkit.core.stage_registry import (ANALYSIS, JUDGE, STAGE_CONFIGS, STAGES_BY_NAME, TEACHER_SAMPLING,  # noqa: F401
+                                         TRAINING, Stage, register_stage, stage_names)
+
 
 @dataclass
 class TeacherSamplingConfig:
@@ -18,7 +21,7 @@ class TeacherSamplingConfig:
 
     The parameters of ``notebooks/01_teacher_sampling.ipynb``."""
 
-    stage = "01_teacher_sampling"
+    stage = TEACHER_SAMPLING
     run_dir: str = field(default="outputs/runs/interactive",
                          metadata={"help": "where this run's artifacts go (relative paths: to the project folder)"})
     task: str = field(
@@ -98,7 +101,7 @@ class JudgeStageConfig:
 
     The parameters of ``notebooks/02_judge.ipynb``."""
 
-    stage = "02_judge"
+    stage = JUDGE
     run_dir: str = field(default="outputs/runs/interactive",
                          metadata={"help": "the run of stage 01 (relative paths: to the project folder)"})
     backbone: str = field(
@@ -169,7 +172,7 @@ class TrainingStageConfig:
 
     The parameters of ``notebooks/03_training.ipynb``."""
 
-    stage = "03_training"
+    stage = TRAINING
     run_dir: str = field(default="outputs/runs/interactive",
                          metadata={"help": "the run of stages 01-02 (relative paths: to the project folder)"})
     methods: list = field(
@@ -273,7 +276,7 @@ class AnalysisStageConfig:
 
     The parameters of ``notebooks/04_analysis.ipynb``."""
 
-    stage = "04_analysis"
+    stage = ANALYSIS
     run_dir: str | None = field(
         default="outputs/runs/interactive",
         metadata={"help": "the run to analyse, the same default as notebooks 01-03 (relative paths: to the project "
@@ -322,8 +325,23 @@ class AnalysisStageConfig:
     progress: bool = field(default=True, metadata={"help": "progress bars inside the notebook"})
 
 
-STAGE_CONFIGS = {c.stage: c for c in (TeacherSamplingConfig, JudgeStageConfig, TrainingStageConfig,
-                                       AnalysisStageConfig)}
+_PREFLIGHT, _PROJECTION = "qcrdkit.cli.preflight", "qcrdkit.cli.projection"
+for _record in (
+    Stage(TEACHER_SAMPLING, "Stage 01 — teacher sampling", TeacherSamplingConfig,
+          path_parameters=("data_dir", "cache_dir", "import_path", "prompt_template"),
+          checks=f"{_PREFLIGHT}:check_teacher_sampling", tiny=f"{_PREFLIGHT}:tiny_teacher_sampling",
+          projection=f"{_PROJECTION}:project_teacher_sampling"),
+    Stage(JUDGE, "Stage 02 — the quality judge", JudgeStageConfig, maybe_path_parameters=("backbone",),
+          checks=f"{_PREFLIGHT}:check_judge", tiny=f"{_PREFLIGHT}:tiny_judge", projection=f"{_PROJECTION}:project_judge"),
+    Stage(TRAINING, "Stage 03 — students", TrainingStageConfig, maybe_path_parameters=("student", "fixed_generator"),
+          checks=f"{_PREFLIGHT}:check_training", tiny=f"{_PREFLIGHT}:tiny_training",
+          projection=f"{_PROJECTION}:project_training"),
+    Stage(ANALYSIS, "Stage 04 — analysis", AnalysisStageConfig,
+          path_parameters=("llm_judge_cache_dir", "extra_run_dirs"),
+          checks=f"{_PREFLIGHT}:check_analysis", tiny=f"{_PREFLIGHT}:tiny_analysis",
+          projection=f"{_PROJECTION}:project_analysis"),
+):
+    register_stage(_record)
 
 
 def defaults(stage: str) -> dict:

@@ -12,14 +12,14 @@ from qcrdkit.core.question_batches import question_loader
 from qcrdkit.core.errors import ConfigError
 from qcrdkit.judge.pairs import PairCollator
 from qcrdkit.core.stage_parameters import declared
-from qcrdkit.core.stages import JudgeStageConfig
+from qcrdkit.core.stages import JUDGE, JudgeStageConfig
 from qcrdkit.core.training_arguments import KitTrainingArguments
 from qcrdkit.judge.model import QualityJudge, default_learning_rate
 from qcrdkit.judge.objectives import OBJECTIVES, judge_loss
 from qcrdkit.judge.scoring import score_metrics
 
 
-STAGE = "02_judge"
+STAGE = JUDGE
 
 
 @dataclass

@@ -18,13 +18,13 @@ from pathlib import Path
 
 from qcrdkit.core.guards import remove_inside
 from qcrdkit.core.io import read_json, write_jsonl
-from qcrdkit.core.stages import JudgeStageConfig, deciding_settings
+from qcrdkit.core.stages import JUDGE, JudgeStageConfig, deciding_settings
 from qcrdkit.judge.augment import augment_negatives, augmentation_summary, corpus_vocabulary
 from qcrdkit.judge.items import judge_items, mark_answer_signals, split_by_question, subsample_questions
 from qcrdkit.judge.pretraining import check_training_items, judge_training_config, train_judge
 from qcrdkit.judge.scoring import evaluation_report, score_items
 
-STAGE = "02_judge"
+STAGE = JUDGE
 
 
 @dataclass

@@ -32,8 +32,9 @@ from urllib.parse import urlparse
 from qcrdkit.core.errors import ConfigError, QcrdError
 from qcrdkit.core.stage_parameters import declared
 from qcrdkit.teacher.cache import CompletionCache, completion_key
+from qcrdkit.core.stages import TEACHER_SAMPLING
 
-STAGE = "01_teacher_sampling"
+STAGE = TEACHER_SAMPLING
 
 NO_KEY_PLACEHOLDER = "no-key-needed"
 

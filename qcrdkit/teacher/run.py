@@ -15,11 +15,11 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from qcrdkit.core.errors import ConfigError
-from qcrdkit.core.stages import TeacherSamplingConfig, deciding_settings
+from qcrdkit.core.stages import STAGES_BY_NAME, TEACHER_SAMPLING, TeacherSamplingConfig, deciding_settings
 
-STAGE = "01_teacher_sampling"
-#: stage-01 parameters that are paths (relative ones: to the project folder)
-PATH_PARAMETERS = ("run_dir", "cache_dir", "data_dir", "import_path", "prompt_template")
+STAGE = TEACHER_SAMPLING
+#: stage-01 parameters that are paths (relative ones: to the project folder): the run and its record's paths
+PATH_PARAMETERS = ("run_dir", *STAGES_BY_NAME[TEACHER_SAMPLING].path_parameters)
 #: teachers that can write a greedy (τ 0) sample; the importers bring what the dump has
 GREEDY_TEACHERS = ("synthetic", "openai")
 #: how answers are read: the kit's rules, or the rules and then an LLM for what they leave unread

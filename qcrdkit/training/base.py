@@ -22,8 +22,9 @@ from qcrdkit.core.training_arguments import KitTrainingArguments
 from qcrdkit.students.models import explain_input, generate_texts
 from qcrdkit.tasks import Example, Task, split_answer
 from qcrdkit.training.data import StudentCollator, single_task_target
+from qcrdkit.core.stages import TRAINING
 
-STAGE = "03_training"
+STAGE = TRAINING
 #: learning rate when stage 03's ``lr`` is None: the paper's 1e-5 for a pretrained T5, larger for a student from scratch
 PRETRAINED_LR, SCRATCH_LR = 1e-5, 1e-3
 

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from qcrdkit.training.losses import dss_loss, mean_sequence_cross_entropy, mi_loss
 from qcrdkit.core.stage_parameters import declared
 from qcrdkit.training.base import StudentConfig, StudentTrainer
+from qcrdkit.core.stages import TRAINING
 
-STAGE = "03_training"      # the fields shared with stage 03 are declared there (default, help)
+STAGE = TRAINING      # the fields shared with stage 03 are declared there (default, help)
 
 
 @dataclass

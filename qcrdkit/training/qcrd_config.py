@@ -13,8 +13,9 @@ from qcrdkit.training.losses import SCHEMES
 from qcrdkit.core.precision import INFERENCE_DTYPES
 from qcrdkit.core.stage_parameters import declared
 from qcrdkit.training.base import StudentConfig
+from qcrdkit.core.stages import TRAINING
 
-STAGE = "03_training"
+STAGE = TRAINING
 
 NEGATIVE_SOURCES = ("self", "fixed", "teacher", "none")
 

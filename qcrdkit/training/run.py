@@ -36,7 +36,7 @@ from qcrdkit.core.errors import ConfigError
 from qcrdkit.core.guards import remove_inside
 from qcrdkit.core.paths import project_path
 from qcrdkit.core.stage_parameters import make_stage_config
-from qcrdkit.core.stages import TrainingStageConfig
+from qcrdkit.core.stages import TRAINING, TrainingStageConfig
 from qcrdkit.core.io import read_json, write_json, write_jsonl
 from qcrdkit.core.provenance import checkpoint_differences, claim_checkpoints, decide, file_fingerprint, write_record
 from qcrdkit.core.rundir import judge_weights, read_teacher_greedy, read_teacher_samples, staging_dir, swap_in, teacher_greedy_path, teacher_inputs
@@ -71,10 +71,10 @@ def _fields(cls) -> set[str]:
 def training_stage(stage: TrainingStageConfig | None = None, **parameters) -> TrainingStageConfig:
     """Stage 03's parameters as one object: ``stage`` (default: the stage's defaults) with ``parameters``
     (stage-03 names: ``steps``, ``batch_size``, ``negative_top_k`` …; an unknown name, or method, is an error naming it)."""
-    stage = make_stage_config("03_training", parameters, base=stage)
+    stage = make_stage_config(TRAINING, parameters, base=stage)
     unknown = [m for m in stage.methods if m not in METHODS]
     if unknown:
-        raise ConfigError(f"03_training.methods: unknown method(s) {unknown}; methods: {', '.join(METHODS)}")
+        raise ConfigError(f"{TRAINING}.methods: unknown method(s) {unknown}; methods: {', '.join(METHODS)}")
     return stage
 
 
@@ -100,7 +100,7 @@ def method_config(method: str, stage: TrainingStageConfig | None = None, *, outp
     known = set().union(*(_fields(c) for c, _ in METHODS.values()))
     unknown = sorted(set(stage.extra) - known)
     if unknown:
-        raise ConfigError(f"03_training.extra: unknown training argument(s) {unknown} (not a field of any method's "
+        raise ConfigError(f"{TRAINING}.extra: unknown training argument(s) {unknown} (not a field of any method's "
                           "config: Seq2SeqTrainingArguments or the methods' own)")
     values.update(stage.extra)
     own = _fields(cls)
