@@ -95,14 +95,13 @@ def test_loaders_read_any_bytes_or_name_the_file(tmp_path, data):
             assert isinstance(rows, list)
 
 
-def test_a_million_line_dump_and_a_10_mb_line_load_in_seconds(tmp_path):
+def test_a_million_line_dump_and_a_10_mb_line_load(tmp_path):
+    """Both load whole (how fast: bench/hostile_inputs.py)."""
     from qcrdkit.core.io import read_jsonl
 
     path = tmp_path / "big.jsonl"
     path.write_text('{"id": "q", "rationale": "' + "7 " * 5_000_000 + '"}\n' + '{"a": 1}\n' * 1_000_000)
-    start = time.perf_counter()
     assert len(read_jsonl(path)) == 1_000_001
-    assert time.perf_counter() - start < 30
 
 
 # ---- stopping qcrd stops its kernels ------------------------------------------------------------------------------
