@@ -44,3 +44,23 @@ def smoke_run(tmp_path_factory) -> Path:
                    env={**os.environ, "OPENAI_API_KEY": SMOKE_SECRET})
     assert res.returncode == 0, res.stderr[-3000:]
     return out / "runs" / "smoke"
+
+
+def stand_in_stage(tmp_path: Path, cells: list[str], run_id: str, marker: Path) -> tuple[Path, Path]:
+    """``(notebook folder, params file)``: a stand-in notebook 01 (a ``marker`` parameter, then ``cells``) and a
+    params file that runs it alone as run ``run_id`` under ``tmp_path / "out"``, with ``marker`` injected."""
+    import nbformat
+    import yaml
+
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    parameters = nbformat.v4.new_code_cell("marker = ''")
+    parameters.metadata["tags"] = ["parameters"]
+    nb.cells = [parameters] + [nbformat.v4.new_code_cell(c) for c in cells]
+    nbformat.write(nb, str(notebooks / "01_teacher_sampling.ipynb"))
+    params = tmp_path / "p.yaml"
+    params.write_text(yaml.safe_dump({"run_id": run_id, "outputs_dir": str(tmp_path / "out"),
+                                      "stages": ["01_teacher_sampling"], "01_teacher_sampling": {"marker": str(marker)}}))
+    return notebooks, params

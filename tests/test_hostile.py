@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import REPO
+from conftest import REPO, stand_in_stage
 
 sys.path.insert(0, str(REPO / "bench"))
 import hostile_inputs  # noqa: E402
@@ -108,24 +108,12 @@ def test_a_million_line_dump_and_a_10_mb_line_load(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_stopping_qcrd_run_stops_the_kernel_and_keeps_the_failed_notebook(tmp_path, signum):
-    import nbformat
     import psutil
-    import yaml
 
-    notebooks = tmp_path / "nb"
-    notebooks.mkdir()
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                           "language": "python"}})
-    parameters = nbformat.v4.new_code_cell("marker = ''")
-    parameters.metadata["tags"] = ["parameters"]
-    nb.cells = [parameters, nbformat.v4.new_code_cell(
-        "import os\nopen(marker, 'w').write(str(os.getpid()))\nwhile True:\n    sum(range(10**6))")]
-    nbformat.write(nb, str(notebooks / "01_teacher_sampling.ipynb"))
     marker = tmp_path / "kernel.pid"
-    params = tmp_path / "p.yaml"
-    params.write_text(yaml.safe_dump({"run_id": "busy", "outputs_dir": str(tmp_path / "out"),
-                                      "stages": ["01_teacher_sampling"],
-                                      "01_teacher_sampling": {"marker": str(marker)}}))
+    notebooks, params = stand_in_stage(
+        tmp_path, ["import os\nopen(marker, 'w').write(str(os.getpid()))\nwhile True:\n    sum(range(10**6))"], "busy",
+        marker)
     code = (f"import sys, pathlib, qcrdkit.cli.pipeline as p; p.NOTEBOOK_DIR = pathlib.Path({str(notebooks)!r}); "
             f"from qcrdkit.cli import commands as cli; sys.exit(cli.main(['run', '--params', {str(params)!r}, '--quiet']))")
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

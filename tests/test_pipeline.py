@@ -9,7 +9,7 @@ import yaml
 from qcrdkit.core.errors import ConfigError
 from qcrdkit.cli.pipeline import load_params
 
-from conftest import REPO, SMOKE_SECRET, run_qcrd as qcrd
+from conftest import REPO, SMOKE_SECRET, run_qcrd as qcrd, stand_in_stage
 
 pytestmark = pytest.mark.slow
 
@@ -290,25 +290,13 @@ def test_a_non_editable_install_runs_qcrd_run_from_another_folder(tmp_path):
 def test_a_dead_kernel_is_one_line_naming_stage_and_cell_and_keeps_outputs(tmp_path, monkeypatch, capsys):
     """The kernel is SIGKILLed in the middle of a stage (as the OOM killer does): `qcrd run` exits 1 with
     one line naming the stage, the cell and the likely cause, and what the stage wrote stays."""
-    import nbformat
-
     from qcrdkit.cli import commands as cli, pipeline
 
-    notebooks = tmp_path / "notebooks"
-    notebooks.mkdir()
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                           "language": "python"}})
-    parameters = nbformat.v4.new_code_cell("marker = ''")
-    parameters.metadata["tags"] = ["parameters"]
-    nb.cells = [parameters, nbformat.v4.new_code_cell("open(marker, 'w').write('written before the kill')"),
-                nbformat.v4.new_code_cell("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"),
-                nbformat.v4.new_code_cell("print('never reached')")]
-    nbformat.write(nb, str(notebooks / "01_teacher_sampling.ipynb"))
-    monkeypatch.setattr(pipeline, "NOTEBOOK_DIR", notebooks)
     marker = tmp_path / "partial.txt"
-    params = tmp_path / "p.yaml"
-    params.write_text(yaml.safe_dump({"run_id": "dies", "outputs_dir": str(tmp_path / "out"),
-                                      "stages": ["01_teacher_sampling"], "01_teacher_sampling": {"marker": str(marker)}}))
+    notebooks, params = stand_in_stage(tmp_path, ["open(marker, 'w').write('written before the kill')",
+                                                  "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)",
+                                                  "print('never reached')"], "dies", marker)
+    monkeypatch.setattr(pipeline, "NOTEBOOK_DIR", notebooks)
     code = cli.main(["run", "--params", str(params), "--quiet"])
     err = capsys.readouterr().err
     assert code == 1
