@@ -134,7 +134,8 @@ def test_results_matrix_and_timing():
 def test_sweep_tables_find_one_factor_groups():
     from qcrdkit.analysis import sweep_tables
 
-    students = [student("qcrd", test=0.5), student("qcrd-seed1", seed=1, test=0.7),
+    students = [student("qcrd", test=0.5, test_rationale_accuracy=0.4),
+                student("qcrd-seed1", seed=1, test=0.7, test_rationale_accuracy=0.6),
                 student("qcrd-maxmin", tag="maxmin", scheme="maxmin", test=0.4),
                 student("qcrd-woNK", tag="woNK", negative_source="none", test=0.3),
                 student("qcrd-woEDQJ", tag="woEDQJ", positives="first", use_judge=False, test=0.2),
@@ -149,6 +150,14 @@ def test_sweep_tables_find_one_factor_groups():
     assert [(r["value"], r["students"], r["n"]) for r in scheme] == [("maxmin", ["qcrd-maxmin"], 1),
                                                                      ("minmax", ["qcrd", "qcrd-seed1"], 2)]
     assert scheme[1]["test"] == "60.0 ± 14.1 (n=2)"
+    # rationale accuracy beside label accuracy; "–" where a student has none
+    assert (scheme[1]["rationale"], scheme[1]["rationale_mean"], scheme[0]["rationale"]) == ("50.0 ± 14.1 (n=2)", 0.5, "–")
+    from qcrdkit.analysis.tables import sweep_frame
+
+    frame = sweep_frame(tables[("Contrastive scheme (Table 5)", "qcrd")])
+    assert list(frame.columns[:4]) == ["label accuracy, test (%)", "rationale accuracy, test (%)",
+                                       "label accuracy, valid (%)", "seeds"]
+    assert frame.loc["minmax", "rationale accuracy, test (%)"] == "50.0 ± 14.1 (n=2)"
     ablation = [r["value"] for r in tables[("Ablation (Table 4)", "qcrd")]["rows"]]
     assert ablation == ["QCRD", "w/o ED, QJ", "w/o NK"]
     assert [r["value"] for r in tables[("Negative source and j (A.2 Table 3)", "qcrd")]["rows"]] == \

@@ -179,12 +179,23 @@ def _label_order(label: str):
         return (1, 0.0, label)
 
 
+def _rationale_cells(part: Sequence[dict]) -> dict:
+    """``rationale`` (mean ± std text, "–" when a student has none) and ``rationale_mean`` of students' test
+    rationale accuracy."""
+    values = [s.get("test_rationale_accuracy") for s in part]
+    if any(v is None for v in values):
+        return {"rationale": "–", "rationale_mean": None}
+    return {"rationale": mean_std_text(values), "rationale_mean": float(np.mean(values))}
+
+
 def sweep_tables(students: Sequence[dict], sweeps: Sequence[Sweep] = SWEEPS) -> list[dict]:
     """Every sweep the students contain: students of one method, run and task whose configs differ
     only in the sweep's fields (and the seed), with at least two values of it.
 
     One dict per table: ``sweep``, ``run``, ``task``, ``method``, ``rows`` (per value: ``value``,
-    ``test`` and ``valid`` accuracy as mean ± std text, ``test_mean``, ``n``, ``students``).
+    ``test`` and ``valid`` accuracy as mean ± std text, ``test_mean``, ``rationale`` — the test accuracy of the answer
+    the greedy rationale reaches, mean ± std text, "–" for a method that learns no rationale — and
+    ``rationale_mean``, ``n`` (students: one per seed), ``students``).
     """
     out = []
     for sweep in sweeps:
@@ -203,8 +214,8 @@ def sweep_tables(students: Sequence[dict], sweeps: Sequence[Sweep] = SWEEPS) -> 
                 continue
             rows = [{"value": label, "test": mean_std_text([s["test_accuracy"] for s in part]),
                      "valid": mean_std_text([s["valid_accuracy"] for s in part]),
-                     "test_mean": float(np.mean([s["test_accuracy"] for s in part])), "n": len(part),
-                     "students": sorted(s["name"] for s in part)}
+                     "test_mean": float(np.mean([s["test_accuracy"] for s in part])),
+                     **_rationale_cells(part), "n": len(part), "students": sorted(s["name"] for s in part)}
                     for label, part in sorted(by_label.items(), key=lambda kv: _label_order(kv[0]))]
             out.append({"sweep": sweep.name, "run": run, "task": task, "method": method, "rows": rows})
     return out
@@ -232,5 +243,7 @@ def sweep_frame(table: dict):
     """One :func:`sweep_tables` entry as a display table."""
     import pandas as pd
 
-    return pd.DataFrame([{"variant": r["value"], "test accuracy (%)": r["test"], "valid accuracy (%)": r["valid"],
-                          "students": ", ".join(r["students"])} for r in table["rows"]]).set_index("variant")
+    return pd.DataFrame([{"variant": r["value"], "label accuracy, test (%)": r["test"],
+                          "rationale accuracy, test (%)": r.get("rationale", "–"), "label accuracy, valid (%)": r["valid"],
+                          "seeds": r["n"], "students": ", ".join(r["students"])}
+                         for r in table["rows"]]).set_index("variant")
