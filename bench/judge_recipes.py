@@ -172,12 +172,10 @@ def main() -> None:
             d = np.array(results[a]) - np.array(results[b])
             low, high, p = seed_t_interval(d)
             raw[f"{a} - {b}"] = {"mean": round(float(d.mean()), 4), "t95": [round(low, 4), round(high, 4)], "p": p}
-        order = sorted(raw, key=lambda k: raw[k]["p"])      # Holm over the comparisons
-        running = 0.0
-        for rank, key in enumerate(order):
-            running = max(running, min(1.0, (len(order) - rank) * raw[key]["p"]))
-            raw[key]["p_holm"] = round(running, 4)
-            raw[key]["p"] = round(raw[key]["p"], 4)
+        from qcrdkit.analysis.statistics import holm
+
+        for key, adjusted in zip(raw, holm([d["p"] for d in raw.values()])):      # Holm over the comparisons
+            raw[key]["p_holm"], raw[key]["p"] = round(adjusted, 4), round(raw[key]["p"], 4)
         differences = raw
     print(f"\n{'recipe':12} {'mean AUC':>9}  per seed")
     for name in RECIPES:

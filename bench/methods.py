@@ -146,7 +146,7 @@ def qcrd_diagnostics(run_dir: Path, students: list[dict], tags: dict = ABLATIONS
 
 def results_markdown(run_dir: Path, runs: list[dict], command: str, *, date: str | None = None,
                      commit: str | None = None, machine: str | None = None, fraction_runs: list[dict] = (),
-                     figure: Path | None = None) -> str:
+                     figure: Path | None = None, note: str | None = None) -> str:
     """The benchmark's markdown from a run directory holding its students (and ``runs``: the
     measured ``qcrd run`` commands; ``date``, ``commit`` and ``machine`` of the measurement,
     default now, HEAD and this machine)."""
@@ -199,6 +199,29 @@ def results_markdown(run_dir: Path, runs: list[dict], command: str, *, date: str
                           ", ".join(f"{100 * x:+.1f}" for x in d["per_seed"]),
                           "–" if d["seed_std"] is None else f"{100 * d['seed_std']:.1f}",
                           "–" if d["detectable"] is None else f"{100 * d['detectable']:.1f}", d["seeds"]])
+    adjusted = analysis.holm([d["p"] if d["p"] is not None else 1.0 for d in diffs.values()])
+    for row, p_holm, d in zip(diff_rows, adjusted, diffs.values()):
+        row.insert(5, "–" if d["p"] is None else f"{p_holm:.2f}")
+    # rationale accuracy: QCRD − X over the per-seed rationale accuracies, for the methods that learn rationales
+    rationale_rows, rationale_p = [], []
+    by_kind = {}
+    for s in relabelled:
+        if s.get("test_rationale_accuracy") is not None and not s.get("tag"):
+            by_kind.setdefault(s["method"], {})[s["seed"]] = s["test_rationale_accuracy"]
+    for m in others:
+        if m not in by_kind or "qcrd" not in by_kind:
+            continue
+        common = sorted(set(by_kind[m]) & set(by_kind["qcrd"]))
+        if len(common) < 2:
+            continue
+        per_seed = [by_kind["qcrd"][k] - by_kind[m][k] for k in common]
+        low, high, p = analysis.seed_t_interval(per_seed)
+        name = analysis.METHOD_NAMES.get(m) or "QCRD " + ABLATION_TAGS[m.split("-", 1)[1]]
+        rationale_p.append(p)
+        rationale_rows.append([f"QCRD − {name}", f"{100 * np.mean(per_seed):+.1f}", f"[{100 * low:+.1f}, {100 * high:+.1f}]",
+                               f"{p:.3f}", None, ", ".join(f"{100 * x:+.1f}" for x in per_seed), len(common)])
+    for row, p_holm in zip(rationale_rows, analysis.holm(rationale_p)):
+        row[4] = f"{p_holm:.3f}"
     dss = diffs.get(BASELINE)
     detectable = ("" if not dss or dss["detectable"] is None else
                   f"With {dss['seeds']} seeds and the spread of QCRD − DSS seen here (sd {100 * dss['seed_std']:.1f} "
@@ -232,6 +255,7 @@ def results_markdown(run_dir: Path, runs: list[dict], command: str, *, date: str
         f"Measured {date or datetime.date.today().isoformat()} on {machine or machine_description()}; "
         f"commit {commit or _git_commit()}.",
         "",
+        *([f"**Note:** {note}", ""] if note else []),
         f"Command: `{command}` — {wall / 60:.1f} min wall in all"
         + ("" if cold else " (**not a cold run**: some students were reused or resumed)")
         + f" (target ≤ {TARGET_SECONDS // 60} min); "
@@ -270,10 +294,21 @@ def results_markdown(run_dir: Path, runs: list[dict], command: str, *, date: str
         "is the narrower; read the t interval). \"detectable\": the true difference a paired t-test over these "
         "seeds finds with 80 % power, given the per-seed sd.",
         "",
-        _table(["comparison", "difference", "95 % CI (bootstrap)", "95 % t-interval", "p", "per seed",
+        _table(["comparison", "difference", "95 % CI (bootstrap)", "95 % t-interval", "p", "p (Holm)", "per seed",
                 "sd over seeds", "detectable", "seeds"], diff_rows),
         "",
-        detectable,
+        detectable + " p (Holm): adjusted over the comparisons of this table, the ones a winner would be picked from; "
+        "claim a difference only where it is below 0.05.",
+        "",
+        "## Rationale accuracy: QCRD against each method and ablation that learns rationales (points, paired by seed)",
+        "",
+        "The answer the greedy `<Explain>` rationale reaches, on the 500 test questions: QCRD minus the other student "
+        "of the same seed, Student's t over the per-seed differences, p adjusted by Holm over this table's comparisons. "
+        "QCRD learns from the teacher's τ = 0.7 self-consistent samples, QCRD w/o ED from its greedy rationale (the "
+        "one DSS, MI and Single-Task learn): QCRD − w/o ED is the effect of the rationale source within QCRD.",
+        "",
+        _table(["comparison", "difference", "95 % t-interval", "p", "p (Holm)", "per seed", "seeds"], rationale_rows)
+        if rationale_rows else "*Fewer than two seeds of QCRD and a method with rationales: no interval over seeds.*",
         "",
         "## Where does QCRD help? QCRD − DSS against the share of training questions (Fig. 4)",
         "",
@@ -285,7 +320,7 @@ def results_markdown(run_dir: Path, runs: list[dict], command: str, *, date: str
            + " (in parallel, one thread each; not part of the benchmark's wall time)") + ".",
         "",
         _table(["share of training questions", "QCRD − DSS", "95 % CI (bootstrap)", "95 % t-interval", "per seed",
-                "seeds"], fraction_rows) if fraction_rows else "*No fraction sweep found.*",
+                "seeds"], fraction_rows) if fraction_rows else "*Not run this time (`--no-fraction`).*",
         "",
         "## Diagnostics",
         "",
@@ -329,11 +364,13 @@ def main() -> int:
     parser.add_argument("--report-only", action="store_true", help="no training: tables from a finished --out")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="as for qcrd run")
     parser.add_argument("--no-fraction", action="store_true", help="skip the training-set-fraction sweep")
+    parser.add_argument("--note", help="a sentence on how this measurement was made, shown under the header (kept)")
     args = parser.parse_args()
     out = (REPO / args.out).resolve()
     timings = out / "bench_runs.json"
     command = "python bench/methods.py" + (" --fresh" if args.fresh else "") + \
-        ("" if args.out == "outputs/bench" else f" --out {args.out}") + "".join(f" --set {s}" for s in args.set)
+        (" --no-fraction" if args.no_fraction else "") + ("" if args.out == "outputs/bench" else f" --out {args.out}") \
+        + "".join(f" --set {s}" for s in args.set)
     if args.report_only:
         if not timings.exists():
             raise SystemExit(f"{timings} not found: run python bench/methods.py first")
@@ -357,11 +394,15 @@ def main() -> int:
             runs += [{**r, "cold": cold} for r in run_phase(out, phase, args.set)]
         saved["runs"] = runs
         timings.write_text(json.dumps(saved, indent=1))
+    if args.note:
+        saved["note"] = args.note
+        timings.write_text(json.dumps(saved, indent=1))
     runs = saved["runs"]
     text = results_markdown(out / "runs" / "bench", runs, saved["command"], date=saved.get("date"),
                             commit=saved.get("commit"), machine=saved.get("machine"),
                             fraction_runs=saved.get("fraction_runs", []),
-                            figure=None if args.results == "-" else REPO / "bench" / "fraction_difference.png")
+                            figure=None if args.results == "-" else REPO / "bench" / "fraction_difference.png",
+                            note=saved.get("note"))
     print(text)
     if args.results != "-":
         (REPO / args.results).write_text(text)

@@ -287,3 +287,11 @@ def test_the_dashboard_defaults_to_the_notebooks_run_and_says_when_a_report_is_p
     assert ready and "A partial report" in message and str(tmp_path) not in message
     report.finish()
     assert run_status(run) == (True, "")
+
+
+def test_holm_by_hand():
+    from qcrdkit.analysis import holm
+
+    # sorted 0.01 x 3 = 0.03, 0.03 x 2 = 0.06, 0.04 x 1 = 0.04 -> 0.06 (never below the one before)
+    assert holm([0.04, 0.01, 0.03]) == pytest.approx([0.06, 0.03, 0.06])
+    assert holm([0.6, 0.9]) == [1.0, 1.0]                    # 1.2 capped at 1; 0.9 kept at 1

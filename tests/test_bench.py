@@ -39,7 +39,9 @@ def test_results_markdown_reports_the_students_files(smoke_run, methods_bench):
     diff = 100 * sum(int(r["correct"]) - int(rows[r["id"]]) for r in q) / len(q)
     drow = next(line for line in lines if line.startswith("| QCRD − DSS "))
     assert f"| {diff:+.1f} " in drow and "| 1 seed: no interval over seeds |" in drow and drow.replace(" ", "").endswith("|1|"), drow
-    assert "*No fraction sweep found.*" in text and "not a cold run" not in text
+    assert "*Not run this time (`--no-fraction`).*" in text and "not a cold run" not in text
+    assert "*Fewer than two seeds of QCRD and a method with rationales" in text           # one seed: no interval
+    assert drow.split("|")[6].strip() == "–"                                               # nor a Holm p
     assert not any(line.startswith("| QCRD w/o") for line in lines)          # the smoke run has no ablations
     assert "1.5 min wall in all" in text and "held-out AUC" in text
     assert any(line.startswith("| QCRD ") and "label CE" not in line for line in lines[lines.index("## Diagnostics"):])

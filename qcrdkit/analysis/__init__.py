@@ -9,7 +9,7 @@ the plots of every stage (:mod:`.plots`), the widgets (:mod:`.widgets`) and ``<r
 '63.0 ± 2.0 (n=3)'
 """
 from qcrdkit.analysis.statistics import (ONE_SEED_NOTE, hierarchical_bootstrap_means, seed_t_interval, detectable_difference, paired_difference,
-                         interval_text, agreement_scores, ranking_aucs)
+                         interval_text, agreement_scores, ranking_aucs, holm)
 from qcrdkit.analysis.tables import (accuracy_by_method, METHOD_ORDER, METHOD_NAMES, mean_std_text, results_matrix,
                      paired_method_differences, factor_differences, timing_table, Sweep, SWEEPS, sweep_tables,
                      difference_table, sweep_frame)

@@ -47,6 +47,17 @@ def seed_t_interval(per_seed: Sequence[float], confidence: float = 0.95) -> tupl
     return float(x.mean() - half), float(x.mean() + half), p
 
 
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjustment of ``p_values`` (the comparisons a winner is picked from): the k-th smallest is
+    multiplied by (m − k + 1), kept monotone, capped at 1. A difference is claimed where its adjusted p < 0.05."""
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    adjusted, running = [1.0] * len(p_values), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(p_values) - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
+
+
 def detectable_difference(seed_std: float, seeds: int, *, confidence: float = 0.95, power: float = 0.8) -> float:
     """The smallest true mean difference a paired t-test over ``seeds`` seeds detects with probability
     ``power`` at level 1 − ``confidence``, when per-seed differences spread with ``seed_std``:
