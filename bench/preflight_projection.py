@@ -77,7 +77,7 @@ def main() -> int:
     for r in rows:
         print(f"{r['stage']:22} {r['measured_s']:10.1f} {r['projected_s']:11.1f} {r['ratio']:6.2f}")
     for what, seconds in failing.items():
-        print(f"qcrd check fails on a {what} in {seconds:.1f} s (the command, interpreter start included)")
+        print(f"qcrd check fails in {seconds:.1f} s on: {what} (the command, interpreter start included)")
     result = {"params": args.params, "run_seconds": round(run_seconds, 1), "check_seconds": round(check_seconds, 1),
               "stages": rows, "fails_in_seconds": {k: round(v, 1) for k, v in failing.items()}}
     (out / "result.json").write_text(json.dumps(result, indent=2))
