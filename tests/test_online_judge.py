@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from qcrdkit.core.errors import ConfigError
-from qcrdkit.training.qcrd_judge import JudgeTraining, ReplayBuffer
+from qcrdkit.training.qcrd_judge import OnlineJudgeSchedule, ReplayBuffer
 from qcrdkit.tasks import get_task
 
 
@@ -68,7 +68,7 @@ def test_eq2_updates_draw_whole_questions_that_hold_both_labels(tmp_path):
     examples = {ex.id: ex for ex in task.load("train")}
     judge = StandInJudge()
     judge.objective = "eq2"
-    training = JudgeTraining(judge, args(judge_batch_size=2), task, examples)
+    training = OnlineJudgeSchedule(judge, args(judge_batch_size=2), task, examples)
     q1, q2 = list(examples)[:2]
     training.observe([q1, q1, q2], ["first", "first", "second"], ["3 + 4 = 7", "noise", "1 + 1 = 2"], [1, 0, 1])
     training.update(None, None, iteration=0)
@@ -87,10 +87,10 @@ def test_updates_come_at_each_iteration_with_several_steps_and_alpha3_decay_once
     task = get_task("arith", n_train=5)
     examples = {ex.id: ex for ex in task.load("train")}
     judge = StandInJudge()
-    training = JudgeTraining(judge, args(), task, examples)
+    training = OnlineJudgeSchedule(judge, args(), task, examples)
     assert [s for s in range(1, 16) if training.due(s)] == [5, 10, 15]            # when the ring advances
-    assert [s for s in range(1, 7) if JudgeTraining(judge, args(judge_update_every=2), task, examples).due(s)] == [2, 4, 6]
-    assert not any(JudgeTraining(judge, args(judge_update_every=0), task, examples).due(s) for s in range(1, 9))
+    assert [s for s in range(1, 7) if OnlineJudgeSchedule(judge, args(judge_update_every=2), task, examples).due(s)] == [2, 4, 6]
+    assert not any(OnlineJudgeSchedule(judge, args(judge_update_every=0), task, examples).due(s) for s in range(1, 9))
     q = next(iter(examples))
     training.observe([q], ["question"], ["3 + 4 = 7"], [1])
     assert training.update(None, None, iteration=0) is None                     # one label only: no update yet
@@ -107,7 +107,7 @@ def test_the_online_judge_never_learns_from_the_questions_stage_02_held_out():
     task = get_task("arith", n_train=5)
     examples = {ex.id: ex for ex in task.load("train")}
     held, kept = list(examples)[:2]
-    training = JudgeTraining(StandInJudge(), args(), task, examples, heldout=frozenset({held}))
+    training = OnlineJudgeSchedule(StandInJudge(), args(), task, examples, heldout=frozenset({held}))
     training.observe([held, kept, held, kept], ["q"] * 4, ["3 + 4 = 7", "1 + 1 = 2", "noise", "noise 2"], [1, 1, 0, 0])
     assert [r for label in (1, 0) for _, r, _ in training.buffer.items[label]] == ["1 + 1 = 2", "noise 2"]
     assert list(training.recent) == [kept]                  # nor do the student's samples for the buffer
@@ -118,7 +118,7 @@ def test_outcome_labels_of_teacher_rationales_are_stage_01s_reading_and_skipped_
     examples = {ex.id: ex for ex in task.load("train")}
     q = next(iter(examples))
     # stage 01 read the full completion (its answer statement included) as right; the stripped text reads nothing
-    training = JudgeTraining(StandInJudge(), args(judge_labels="outcome"), task, examples,
+    training = OnlineJudgeSchedule(StandInJudge(), args(judge_labels="outcome"), task, examples,
                              teacher_correct={q: {"so it is done": True}})
     training.observe([q], ["question"], ["so it is done"], [1])
     assert [r for _, r, _ in training.buffer.items[1]] == ["so it is done"]
@@ -132,13 +132,13 @@ def test_outcome_labels_follow_the_answer_a_rationale_reaches():
     examples = {ex.id: ex for ex in task.load("train")}
     q, ex = next(iter(examples.items()))
     gold = int(ex.answer)
-    training = JudgeTraining(StandInJudge(), args(judge_labels="outcome"), task, examples)
+    training = OnlineJudgeSchedule(StandInJudge(), args(judge_labels="outcome"), task, examples)
     training.observe([q, q], ["x", "x"], [f"{gold} + 0 = {gold}", f"{gold} + 1 = {gold + 1}"], [0, 1])
     # labelled by the answer: the "negative" that reaches the gold answer is a 1, the wrong "positive" a 0
     assert [r for _, r, _ in training.buffer.items[1]] == [f"{gold} + 0 = {gold}"]
     assert [r for _, r, _ in training.buffer.items[0]] == [f"{gold} + 1 = {gold + 1}"]
     with pytest.raises(ConfigError, match="judge_labels='outcome'.*not task 'cqa'"):
-        JudgeTraining(StandInJudge(), args(judge_labels="outcome"), get_task("cqa"), {})
+        OnlineJudgeSchedule(StandInJudge(), args(judge_labels="outcome"), get_task("cqa"), {})
 
 
 def test_a_judge_with_an_answer_input_gets_each_rationales_signal():
@@ -146,16 +146,16 @@ def test_a_judge_with_an_answer_input_gets_each_rationales_signal():
     examples = {ex.id: ex for ex in task.load("train")}
     q = next(iter(examples))
     judge = StandInJudge(answer_input="answered")
-    training = JudgeTraining(judge, args(), task, examples)
+    training = OnlineJudgeSchedule(judge, args(), task, examples)
     assert training.signals([q, q], ["3 + 4 = 7", "3 + 4 = 9 apples the"]) == [1.0, 0.0]   # a wrong sum reads nothing
     training.observe([q, q], ["question"] * 2, ["3 + 4 = 7", "noise words"], [1, 0])
     assert [a for *_, a in training.buffer.items[1]] == [1.0] and [a for *_, a in training.buffer.items[0]] == [0.0]
     training.update(None, None, iteration=0)
     assert judge.signals[0] == [1.0, 0.0]                                       # the probe, scored with its signals
     assert all(a is not None for a in judge.signals)
-    assert JudgeTraining(StandInJudge(), args(), task, examples).signals([q], ["3 + 4 = 7"]) is None
+    assert OnlineJudgeSchedule(StandInJudge(), args(), task, examples).signals([q], ["3 + 4 = 7"]) is None
     # agreement: the share of the peers (the question's other rationales of the kind) reaching the same answer
-    agreeing = JudgeTraining(StandInJudge(answer_input="agreement"), args(), task, examples)
+    agreeing = OnlineJudgeSchedule(StandInJudge(answer_input="agreement"), args(), task, examples)
     texts = ["3 + 4 = 7", "5 + 2 = 7", "3 + 3 = 6", "noise"]
     peers = [[t for t in texts if t is not own] for own in texts]
     assert agreeing.signals([q] * 4, texts, peers) == pytest.approx([1 / 3, 1 / 3, 0.0, 0.0])
@@ -169,7 +169,7 @@ def test_each_rationales_answer_is_read_once_however_often_it_is_a_peer():
     reads = []
     real = task.rationale_answer
     task.rationale_answer = lambda text, example=None: reads.append(text) or real(text, example)
-    training = JudgeTraining(StandInJudge(answer_input="agreement"), args(), task, examples)
+    training = OnlineJudgeSchedule(StandInJudge(answer_input="agreement"), args(), task, examples)
     texts = ["3 + 4 = 7", "5 + 2 = 7", "3 + 3 = 6"]
     peers = [[t for t in texts if t is not own] for own in texts]
     first = training.signals([q] * 3, texts, peers)

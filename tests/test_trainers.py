@@ -198,6 +198,7 @@ def test_a_few_steps_of_each_method_reduce_its_loss(run_dir, tmp_path, method):
     if method == "qcrd":
         assert {"loss_pred", "loss_cl", "ce_pos", "ce_neg", "score_pos", "loss_judge"} <= set().union(*history)
         assert max(h.get("generator_iteration", 0) for h in history) >= 1     # the generator moved on
+        assert isinstance(metrics["judge_updates_skipped"], int)            # counted, not lost on the way
 
 
 @pytest.mark.slow

@@ -44,7 +44,7 @@ from qcrdkit.core.precision import autocast, inference_dtype, use_fast_attention
 from qcrdkit.students.models import explain_input
 from qcrdkit.training.base import StudentTrainer
 from qcrdkit.training.qcrd_candidates import Candidates, Slot, generated_labels, rationale_ce, scatter_rows
-from qcrdkit.training.qcrd_judge import JudgeTraining
+from qcrdkit.training.qcrd_judge import OnlineJudgeSchedule
 from qcrdkit.training.qcrd_config import QCRDConfig  # noqa: F401  (the trainer's args; importable from here as in TRL)
 
 STATE_FILE = "qcrd_state.pt"
@@ -105,7 +105,7 @@ class QCRDTrainer(StudentTrainer):
         self.negative_cache: dict[str, tuple[list[str], list[torch.Tensor]]] = {}
         self.negative_cache_iteration, self.negatives_sampled, self.negative_fills = None, 0, 0
         self.selection_rng = torch.Generator(device=a.device).manual_seed(a.seed)
-        self.judge_training = None if self.judge is None else JudgeTraining(
+        self.judge_schedule = None if self.judge is None else OnlineJudgeSchedule(
             self.judge, a, self.task, {r["id"]: r["example"] for r in self.train_dataset}, heldout=judge_heldout,
             teacher_correct={r["id"]: r.get("teacher_correct") or {} for r in self.train_dataset})
         # margin_counts: negatives with CE < δ / all negatives, over the second half (the negative term's reach);
@@ -117,7 +117,7 @@ class QCRDTrainer(StudentTrainer):
     def qcrd_state(self) -> dict:
         return {"ring": None if self.ring is None else self.ring.state_dict(),
                 "judge": None if self.judge is None else self.judge.state_dict(),
-                "judge_training": None if self.judge_training is None else self.judge_training.state_dict(),
+                "judge_training": None if self.judge_schedule is None else self.judge_schedule.state_dict(),
                 "selection_rng": self.selection_rng.get_state(),
                 "margin_counts": list(self.margin_counts)}
 
@@ -131,8 +131,8 @@ class QCRDTrainer(StudentTrainer):
         if self.judge is not None and state["judge"] is not None:
             self.judge.load_state_dict(state["judge"])
         self.selection_rng.set_state(state["selection_rng"])
-        if self.judge_training is not None and state.get("judge_training") is not None:
-            self.judge_training.load_state_dict(state["judge_training"])
+        if self.judge_schedule is not None and state.get("judge_training") is not None:
+            self.judge_schedule.load_state_dict(state["judge_training"])
         self.margin_counts = list(state.get("margin_counts", [0, 0]))
         self.generator_iteration = None
 
@@ -267,7 +267,7 @@ class QCRDTrainer(StudentTrainer):
             return torch.tensor([1.0 if p else 0.0 for p in positive], device=device)
         if not texts:
             return torch.zeros(0, device=device)
-        signal = self.judge_training.signals(question_ids, texts, peers)
+        signal = self.judge_schedule.signals(question_ids, texts, peers)
         return self.judge.score(questions, texts, answer_signal=signal).to(device)
 
     # ---- the loss: select, score, combine ------------------------------------------------------
@@ -358,8 +358,8 @@ class QCRDTrainer(StudentTrainer):
         parts = self.combine(c, used, ce, scores)
         loss = qcrd_objective(pred.loss, parts["loss_cl"], a.alpha_pred, a.alpha_cl)      # eq. 8, the student's terms
 
-        if model.training and self.judge_training is not None:       # the pairs used, into the judge's buffer
-            self.judge_training.observe([inputs["id"][i] for i, _, _ in used], [c.questions[i] for i, _, _ in used],
+        if model.training and self.judge_schedule is not None:       # the pairs used, into the judge's buffer
+            self.judge_schedule.observe([inputs["id"][i] for i, _, _ in used], [c.questions[i] for i, _, _ in used],
                                         [c.text(*s) for s in used], [int(kind == "pos") for _, kind, _ in used],
                                         [c.peers(*s) for s in used])
         self.log_step(pred.loss, parts, training=model.training)
@@ -387,13 +387,13 @@ class QCRDTrainer(StudentTrainer):
 
     def update_judge(self, step: int) -> None:
         """After optimizer step ``step``: the online judge's update when one is due (:mod:`.qcrd_judge`)."""
-        if self.judge_training is None or not self.judge_training.due(step):
+        if self.judge_schedule is None or not self.judge_schedule.due(step):
             return
         start = time.perf_counter()
         # the student's samples for the buffer are cut where its negatives are: the longest positive + 8 tokens
-        budget = max((self.positive_length.get(q, 0) for q in self.judge_training.recent), default=-8) + 8 or None
+        budget = max((self.positive_length.get(q, 0) for q in self.judge_schedule.recent), default=-8) + 8 or None
         # the iteration that just ended (the first update is at the end of iteration 0: α3 undecayed)
-        logs = self.judge_training.update(self.accelerator.unwrap_model(self.model), self.processing_class,
+        logs = self.judge_schedule.update(self.accelerator.unwrap_model(self.model), self.processing_class,
                                           (step - 1) // self.args.steps_per_iteration, max_new_tokens=budget)
         self.judge_update_times.append(time.perf_counter() - start)
         if logs is not None:

@@ -1,7 +1,7 @@
 """The online judge during QCRD training (paper §3.3.1, appendix A.3): what it learns from, and when.
 
 The paper keeps updating the discriminator "at regular intervals" while the student trains, so that it
-keeps judging the rationales the student now writes. :class:`JudgeTraining` does that:
+keeps judging the rationales the student now writes. :class:`OnlineJudgeSchedule` does that:
 
 * **When.** At the end of each iteration — when the snapshot ring advances, every ``steps_per_iteration``
   steps — or every ``judge_update_every`` steps when that is set (0: never).
@@ -24,7 +24,7 @@ keeps judging the rationales the student now writes. :class:`JudgeTraining` does
   (``agreement``: for a teacher rationale the teacher's other samples, positives and negatives alike, as in
   stages 02 and 04; for the student's the student's other samples — under ``outcome`` labels the student then
   writes ``AGREEMENT_SAMPLES`` samples per question for the buffer). The paper's judge reads the text alone.
-  :meth:`JudgeTraining.signals` computes it for every rationale the judge scores or learns from.
+  :meth:`OnlineJudgeSchedule.signals` computes it for every rationale the judge scores or learns from.
 * **Diagnostic.** A fixed probe set — the first ``judge_probe_size`` pairs of each label the buffer saw
   — is scored before and after each update: ``judge_delta`` (mean |Δ score|), ``judge_probe_pos`` and
   ``judge_probe_neg`` (mean scores) go into the log history, which notebook 03 plots.
@@ -116,7 +116,7 @@ def _tuples(value):
     return tuple(_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
-class JudgeTraining:
+class OnlineJudgeSchedule:
     """The online judge's data and schedule in a QCRD run (see module doc)."""
 
     def __init__(self, judge, args, task, examples_by_id: dict, heldout: frozenset = frozenset(),

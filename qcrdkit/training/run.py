@@ -264,7 +264,7 @@ def train_student(method: str, run_dir: str | Path, stage: TrainingStageConfig |
         "judge_update_seconds": round(sum(getattr(trainer, "judge_update_times", [])), 2),
         "judge_updates": len(getattr(trainer, "judge_update_times", [])),
         # updates that were due while the judge's buffer held one label only (warned in the log)
-        "judge_updates_skipped": getattr(getattr(trainer, "judge_training", None), "skipped", None),
+        "judge_updates_skipped": getattr(getattr(trainer, "judge_schedule", None), "skipped", None),
         "evaluation_seconds": round(evaluation_seconds, 2),
         "data": counts, "config": _config_summary(args),
     }
