@@ -187,7 +187,10 @@ def test_twenty_visits_leave_kernels_and_memory_flat_and_fetch_nothing_from_outs
           f"GB {[round(m, 2) for m in memory]}")
     assert external == []
     assert max(kernels) <= 9, kernels                       # pool + open page + those closed within the cull time
-    assert max(memory[10:]) <= 1.15 * max(memory[:10]), memory       # flat: no growth with each visit
+    # flat: no growth with each visit. Per kernel process, as how many kernels are alive at a sample depends on the
+    # culling's timing (a loaded CI machine: 6 alive at one sample of the last ten, 5 in the first ten, 0.66 GB each)
+    per_kernel = [m / max(k, 1) for m, k in zip(memory, kernels)]
+    assert max(per_kernel[10:]) <= 1.15 * max(per_kernel[:10]), (memory, kernels)
     # how fast a page loads is measured by bench/dashboard_load.py, not asserted here
 
 
