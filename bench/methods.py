@@ -64,6 +64,8 @@ FRACTION_PHASE = [["--params", "params/sweep-fraction.yaml", "--base", "params/b
                    "--set", f"sweep.variants={{{name}: {{train_fraction: {fraction}}}}}"]
                   for name, fraction in (("f025", 0.25), ("f05", 0.5))]
 TARGET_SECONDS = 90 * 60
+#: bench/sources.py's section of RESULTS.md (kept when this script rewrites the file)
+BEGIN_SOURCES, END_SOURCES = "<!-- bench/sources.py: begin -->", "<!-- bench/sources.py: end -->"
 BASELINE = "dss"
 #: QCRD's logged training terms shown as diagnostics (means over the second half of training)
 DIAGNOSTICS = {"loss_pred": "label CE", "loss_cl": "contrastive loss", "ce_pos": "CE of the picked positive",
@@ -405,7 +407,12 @@ def main() -> int:
                             note=saved.get("note"))
     print(text)
     if args.results != "-":
-        (REPO / args.results).write_text(text)
+        path = REPO / args.results
+        old = path.read_text() if path.exists() else ""
+        if BEGIN_SOURCES in old and END_SOURCES in old:       # the rationale-source section stays
+            text = text.rstrip("\n") + "\n\n" + BEGIN_SOURCES + old.split(BEGIN_SOURCES, 1)[1].split(END_SOURCES, 1)[0] \
+                + END_SOURCES + "\n"
+        path.write_text(text)
         print(f"written to {args.results}")
     wall = phase_wall(runs)
     print(f"wall {wall / 60:.1f} min (target ≤ {TARGET_SECONDS // 60} min)")

@@ -96,13 +96,15 @@ def test_detectable_difference_by_hand():
 
 
 QCRD_DEFAULT = {"scheme": "minmax", "num_positives": 5, "num_negatives": 1, "negative_source": "self",
-                "iterations_back": 5, "fixed_generator": None, "negative_temperature": 1.5, "positives": "sc",
+                "iterations_back": 5, "fixed_generator": None, "negative_temperature": 1.5,
+                "rationale_source": "self_consistent",
                 "use_judge": True, "train_fraction": 1.0, "max_steps": 100}
 
 
 def student(name, method="qcrd", seed=0, test=0.5, valid=0.4, run="r", task="arith", tag=None, sps=0.2,
             test_rationale_accuracy=None, **config):
-    base = dict(QCRD_DEFAULT) if method == "qcrd" else {"alpha": 0.5, "train_fraction": 1.0, "max_steps": 100}
+    base = dict(QCRD_DEFAULT) if method == "qcrd" else {"alpha": 0.5, "train_fraction": 1.0, "max_steps": 100,
+                                                        "rationale_source": "greedy"}
     return {"name": name, "method": method, "seed": seed, "test_accuracy": test, "valid_accuracy": valid, "run": run,
             "task": task, "tag": tag, "seconds_per_step": sps, "train_seconds": sps * 100, "steps": 100,
             "test_rationale_accuracy": test_rationale_accuracy, "config": {**base, **config, "seed": seed}}
@@ -138,7 +140,9 @@ def test_sweep_tables_find_one_factor_groups():
                 student("qcrd-seed1", seed=1, test=0.7, test_rationale_accuracy=0.6),
                 student("qcrd-maxmin", tag="maxmin", scheme="maxmin", test=0.4),
                 student("qcrd-woNK", tag="woNK", negative_source="none", test=0.3),
-                student("qcrd-woEDQJ", tag="woEDQJ", positives="first", use_judge=False, test=0.2),
+                student("qcrd-woEDQJ", tag="woEDQJ", rationale_source="one_sample", use_judge=False, test=0.2),
+                student("qcrd-greedy", tag="greedy", rationale_source="greedy", test=0.6, test_rationale_accuracy=0.7),
+                student("dss-samples", "dss", tag="samples", rationale_source="self_consistent", test=0.3),
                 student("qcrd-j10", tag="j10", iterations_back=10), student("qcrd-sc", tag="sc", negative_source="teacher"),
                 student("qcrd-fixed", tag="fixed", negative_source="fixed", fixed_generator="/x/dss"),
                 student("qcrd-t07", tag="t07", negative_temperature=0.7),
@@ -159,7 +163,15 @@ def test_sweep_tables_find_one_factor_groups():
                                        "label accuracy, valid (%)", "seeds"]
     assert frame.loc["minmax", "rationale accuracy, test (%)"] == "50.0 ± 14.1 (n=2)"
     ablation = [r["value"] for r in tables[("Ablation (Table 4)", "qcrd")]["rows"]]
-    assert ablation == ["QCRD", "w/o ED, QJ", "w/o NK"]
+    assert ablation == ["QCRD", "w/o ED", "w/o ED, QJ", "w/o NK"]
+    # the rationale source: a table per method that learns rationales, with rationale accuracy
+    source = {r["value"]: r for r in tables[("Rationale source", "qcrd")]["rows"]}
+    assert sorted(source) == ["greedy", "self_consistent"] and source["greedy"]["rationale"] == "70.0 (n=1)"
+    assert [r["value"] for r in tables[("Rationale source", "dss")]["rows"]] == ["greedy", "self_consistent"]
+    # the same experiment under two names (w/o ED and the source sweep's greedy QCRD) counts once
+    again = {(t["sweep"], t["method"]): t for t in sweep_tables(
+        students + [student("qcrd-woED", tag="woED", rationale_source="greedy", test=0.6, test_rationale_accuracy=0.7)])}
+    assert [r["students"] for r in again[("Rationale source", "qcrd")]["rows"]][0] == ["qcrd-greedy"]
     assert [r["value"] for r in tables[("Negative source and j (A.2 Table 3)", "qcrd")]["rows"]] == \
         ["j=5", "j=10", "Fixed", "SC"]
     assert [r["value"] for r in tables[("Negative temperature τ (A.4 Table 5)", "qcrd")]["rows"]] == ["0.7", "1.5"]
@@ -295,3 +307,14 @@ def test_holm_by_hand():
     # sorted 0.01 x 3 = 0.03, 0.03 x 2 = 0.06, 0.04 x 1 = 0.04 -> 0.06 (never below the one before)
     assert holm([0.04, 0.01, 0.03]) == pytest.approx([0.06, 0.03, 0.06])
     assert holm([0.6, 0.9]) == [1.0, 1.0]                    # 1.2 capped at 1; 0.9 kept at 1
+
+
+def test_students_trained_before_rationale_source_keep_their_source():
+    from qcrdkit.training.data import recorded_rationale_source
+
+    assert recorded_rationale_source({"positives": "sc"}) == "self_consistent"         # QCRD
+    assert recorded_rationale_source({"positives": "greedy"}) == "greedy"              # QCRD w/o ED
+    assert recorded_rationale_source({"rationale": "greedy"}) == "greedy"              # DSS, MI, Single-Task
+    assert recorded_rationale_source({"rationale": "first_positive"}) is None          # no source reproduces it
+    assert recorded_rationale_source({"alpha": 0.5}) is None                           # Finetune
+    assert recorded_rationale_source({"rationale_source": "greedy_and_samples", "positives": "sc"}) == "greedy_and_samples"

@@ -116,6 +116,9 @@ def test_the_dashboard_opens_a_run_without_rerunning_the_analysis(dashboard_run,
             expect(page.locator(".qcrd-case")).to_be_visible(timeout=60_000)
             seconds = time.perf_counter() - t0
             print(f"dashboard page load: {seconds:.1f} s (request to the explorer and case study shown)")
+            # what each rationale source teaches, beside what the students wrote (the saved view, no decoding)
+            expect(page.locator(".qcrd-sources")).to_contain_text("student qcrd", timeout=60_000)
+            expect(page.locator(".qcrd-sources")).to_contain_text("self-consistent τ samples")
             assert page.get_by_text("Test accuracy (%)").count() >= 1          # the report's tables
             assert page.locator("img").count() >= 2                           # its figures
             assert str(run.parent) not in page.content()                     # no server paths in the page

@@ -22,10 +22,10 @@ TEACHER = {
 TRAINING = {
     "methods": ["mi", "qcrd"], "student": "scratch-tiny", "tokenizer": "corpus", "vocab_size": 333, "steps": 77,
     "batch_size": 5, "lr": 0.002, "eval_every": 11, "seeds": [3], "tag": "walk", "train_fraction": 0.5, "alpha": 0.3,
-    "mi_weight": 0.2, "rationale": "first", "alpha_pred": 0.4, "alpha_cl": 0.6, "alpha_judge": 0.7,
+    "mi_weight": 0.2, "rationale_source": "one_sample", "alpha_pred": 0.4, "alpha_cl": 0.6, "alpha_judge": 0.7,
     "alpha_judge_decay": 0.8, "beta": 0.25, "delta": 2.5, "scheme": "mean", "num_positives": 3, "num_negatives": 2,
     "negative_source": "fixed", "iterations_back": 4, "steps_per_iteration": 9, "negative_temperature": 1.2,
-    "negative_top_k": 7, "negative_top_p": 0.9, "fixed_generator": "/somewhere/a-student", "positives": "greedy",
+    "negative_top_k": 7, "negative_top_p": 0.9, "fixed_generator": "/somewhere/a-student",
     "use_judge": False, "judge_update_every": 13, "judge_update_steps": 3, "judge_lr": 0.0003, "judge_labels": "source",
     "extra": {"warmup_steps": 3}, "replace": True, "progress": False}
 JUDGE = {

@@ -75,14 +75,22 @@ def test_smoke_run_writes_every_stage_contract(smoke_run):
     assert judge["questions"] == 3 and set(judge["counts"]) == {"τ=0", "τ=0.7"}
     assert all(sum(c.values()) == 3 for c in judge["counts"].values())
     tables = (report / "tables.md").read_text()
-    for heading in ("Test accuracy (%)", "Paired difference", "Training time", "Quality scores by source", "LLM judge"):
+    for heading in ("Test accuracy (%)", "Paired difference", "Training time", "Quality scores by source", "LLM judge",
+                    "Rationale sources (3 training questions)"):
         assert f"## {heading}" in tables
+    # what each rationale source teaches, beside the rationale each student writes for the same question
+    source_rows = [json.loads(x) for x in (report / "source_rationales.jsonl").read_text().splitlines()]
+    assert len(source_rows) == 3 and all(r["id"].startswith("arith-train-") for r in source_rows)
+    assert set(source_rows[0]["sources"]) == {"greedy", "one_sample", "self_consistent", "greedy_and_samples"}
+    learnt = {name: s["source"] for name, s in source_rows[0]["students"].items()}
+    assert learnt == {"dss": "greedy", "qcrd": "self_consistent"}
     for png in ("scores_kde.png", "llm_judge.png"):
         assert (report / png).stat().st_size > 5000
     executed = json.loads((run / "notebooks" / "04_analysis.ipynb").read_text())
     state = executed["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     views = [m["state"]["value"] for m in state.values() if m["model_name"] == "HTMLModel"]
     assert any("qcrd-case" in v and "τ=1.5" in v for v in views)      # the widget's last view is saved
+    assert any("qcrd-sources" in v and "student qcrd" in v for v in views)
     for path in run.rglob("*"):
         if path.is_file():
             assert SMOKE_SECRET.encode() not in path.read_bytes(), path
@@ -95,17 +103,24 @@ def test_sweep_runs_one_stage_per_variant_and_04_tabulates_it(smoke_run, tmp_pat
     sweep.write_text(yaml.safe_dump({
         "base": str(REPO / "params" / "smoke.yaml"), "stages": ["03_training", "04_analysis"],
         "03_training": {"methods": ["qcrd"]}, "04_analysis": {"llm_judge": None},
-        "sweep": {"stage": "03_training", "variants": {"mean": {"scheme": "mean"}, "woNK": {"negative_source": "none"}}}}))
+        "sweep": {"stage": "03_training", "variants": {"mean": {"scheme": "mean"}, "woNK": {"negative_source": "none"},
+                                                       "samples": {"methods": ["dss"], "rationale_source": "self_consistent"}}}}))
     res = qcrd("run", "--params", str(sweep), "--set", f"outputs_dir={tmp_path}")
     assert res.returncode == 0, res.stderr[-3000:]
     run = tmp_path / "runs" / "smoke"
     assert (run / "notebooks" / "03_training-mean.ipynb").exists() and (run / "notebooks" / "03_training-woNK.ipynb").exists()
     metrics = {m["name"]: m for m in json.loads((run / "students" / "summary.json").read_text())}
-    assert set(metrics) == {"dss", "qcrd", "qcrd-mean", "qcrd-woNK"}
+    assert set(metrics) == {"dss", "qcrd", "qcrd-mean", "qcrd-woNK", "dss-samples"}
+    assert metrics["dss-samples"]["config"]["rationale_source"] == "self_consistent"
     assert metrics["qcrd-mean"]["tag"] == "mean" and metrics["qcrd-mean"]["config"]["scheme"] == "mean"
     sweeps = {t["sweep"]: t for t in json.loads((run / "report" / "summary.json").read_text())["sweeps"]}
     assert [r["students"] for r in sweeps["Contrastive scheme (Table 5)"]["rows"]] == [["qcrd-mean"], ["qcrd"]]
     assert [r["value"] for r in sweeps["Ablation (Table 4)"]["rows"]] == ["QCRD", "w/o NK"]
+    source = sweeps["Rationale source"]
+    assert source["method"] == "dss" and [(r["value"], r["students"]) for r in source["rows"]] == [
+        ("greedy", ["dss"]), ("self_consistent", ["dss-samples"])]
+    assert all(r["rationale"] != "–" for r in source["rows"])          # rationale accuracy beside label accuracy
+    assert "rationale accuracy, test (%)" in (run / "report" / "tables.md").read_text()
     assert "llm_judge" not in json.loads((run / "report" / "summary.json").read_text())
 
 

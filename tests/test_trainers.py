@@ -70,44 +70,71 @@ QCRD_FAST = dict(steps_per_iteration=2, iterations_back=2, judge_update_every=2,
 
 def test_train_rows_and_their_errors():
     task = get_task("arith", **TASK_OPTIONS)
-    examples, records = task.load("train"), make_records(task)
-    rows, counts = train_rows(task, examples, records, rationale="first")
-    assert counts == {"questions": 24, "no_samples": 0, "with_positive": 24, "mean_positives": 2.0,
-                      "mean_teacher_negatives": 1.0}
+    examples, records, greedy = task.load("train"), make_records(task), make_greedy(task)
+    rows, counts = train_rows(task, examples, records, rationale_source="self_consistent")
+    assert counts == {"questions": 24, "no_samples": 0, "rationale_source": "self_consistent", "with_positive": 24,
+                      "without_source_rationale": 0, "mean_positives": 2.0, "mean_teacher_negatives": 1.0}
+    assert rows[0]["positives"] == rows[0]["rationales"] == [records[0]["rationale"], records[1]["rationale"]]
     assert rows[0]["rationale"] == records[0]["rationale"] and rows[0]["label"] == examples[0].label
-    assert len(rows[0]["positives"]) == 2 and rows[0]["teacher_negatives"] == [records[2]["rationale"]]
-    first, _ = train_rows(task, examples, records, positives="first", rationale="first")
-    assert first[0]["positives"] == [records[0]["rationale"]] and first[0]["teacher_negatives"] == []
+    assert rows[0]["teacher_negatives"] == [records[2]["rationale"]]
+    one, _ = train_rows(task, examples, records, rationale_source="one_sample")
+    assert one[0]["rationales"] == [records[0]["rationale"]] and one[0]["teacher_negatives"] == []
     # w/o ED changes one thing: QCRD's positives become the baselines' one greedy rationale
-    wo_ed, _ = train_rows(task, examples, records, positives="greedy", rationale="first", greedy=make_greedy(task))
+    wo_ed, _ = train_rows(task, examples, records, rationale_source="greedy", greedy=greedy)
     assert wo_ed[0]["positives"] == ["Greedy: " + examples[0].rationale] and wo_ed[0]["teacher_negatives"] == []
+    both, _ = train_rows(task, examples, records, rationale_source="greedy_and_samples", greedy=greedy)
+    assert both[0]["rationales"] == ["Greedy: " + examples[0].rationale, *rows[0]["rationales"]]
+    assert both[0]["teacher_negatives"] == rows[0]["teacher_negatives"]
+    # the decoding budget reads every teacher rationale, whatever the source
+    assert wo_ed[0]["teacher_rationales"] == both[0]["teacher_rationales"] == ["Greedy: " + examples[0].rationale] + [
+        r["rationale"] for r in records[:3]]
+    # a question without a positive learns its first sample (counted)
+    shuffled = [dict(r, positive=r["sample_index"] == 2 and r["id"] != examples[0].id) for r in records]
+    picked, counts = train_rows(task, examples, shuffled, rationale_source="self_consistent")
+    assert picked[0]["rationales"] == [] and picked[0]["rationale"] == records[0]["rationale"]
+    assert picked[1]["rationale"] == records[5]["rationale"] and counts["without_source_rationale"] == 1
+    with pytest.raises(ConfigError, match=r"greedy.jsonl: not found; rationale_source='greedy' needs stage 01"):
+        train_rows(task, examples, records, rationale_source="greedy")
     with pytest.raises(ConfigError, match="greedy.jsonl: not found"):
-        train_rows(task, examples, records, positives="greedy", rationale="first")
-    shuffled = [dict(r, positive=not r["positive"]) for r in records]
-    picked, _ = train_rows(task, examples, shuffled, rationale="first_positive")
-    assert picked[0]["rationale"] == records[2]["rationale"]
-    greedy_rows, _ = train_rows(task, examples, records, greedy=make_greedy(task))       # the default: greedy
-    assert greedy_rows[0]["rationale"] == "Greedy: " + examples[0].rationale
-    assert greedy_rows[0]["positives"] == rows[0]["positives"]                 # QCRD's positives do not change
-    with pytest.raises(ConfigError, match=r"greedy.jsonl: not found; rationale='greedy' \(or positives='greedy'\) needs stage 01"):
-        train_rows(task, examples, records)
+        train_rows(task, examples, records, rationale_source="greedy_and_samples")
     with pytest.raises(ConfigError, match="no greedy sample for question 'arith-train-0'"):
-        train_rows(task, examples, records, greedy=make_greedy(task)[1:])
-    some, counts = train_rows(task, examples, records[:3], rationale="first")
+        train_rows(task, examples, records, rationale_source="greedy", greedy=greedy[1:])
+    some, counts = train_rows(task, examples, records[:3], rationale_source="one_sample")
     assert len(some) == 1 and counts["no_samples"] == 23
     with pytest.raises(ConfigError, match="samples.jsonl: no teacher samples"):
-        train_rows(task, examples, [dict(r, id="other") for r in records], source="samples.jsonl", rationale="first")
+        train_rows(task, examples, [dict(r, id="other") for r in records], source="samples.jsonl",
+                   rationale_source="one_sample")
     with pytest.raises(ConfigError, match="no self-consistency split"):
-        train_rows(task, examples, [{k: v for k, v in r.items() if k != "positive"} for r in records], rationale="first")
-    with pytest.raises(ConfigError, match="rationale must be one of"):
-        train_rows(task, examples, records, rationale="best")
+        train_rows(task, examples, [{k: v for k, v in r.items() if k != "positive"} for r in records],
+                   rationale_source="one_sample")
+    with pytest.raises(ConfigError, match="rationale_source must be one of"):
+        train_rows(task, examples, records, rationale_source="best")
+
+
+def test_a_one_rationale_method_learns_its_sources_rationales_in_turn_by_epoch():
+    from qcrdkit.students import train_corpus_tokenizer
+    from qcrdkit.core.question_batches import QuestionBatchSampler
+
+    task = get_task("arith", **TASK_OPTIONS)
+    rows, _ = train_rows(task, task.load("train"), make_records(task), rationale_source="greedy_and_samples",
+                         greedy=make_greedy(task))
+    tok = train_corpus_tokenizer([r["question"] for r in rows] + [t for r in rows for t in r["teacher_rationales"]], 300)
+    sampler = QuestionBatchSampler(rows, 4)
+    collator = StudentCollator(tok, "multitask", sampler=sampler)
+    taught = []
+    for epoch in range(4):
+        sampler.set_epoch(epoch)
+        labels = collator(rows[:1])["expl_labels"][0]
+        taught.append(tok.decode(labels[labels != -100], skip_special_tokens=True))
+    assert taught == [rows[0]["rationales"][e % 3] for e in range(4)]
+    assert len(set(taught)) == 3
 
 
 def test_collator_formats():
     from qcrdkit.students import train_corpus_tokenizer
 
     task = get_task("arith", **TASK_OPTIONS)
-    rows, _ = train_rows(task, task.load("train"), make_records(task), rationale="first")
+    rows, _ = train_rows(task, task.load("train"), make_records(task), rationale_source="one_sample")
     tok = train_corpus_tokenizer([r["question"] for r in rows] + [r["rationale"] for r in rows], 300)
     multi = StudentCollator(tok, "multitask")(rows[:3])
     assert {"input_ids", "attention_mask", "labels", "expl_input_ids", "expl_labels", "id", "positives"} <= set(multi)

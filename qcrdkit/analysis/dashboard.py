@@ -19,6 +19,7 @@ from pathlib import Path
 from qcrdkit.core.errors import ConfigError
 from qcrdkit.core.io import read_json, read_jsonl
 from qcrdkit.core.rundir import judge_dir
+from qcrdkit.analysis.sources import SAVED as SOURCES_SAVED
 
 
 #: the run the four notebooks default to (their ``run_dir``), and so the dashboard's
@@ -156,6 +157,12 @@ def show_run(run_dir: str | Path | None = None) -> bool:
         study, case = saved
         display(Markdown(f"## Case study: student `{case['student']}` as the temperature rises"))
         display(temperature_widget(study, temperature=case["temperature"], question_ids=case["question_ids"]))
+    sources = run_dir / "report" / SOURCES_SAVED
+    if sources.exists():
+        from qcrdkit.analysis.sources import source_viewer
+
+        display(Markdown("## What each rationale source teaches, beside what the students wrote"))
+        display(source_viewer(read_jsonl(sources)))
     display(Markdown("## Explore every rationale"))
     display(rationale_explorer(load_rationales(run_dir), export_name=f"{run_dir.name}-selection.jsonl"))
     return True

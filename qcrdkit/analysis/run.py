@@ -6,6 +6,7 @@
 :func:`open_analysis`        the run(s), their current students and test predictions, the report
 :func:`accuracy_section`     accuracy and rationale accuracy over seeds; the paired difference of ``compare``
 :func:`sweep_section`        sweeps and ablations found among the students; the training-fraction curves
+:func:`sources_section`      what each rationale source teaches, beside what the students write
 :func:`quality_section`      the judge's scores by source and temperature (Fig. 6), does it rank, the samples
 :func:`llm_judge_section`    the pairwise LLM judge of ``compare`` (Table 7)
 ==========================  ===========================================================================
@@ -200,6 +201,25 @@ class LLMJudgement:
     counts_table: object             # outcomes per student temperature
     rows: list                       # every judged pair, both orders' replies
     figure: object
+
+
+def sources_section(a: AnalysisRun, stage: AnalysisStageConfig) -> list[dict]:
+    """``case_questions`` training questions: what each rationale source teaches and the greedy rationale each
+    student of the run (seed 0) writes for it (:mod:`qcrdkit.analysis.sources`); saved to
+    ``report/source_rationales.jsonl`` (the dashboard's), summed up in the report."""
+    from qcrdkit.core.io import write_jsonl
+    from qcrdkit.analysis.sources import (SAVED, add_student_rationales, rationale_students, source_questions,
+                                          source_summary)
+
+    rows = source_questions(a.run_dir, stage.case_questions, seed=stage.seed)
+    examples = {ex.id: ex for ex in a.task.load("train", data_dir=a.spec.get("data_dir"))}
+    usable = [s for s in rationale_students(a.students, a.run_dir.name) if student_problem(a, s["name"]) is None]
+    add_student_rationales(rows, a.run_dir, usable, a.task, examples)
+    write_jsonl(a.report.folder / SAVED, rows)
+    a.report.table(f"Rationale sources ({len(rows)} training questions)", source_summary(rows),
+                   note="The rationales each source teaches (stage 01's reading: right or wrong) and the greedy "
+                        f"rationale each seed-0 student writes for the same questions; every one in `{SAVED}`.")
+    return rows
 
 
 def student_problem(a: AnalysisRun, name: str) -> str | None:

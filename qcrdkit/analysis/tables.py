@@ -13,6 +13,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from qcrdkit.analysis.statistics import interval_text, paired_difference
+from qcrdkit.training.data import LEGACY_SOURCE_NAMES, recorded_rationale_source
 
 
 def accuracy_by_method(metrics: Sequence[dict], key: str = "test_accuracy") -> dict[tuple[str, str], dict]:
@@ -131,9 +132,10 @@ def timing_table(students: Sequence[dict]):
 # --------------------------------------------------------------------------- sweeps (one factor at a time)
 
 def _ablation_label(config: dict) -> str | None:
-    if config.get("negative_source") not in ("self", "none"):
+    source = recorded_rationale_source(config)
+    if config.get("negative_source") not in ("self", "none") or source not in ("self_consistent", "greedy", "one_sample"):
         return None
-    missing = [name for name, off in (("ED", config.get("positives") == "first"),
+    missing = [name for name, off in (("ED", source != "self_consistent"),
                                       ("NK", config.get("negative_source") == "none"),
                                       ("QJ", not config.get("use_judge", True))) if off]
     return "QCRD" if not missing else "w/o " + ", ".join(missing)
@@ -159,8 +161,12 @@ def _field_label(name: str) -> Callable[[dict], str | None]:
         else str(config[name])
 
 
+#: the config fields that have named a student's rationale source (older students: ``positives``, ``rationale``)
+SOURCE_FIELDS = ("rationale_source", *LEGACY_SOURCE_NAMES)
+
 SWEEPS = (
-    Sweep("Ablation (Table 4)", ("positives", "negative_source", "use_judge"), _ablation_label),
+    Sweep("Ablation (Table 4)", (*SOURCE_FIELDS, "negative_source", "use_judge"), _ablation_label),
+    Sweep("Rationale source", SOURCE_FIELDS, recorded_rationale_source, methods=("single_task", "dss", "mi", "qcrd")),
     Sweep("Contrastive scheme (Table 5)", ("scheme",), _field_label("scheme")),
     Sweep("Positives per question m (§5.2 Table 6)", ("num_positives",), _field_label("num_positives")),
     Sweep("Negatives per question k (§5.2 Table 6)", ("num_negatives",), _field_label("num_negatives")),
@@ -198,9 +204,14 @@ def sweep_tables(students: Sequence[dict], sweeps: Sequence[Sweep] = SWEEPS) -> 
     ``rationale_mean``, ``n`` (students: one per seed), ``students``).
     """
     out = []
+    # one student per experiment: two of one run, method and config (seed included) are the same
+    # experiment trained twice (qcrd-woED and qcrd-greedy), not two seeds
+    unique: dict[tuple, dict] = {}
+    for s in sorted(students, key=lambda s: (bool(s.get("tag")), s["name"])):
+        unique.setdefault((s["run"], s["task"], s["method"], json.dumps(s.get("config", {}), sort_keys=True)), s)
     for sweep in sweeps:
         groups: dict[tuple, dict[str, list[dict]]] = {}
-        for s in students:
+        for s in unique.values():
             if s["method"] not in sweep.methods:
                 continue
             config = s.get("config", {})

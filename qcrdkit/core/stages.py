@@ -205,11 +205,15 @@ class TrainingStageConfig:
     train_fraction: float = field(
         default=1.0,
         metadata={"help": "share of the training questions used (Fig. 4), the same subset for every method"})
+    rationale_source: str | None = field(
+        default=None,
+        metadata={"help": "what the methods that learn rationales learn from: greedy (the teacher's tau 0 rationale) | "
+                          "one_sample (its first tau sample) | self_consistent (the self-consistency positives) | "
+                          "greedy_and_samples (the greedy one, then the positives); None: each method's paper source, "
+                          "greedy for Single-Task, DSS and MI, self_consistent for QCRD (w/o ED: greedy). QCRD uses the "
+                          "first m as its positives; the others learn one per epoch, in turn"})
     alpha: float = field(default=0.5, metadata={"help": "DSS: alpha * L_pred + (1 - alpha) * L_expl"})
     mi_weight: float = field(default=0.1, metadata={"help": "MI: weight of the mutual-information term"})
-    rationale: str = field(
-        default="greedy",
-        metadata={"help": "the one teacher rationale: greedy (tau 0 sample, as DSS) | first | first_positive"})
     alpha_pred: float = field(default=0.5, metadata={"help": "alpha1: label task", "paper": 0.5, "cite": "§4.1"})
     alpha_cl: float = field(default=0.5, metadata={"help": "alpha2: contrastive loss", "paper": 0.5, "cite": "§4.1"})
     alpha_judge: float = field(
@@ -246,9 +250,6 @@ class TrainingStageConfig:
     fixed_generator: str | None = field(
         default=None,
         metadata={"help": "for negative_source \"fixed\": a trained student folder, e.g. <run>/students/dss"})
-    positives: str = field(
-        default="sc",
-        metadata={"help": "sc (self-consistency positives) | greedy (w/o ED: the baselines' greedy rationale) | first (the first sample)"})
     use_judge: bool = field(default=True, metadata={"help": "False: unit quality weights (w/o QJ)"})
     judge_update_every: int | None = field(
         default=None,
@@ -297,7 +298,8 @@ class AnalysisStageConfig:
         default=100,
         metadata={"help": "test questions the student samples for the quality-score plot"})
     samples_per_temperature: int = field(default=3, metadata={"help": "rationales per question and temperature"})
-    case_questions: int = field(default=20, metadata={"help": "test questions offered by the case-study widget"})
+    case_questions: int = field(default=20, metadata={
+        "help": "test questions offered by the case-study widget; as many training questions in the rationale-source view"})
     case_temperature: float = field(default=1.5, metadata={"help": "where the widget's temperature slider starts"})
     llm_judge: str = field(
         default="synthetic",

@@ -135,7 +135,7 @@ def sampling_summary(stage: TeacherSamplingConfig, samples: TeacherSamples) -> s
         lines.append(f"{p['greedy']['samples']} greedy (τ = 0) samples, {100 * p['greedy']['correct']:.1f}% right")
     elif stage.greedy_rationale:
         lines.append(f"greedy_rationale: teacher {stage.teacher!r} imports rationales; no greedy samples "
-                     "(the baselines then need rationale='first')")
+                     "(the baselines then need rationale_source='one_sample' or 'self_consistent')")
     if "answer_reader" in p:
         sent = p["answer_reader"]["samples"]
         lines.append(f"LLM reader ({p['answer_reader']['model']}): {sent['sent']} unread samples sent, {sent['read']} "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -21,7 +22,7 @@ from qcrdkit.core.stage_parameters import declared
 from qcrdkit.core.training_arguments import KitTrainingArguments
 from qcrdkit.students.models import explain_input, generate_texts
 from qcrdkit.tasks import Example, Task, split_answer
-from qcrdkit.training.data import StudentCollator, single_task_target
+from qcrdkit.training.data import StudentCollator, check_rationale_source, single_task_target
 from qcrdkit.core.stages import TRAINING
 
 STAGE = TRAINING
@@ -73,9 +74,14 @@ class StudentConfig(KitTrainingArguments, Seq2SeqTrainingArguments):
     generation_max_length: int | None = None
     restore_callback_states_from_checkpoint: bool = True   # the step timer survives a resume
 
+    #: what a method with a ``rationale_source`` field learns from when it is None (the paper's source for it)
+    paper_rationale_source: ClassVar[str] = "greedy"
+
     def __post_init__(self):
         if not 0 < self.train_fraction <= 1:
             raise ValueError(f"train_fraction must be in (0, 1], got {self.train_fraction}")
+        if hasattr(self, "rationale_source"):
+            self.rationale_source = check_rationale_source(self.rationale_source or self.paper_rationale_source)
         super().__post_init__()
 
 
@@ -154,6 +160,8 @@ class StudentTrainer(Seq2SeqTrainer):
         from qcrdkit.core.question_batches import question_loader
 
         loader, self.train_sampler = question_loader(self, self.train_dataset, self._train_batch_size, shuffle=True)
+        if isinstance(self.data_collator, StudentCollator):
+            self.data_collator.sampler = self.train_sampler     # a row's rationale of the epoch (data.rationale_at)
         return loader
 
     # ---- loss ------------------------------------------------------------------------------
@@ -234,7 +242,7 @@ class StudentTrainer(Seq2SeqTrainer):
 def generation_length(collator: StudentCollator, rows, input_format: str) -> int:
     """A generation budget for evaluation: the longest label target (in tokens) plus slack."""
     if input_format == "single":
-        texts = [single_task_target(r["rationale"], r["label"]) for r in rows if r.get("train")]
+        texts = [single_task_target(t, r["label"]) for r in rows if r.get("train") for t in r.get("rationales") or [r["rationale"]]]
     else:
         texts = [r["label"] for r in rows]
     longest = max(len(collator.tokenizer(text_target=t)["input_ids"]) for t in texts)
@@ -242,8 +250,9 @@ def generation_length(collator: StudentCollator, rows, input_format: str) -> int
 
 
 def rationale_generation_length(tokenizer, rows, max_target_length: int) -> int:
-    """A budget for decoding rationales: the longest training rationale (in tokens) plus slack."""
-    texts = [t for r in rows if r.get("train") for t in [r["rationale"], *r.get("positives", [])]]
+    """A budget for decoding rationales: the longest teacher rationale of the training questions (in tokens) plus
+    slack, the same for every method and rationale source."""
+    texts = [t for r in rows if r.get("train") for t in r.get("teacher_rationales") or [r["rationale"]]]
     if not texts:
         return max_target_length
     longest = max(len(ids) for ids in tokenizer(text_target=texts)["input_ids"])

@@ -34,7 +34,7 @@ class FinetuneTrainer(StudentTrainer):
 class SingleTaskConfig(StudentConfig):
     """Rationale and label as one target sequence; the answer is read after "So the answer is"."""
 
-    rationale: str = declared(STAGE, "rationale")
+    rationale_source: str | None = declared(STAGE, "rationale_source")
 
 
 class SingleTaskTrainer(StudentTrainer):
@@ -52,7 +52,7 @@ class DSSConfig(StudentConfig):
     """Distilling step-by-step: one teacher rationale per question, two tasks."""
 
     alpha: float = declared(STAGE, "alpha")
-    rationale: str = declared(STAGE, "rationale")
+    rationale_source: str | None = declared(STAGE, "rationale_source")
 
 
 class DSSTrainer(StudentTrainer):

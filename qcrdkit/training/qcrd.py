@@ -23,7 +23,7 @@ The passes without gradient run in ``inference_dtype`` (:mod:`qcrdkit.core.preci
 (``qcrd_state.pt``): a resumed run samples negatives from the same models and weighs them with the same judge (host
 memory: ``j + 1`` copies of the student's weights; T5-base, j = 5: 5.3 GB).
 
-Ablations of Table 4: w/o ED — ``positives="greedy"`` (the teacher's greedy rationale, the one the
+Ablations of Table 4: w/o ED — ``rationale_source="greedy"`` (the teacher's greedy rationale, the one the
 baselines learn); w/o NK — ``negative_source="none"``; w/o QJ — ``use_judge=False`` (``s_pos = 1``, ``s_neg = 0``).
 """
 from __future__ import annotations

@@ -6,6 +6,7 @@ default, its help, the paper's value) and only named here (``declared``); ``judg
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from qcrdkit.core.errors import ConfigError
 from qcrdkit.judge.objectives import OBJECTIVES
@@ -46,7 +47,8 @@ class QCRDConfig(StudentConfig):
         default=64, metadata={"help": "negatives of the questions of this many coming steps are sampled together"})
     negative_generation_batch_size: int = field(default=256, metadata={"help": "questions per generate call"})
     fixed_generator: str | None = declared(STAGE, "fixed_generator")
-    positives: str = declared(STAGE, "positives")
+    rationale_source: str | None = declared(STAGE, "rationale_source")
+    paper_rationale_source: ClassVar[str] = "self_consistent"     # the paper's positives (w/o ED: "greedy")
     use_judge: bool = declared(STAGE, "use_judge")
     judge_update_every: int | None = declared(STAGE, "judge_update_every")
     judge_update_steps: int = declared(STAGE, "judge_update_steps")

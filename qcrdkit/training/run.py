@@ -146,8 +146,9 @@ def build_trainer(method: str, run_dir: str | Path, stage: TrainingStageConfig |
     greedy = None if greedy is None else [r for r in greedy if r["split"] == "train"]
     # the subset depends on the fraction only (not on method or seed): methods compare on the same questions
     train_examples = pick_questions(examples["train"], max(1, round(args.train_fraction * len(examples["train"]))))
-    rows, counts = train_rows(task, train_examples, records, rationale=getattr(args, "rationale", "first"),
-                              positives=getattr(args, "positives", "sc"), source=str(run_dir / "teacher" / "samples.jsonl"),
+    # Finetune learns no rationale: its rows take the first sample (never read)
+    rows, counts = train_rows(task, train_examples, records, rationale_source=getattr(args, "rationale_source", "one_sample"),
+                              source=str(run_dir / "teacher" / "samples.jsonl"),
                               greedy=greedy, greedy_source=str(teacher_greedy_path(run_dir)))
     with args.main_process_first(desc="student tokenizer"):
         tok = run_student_tokenizer(run_dir, student, tokenizer, vocab_size,
