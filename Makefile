@@ -12,6 +12,8 @@ export TRANSFORMERS_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 # The Distilling Step-by-Step data the tests read (never copied into the repo).
 export QCRD_DSS_DATA ?= $(abspath ../shared/data/dss)
+# T5's own SentencePiece vocabulary and flan-t5-base's config (no weights): the T5-folder student's tests
+export QCRD_T5_SHAPE ?= $(abspath ../shared/models/flan-t5-base-shape)
 
 .PHONY: setup lock demo dashboard lab test test-fast browser smoke bench bench-methods clean-venv
 

@@ -24,6 +24,27 @@ def dss_dir() -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def t5_shape() -> Path:
+    """T5's vocabulary and flan-t5-base's config, no weights (QCRD_T5_SHAPE; `make test` and .ci/run set it).
+    Missing is a failure, not a skip."""
+    value = os.environ.get("QCRD_T5_SHAPE")
+    if not value:
+        pytest.fail("QCRD_T5_SHAPE is not set: point it at ../shared/models/flan-t5-base-shape")
+    path = Path(value)
+    if not (path / "spiece.model").exists():
+        pytest.fail(f"QCRD_T5_SHAPE={value} has no spiece.model")
+    return path
+
+
+@pytest.fixture(scope="session")
+def t5_folder(t5_shape, tmp_path_factory) -> Path:
+    """A hub-layout T5 student folder (flan-t5-base's config shrunk, random weights, T5's tokenizer)."""
+    from qcrdkit.students.t5_folder import make_t5_folder
+
+    return make_t5_folder(t5_shape, tmp_path_factory.mktemp("models") / "t5-shrunk")
+
+
 SMOKE_SECRET = "sk-test-NEVER-WRITTEN-42"
 
 

@@ -188,3 +188,14 @@ def test_no_internal_issue_numbers_in_what_users_read():
     found = [f"{f}:{i}: {line.strip()[:80]}" for f in files if f.endswith((".py", ".md", ".yaml", ".ipynb")) or
              f == "Makefile" for i, line in enumerate((REPO / f).read_text().splitlines(), 1) if pattern.search(line)]
     assert not found
+
+
+def test_every_notebook_cell_has_an_id():
+    """nbformat 4.5 cells carry ids (a cell added without one warns on every run, and will be an error)."""
+    import json
+
+    for path in sorted((REPO / "qcrdkit" / "notebooks").glob("*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        missing = [i for i, c in enumerate(cells) if not c.get("id")]
+        assert not missing, f"{path.name}: cells {missing} have no id"
+        assert len({c["id"] for c in cells}) == len(cells), f"{path.name}: duplicate cell ids"

@@ -55,3 +55,22 @@ def test_bad_student_names_are_clear():
         build_student("scratch-tiny", corpus=CORPUS, tokenizer="words")
     with pytest.raises(ConfigError, match="'t5-nonexistent-xyz' could not be loaded.*HF_HUB_OFFLINE"):
         build_student("t5-nonexistent-xyz")
+
+
+def test_a_hub_layout_t5_folder_is_a_student_with_t5s_own_tokenizer(t5_folder):
+    """What a t5-base download looks like on disk (config, safetensors, T5's SentencePiece tokenizer) made offline;
+    the student adds <Predict>/<Explain> in T5's unused embedding rows and decodes plain text."""
+    from transformers import T5TokenizerFast
+
+    assert {"config.json", "model.safetensors", "spiece.model", "tokenizer_config.json"} <= {
+        p.name for p in t5_folder.iterdir()}
+    model, tok = build_student(str(t5_folder))
+    assert isinstance(tok, T5TokenizerFast) and len(tok) == 32102
+    assert model.get_input_embeddings().num_embeddings == 32128           # T5's padded matrix, not shrunk
+    ids = tok(predict_input("Zoe has 4 stickers."))["input_ids"]
+    assert tok.convert_ids_to_tokens(ids)[0] == PREDICT and ids[0] < 32128
+    assert (model.config.pad_token_id, model.config.eos_token_id, model.config.decoder_start_token_id) == (0, 1, 0)
+    text = "Zoe has 4 stickers. One of 2 equal shares is 4 / 2 = 2 stickers."
+    assert tok.decode(tok(text_target=text)["input_ids"], skip_special_tokens=True) == text   # no ▁ pieces, no <unk>
+    again, _ = build_student(str(t5_folder))
+    assert all((a == b).all() for a, b in zip(model.parameters(), again.parameters()))       # saved weights, loaded

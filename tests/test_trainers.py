@@ -378,6 +378,10 @@ def test_complete_config_fills_fields_an_older_version_did_not_record():
     assert config["scheme"] == "mean" and config["train_fraction"] == 1.0 and config["negative_temperature"] == 1.5
     assert "alpha" not in config and complete_config("dss", {})["alpha"] == 0.5
     assert complete_config("nosuch", old) == old
+    # students trained before rationale_source recorded it as positives (QCRD) or rationale (the baselines)
+    assert complete_config("qcrd", {"positives": "greedy"})["rationale_source"] == "greedy"
+    assert complete_config("dss", {"rationale": "greedy"})["rationale_source"] == "greedy"
+    assert complete_config("qcrd", {"rationale_source": "greedy_and_samples"})["rationale_source"] == "greedy_and_samples"
 
 
 def test_every_method_sees_the_same_question_order_per_seed(run_dir, tmp_path):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from qcrdkit.core.errors import ConfigError
 from qcrdkit.core.io import read_json, read_jsonl, write_json
+from qcrdkit.training.data import recorded_rationale_source
 from qcrdkit.training.run import METHODS, name_tag, summary_fields
 
 
@@ -17,8 +18,11 @@ def complete_config(method: str, config: dict) -> dict:
         return dict(config)
     defaults = {f.name: f.default for f in dataclasses.fields(METHODS[method][0])
                 if f.default is not dataclasses.MISSING}
-    return {**{k: defaults[k] for k in summary_fields(METHODS[method][0]) if k in defaults and k not in config},
-            **config}
+    out = {**{k: defaults[k] for k in summary_fields(METHODS[method][0]) if k in defaults and k not in config},
+           **config}
+    if out.get("rationale_source") is None and recorded_rationale_source(config):   # recorded as rationale / positives
+        out["rationale_source"] = recorded_rationale_source(config)
+    return out
 
 
 UNFINISHED = "unfinished: its training stopped before the end (checkpoints only); run stage 03 again to resume it"

@@ -61,6 +61,14 @@ def _rewrite_words(text: str, rng: random.Random, rate: float, new_word) -> str:
     return "".join(pieces) + text[last:]
 
 
+def mask_token_for(tokenizer) -> str:
+    """The word that stands for a masked one: the tokenizer's mask token, else T5's first sentinel
+    (``<extra_id_0>``, what T5 was pretrained to fill in), else ``[MASK]``."""
+    if getattr(tokenizer, "mask_token", None):
+        return tokenizer.mask_token
+    return "<extra_id_0>" if "<extra_id_0>" in tokenizer.get_vocab() else "[MASK]"
+
+
 def mask_words(text: str, rng: random.Random, rate: float = 0.2, mask_token: str = "[MASK]") -> str:
     """Replace ``rate`` of the words (at least one) with ``mask_token``."""
     return _rewrite_words(text, rng, rate, lambda _: mask_token)

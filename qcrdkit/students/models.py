@@ -61,6 +61,9 @@ def build_student(name: str, *, corpus: Iterable[str] | None = None, tokenizer=T
     missing = [t for t in (PREDICT, EXPLAIN) if t not in tok.get_vocab()]
     if missing:
         tok.add_special_tokens({"additional_special_tokens": missing}, replace_extra_special_tokens=False)
+    # T5 pads its embedding to 32 128 rows for 32 100 pieces: new tokens take unused rows, and the matrix is
+    # never shrunk (resizing it to len(tok) would cut the pretrained rows' padding and change the checkpoint's shape)
+    if len(tok) > model.get_input_embeddings().num_embeddings:
         model.resize_token_embeddings(len(tok))
     return model, tok
 
