@@ -20,7 +20,12 @@ import hostile_inputs  # noqa: E402
 CASES = hostile_inputs.cases()
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+#: cases that write and read a million lines (seconds each): the slow tier
+BIG = ("dump: a million lines matching nothing",)
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.slow) if c.name in BIG else c for c in CASES],
+                         ids=[c.name for c in CASES])
 def test_each_hostile_input_is_refused_clearly_or_read_and_touches_nothing_outside(case, tmp_path):
     outcome = hostile_inputs.run_case(case, tmp_path)
     assert outcome.outcome == ("clear error" if case.expect == "error" else "accepted"), outcome.detail
@@ -95,6 +100,7 @@ def test_loaders_read_any_bytes_or_name_the_file(tmp_path, data):
             assert isinstance(rows, list)
 
 
+@pytest.mark.slow
 def test_a_million_line_dump_and_a_10_mb_line_load(tmp_path):
     """Both load whole (how fast: bench/hostile_inputs.py)."""
     from qcrdkit.core.io import read_jsonl
