@@ -9,8 +9,9 @@ included (QCRD: negative sampling, judge scoring and its online updates, amortiz
 
 Target: QCRD ≤ 2.0× DSS per step once QCRD has negatives (after its first iteration). The paper reports 13 h vs 4 h (≈ 3.25×) for T5-base.
 
-Usage: ``python bench/step_cost.py [--steps 200] [--repeats 3] [--run-dir outputs/runs/demo] [--set num_positives=1 ...]``
-(``--set`` changes a stage-03 parameter of QCRD, by its stage name, to see what a setting costs).
+Usage: ``python bench/step_cost.py [--steps 200] [--repeats 3] [--run-dir outputs/runs/demo] [--set num_positives=1 ...]
+[--both student=outputs/models/t5-shrunk]`` (``--set`` changes a stage-03 parameter of QCRD, by its stage name, to see
+what a setting costs; ``--both`` changes it for both methods).
 """
 from __future__ import annotations
 
@@ -101,12 +102,12 @@ QCRD_PARTS = {"compute_loss": "forward (compute_loss)", "sample_negatives": "sam
               "rationale_ce": _ce_part, "quality": "judge scoring", "update_judge": "online judge update"}
 
 
-def worker(method: str, run_dir: str, steps: int, overrides: list[str]) -> dict:
+def worker(method: str, run_dir: str, steps: int, overrides: list[str], both: list[str] = ()) -> dict:
     import torch
 
     from qcrdkit.training.run import build_trainer
 
-    stage = demo_training_stage(overrides if method == "qcrd" else [])
+    stage = demo_training_stage([*both, *(overrides if method == "qcrd" else [])])
     with tempfile.TemporaryDirectory() as tmp:
         setup = build_trainer(method, run_dir, stage, output_dir=tmp, steps=steps, progress=False,
                               extra={**stage.extra, "eval_strategy": "no", "save_strategy": "no",
@@ -169,10 +170,12 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=1, help="alternating DSS/QCRD runs; the median ratio is reported")
     parser.add_argument("--run-dir", default=str(REPO / "outputs" / "runs" / "demo"))
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a QCRD config field")
+    parser.add_argument("--both", action="append", default=[], metavar="KEY=VALUE",
+                        help="a stage-03 field of both methods (e.g. student=outputs/models/t5-shrunk)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker, args.run_dir, args.steps, args.set)))
+        print(json.dumps(worker(args.worker, args.run_dir, args.steps, args.set, args.both)))
         return 0
     run_dir = Path(args.run_dir).resolve()
     ensure_run(run_dir)
@@ -181,7 +184,8 @@ def main() -> int:
         results = {}
         for method in ("dss", "qcrd"):
             res = subprocess.run([sys.executable, __file__, "--worker", method, "--run-dir", str(run_dir),
-                                  "--steps", str(args.steps), *[f"--set={x}" for x in args.set]],
+                                  "--steps", str(args.steps), *[f"--set={x}" for x in args.set],
+                                  *[f"--both={x}" for x in args.both]],
                                  capture_output=True, text=True, cwd=REPO)
             if res.returncode:
                 print(res.stderr[-3000:], file=sys.stderr)
@@ -195,7 +199,8 @@ def main() -> int:
     ratios = [steady_ratio(r) for r in runs]
     print(f"demo configuration: student {results['dss']['student']}, batch {results['dss']['batch_size']}, "
           f"{args.steps} steps per method, {results['dss']['threads']} threads"
-          + (f"; QCRD with {' '.join(args.set)}" if args.set else ""))
+          + (f"; QCRD with {' '.join(args.set)}" if args.set else "")
+          + (f"; both with {' '.join(args.both)}" if args.both else ""))
     steady = results["dss"]["steady_steps"]
     print(f"{'method':8} {'s/step, all':>12} {f's/step, last {steady}':>16} {'peak RSS GB':>12}")
     for method, r in results.items():

@@ -27,7 +27,7 @@ TRAINING = {
     "negative_source": "fixed", "iterations_back": 4, "steps_per_iteration": 9, "negative_temperature": 1.2,
     "negative_top_k": 7, "negative_top_p": 0.9, "fixed_generator": "/somewhere/a-student",
     "use_judge": False, "judge_update_every": 13, "judge_update_steps": 3, "judge_lr": 0.0003, "judge_labels": "source",
-    "extra": {"warmup_steps": 3}, "replace": True, "progress": False}
+    "extra": {"warmup_steps": 3}, "replace": True, "progress": False, "processes": 3}
 JUDGE = {
     "backbone": "scratch-tiny", "tokenizer": "corpus", "vocab_size": 321, "objective": "eq2", "steps": 17, "batch_size": 3,
     "rationales_per_question": 2, "group_by_length": True, "answer_input": "answered", "lr": 0.004, "freeze_layers": 1,

@@ -87,10 +87,16 @@ def test_qcrd_check_exits_1_with_one_line_per_problem_and_no_traceback(tmp_path)
 
 @pytest.mark.slow
 def test_a_preflight_of_the_smoke_params_passes_and_projects_every_stage(tmp_path):
+    """Stage 03 with ``processes: 2``: the notebook launches torchrun for each student (qcrd run's path to several
+    processes), and the check says so beside the device."""
     res = run_qcrd("check", "--params", str(REPO / "params" / "smoke.yaml"), "--set", f"outputs_dir={tmp_path}",
-                   "--price-in", "0.5", "--price-out", "1.5", cwd=REPO, timeout=600)
+                   "--set", "03_training.processes=2", "--price-in", "0.5", "--price-out", "1.5", cwd=REPO, timeout=600)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
     report = json.loads((tmp_path / "preflight" / "smoke" / "preflight.json").read_text())
+    assert report["processes"] == 2 and "each student trained by 2 process(es)" in res.stdout
+    assert "device: cpu (" in res.stdout and "passes without gradient in" in res.stdout
+    students = list((tmp_path / "preflight" / "smoke").glob("tiny/**/students/*/metrics.json"))
+    assert students and all(json.loads(p.read_text())["processes"] == 2 for p in students)
     assert report["problems"] == [] and not (tmp_path / "runs" / "smoke").exists()    # the real run untouched
     assert set(report["seconds_per_step"]) >= {"judge", "dss", "qcrd"}
     assert report["teacher_requests"] == 40 * 2            # 40 train questions: one request of k, one greedy

@@ -74,3 +74,38 @@ def test_a_hub_layout_t5_folder_is_a_student_with_t5s_own_tokenizer(t5_folder):
     assert tok.decode(tok(text_target=text)["input_ids"], skip_special_tokens=True) == text   # no ▁ pieces, no <unk>
     again, _ = build_student(str(t5_folder))
     assert all((a == b).all() for a, b in zip(model.parameters(), again.parameters()))       # saved weights, loaded
+
+
+@pytest.mark.slow
+def test_qcrd_check_runs_every_stage_on_a_t5_folder_and_its_text_reads_as_t5_detokenised(t5_folder, tmp_path):
+    """params/t5-folder.yaml (the researcher's path: a hub-layout T5 folder as student and judge backbone) passes
+    `qcrd check`: all four stages tiny. Every rationale the students wrote and the report shows is T5's detokenised
+    text: no SentencePiece `▁` pieces, no `<unk>`, no `<pad>`/`</s>`."""
+    import json
+
+    from conftest import REPO, run_qcrd
+
+    res = run_qcrd("check", "--params", str(REPO / "params" / "t5-folder.yaml"), "--set", f"outputs_dir={tmp_path}",
+                   "--set", f"02_judge.backbone={t5_folder}", "--set", f"03_training.student={t5_folder}", timeout=1200)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
+    tiny = tmp_path / "preflight" / "t5-folder" / "tiny"
+    students = list(tiny.glob("**/students/*/test_predictions.jsonl"))
+    assert {p.parent.name for p in students} >= {"dss", "qcrd"}
+    texts = [row[key] for p in students for row in map(json.loads, p.read_text().splitlines())
+             for key in ("prediction", "rationale") if row.get(key)]
+
+    def strings(value):
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, (list, dict)):
+            for v in (value.values() if isinstance(value, dict) else value):
+                yield from strings(v)
+
+    report = [row for p in tiny.glob("**/report/*.jsonl") for row in map(json.loads, p.read_text().splitlines())]
+    assert report, "the tiny run's report saved no rationales"
+    texts += [text for row in report for text in strings(row)]
+    assert len(texts) > 20
+    for marker in ("▁", "<unk>", "<pad>", "</s>"):
+        assert not [t for t in texts if marker in t], marker
+    config = json.loads(next(tiny.glob("**/students/qcrd/config.json")).read_text())
+    assert config["vocab_size"] == 32128 and config["model_type"] == "t5"      # T5's padded embedding, kept

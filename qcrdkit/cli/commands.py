@@ -122,7 +122,8 @@ def _cmd_train(args) -> int:
     import json
 
     from qcrdkit.cli.pipeline import parse_override
-    from qcrdkit.training import train_student
+    from qcrdkit.core.io import read_json
+    from qcrdkit.training import train_student, training_stage
 
     parameters = {}
     for item in args.set or []:
@@ -132,8 +133,12 @@ def _cmd_train(args) -> int:
         parameters["replace"] = True
     if args.no_progress:
         parameters["progress"] = False
-    metrics = train_student(args.method, args.run_dir, seed=args.seed, out_dir=args.out, **parameters)
-    print(json.dumps({k: metrics[k] for k in ("name", "valid_accuracy", "test_accuracy", "steps", "seconds_per_step")}))
+    stage = training_stage(**read_json(args.stage_file)) if args.stage_file else None    # from train_in_processes
+    metrics = train_student(args.method, args.run_dir, stage, seed=args.seed, out_dir=args.out,
+                            keep_checkpoints=args.keep_checkpoints, **parameters)
+    if int(os.environ.get("RANK", "0")) == 0:       # several processes (accelerate launch): the main one reports
+        print(json.dumps({k: metrics[k] for k in ("name", "valid_accuracy", "test_accuracy", "steps", "seconds_per_step",
+                                                   "processes")}))
     return 0
 
 
@@ -292,6 +297,8 @@ def main(argv=None) -> int:
     train.add_argument("--replace", action="store_true",
                        help="a finished student there made with other settings or inputs is moved aside and trained again")
     train.add_argument("--no-progress", action="store_true")
+    train.add_argument("--keep-checkpoints", action="store_true", help="keep the checkpoints folder after training")
+    train.add_argument("--stage-file", help=argparse.SUPPRESS)        # stage 03's parameters as JSON (processes > 1)
     train.set_defaults(func=_cmd_train)
     dash = sub.add_parser("dashboard", help="serve a run's report, case study and explorer as a web page (Voilà)")
     dash.add_argument("run", nargs="?", default=None,

@@ -348,8 +348,15 @@ def run_preflight(params: dict, cwd: str | Path, *, offline: bool = True, price_
 
 
 def _device() -> str:
+    """The device each process trains on and the dtype of QCRD's passes without gradient (``inference_dtype:
+    auto``, :mod:`qcrdkit.core.precision`)."""
     import torch
 
+    from qcrdkit.core.precision import inference_dtype
+
     if torch.cuda.is_available():
-        return f"cuda ({torch.cuda.get_device_name(0)}, bf16 {torch.cuda.is_bf16_supported()})"
-    return f"cpu ({os.cpu_count()} cores, {torch.get_num_threads()} threads)"
+        where = f"cuda ({torch.cuda.device_count()} x {torch.cuda.get_device_name(0)}, bf16 training {torch.cuda.is_bf16_supported()})"
+    else:
+        where = f"cpu ({os.cpu_count()} cores, {torch.get_num_threads()} threads)"
+    dtype = str(inference_dtype("auto", "cuda" if torch.cuda.is_available() else "cpu")).removeprefix("torch.")
+    return f"{where}; passes without gradient in {dtype}"

@@ -107,6 +107,7 @@ def project_training(m: Measured, config, name: str, wall: float) -> float:
     measured = sum(s["train_runtime"] + s.get("evaluation_seconds", 0.0) for s in students.values())
     total = max(wall - measured, 0.0)
     sizes = m.sizes
+    m.out["processes"] = config.processes           # the tiny run trained each student with as many
     for method in config.methods:
         s = students.get(method)
         if s is None:
@@ -219,7 +220,11 @@ def disk_free_gb(path: Path) -> float:
 
 def table(report: dict) -> str:
     """The projection as a short text table."""
-    lines = [f"{'stage':22} {'projected h':>12} {'peak GB':>8}"]
+    lines = [f"device: {report.get('device', '?')}"]
+    if "processes" in report:
+        lines.append(f"stage 03: each student trained by {report['processes']} process(es) (processes; the tiny run "
+                     "trained that way, so its seconds per step are those processes')")
+    lines.append(f"{'stage':22} {'projected h':>12} {'peak GB':>8}")
     for stage, hours in report["projected_hours"].items():
         if stage != "total":
             lines.append(f"{stage:22} {hours:12.3f} {report['peak_memory_gb'].get(stage, float('nan')):8.2f}")

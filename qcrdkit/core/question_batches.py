@@ -24,10 +24,14 @@ class QuestionBatchSampler(torch.utils.data.Sampler):
     with many rationales does not blow a batch up. ``group_by_length``: batches of questions of
     similar length (shuffled within windows of 50 batches, the batches then shuffled), so each
     batch pads to a nearby longest rationale.
+
+    ``shards`` processes training one model (``accelerate launch --num_processes N``): each batch is one optimizer
+    step's global batch, and the sampler of process ``shard`` yields its part of it (:func:`shard_part`), so N
+    processes see the questions of one process's run, step for step.
     """
 
     def __init__(self, items: Sequence[dict], questions_per_batch: int, shuffle: bool = True, seed: int = 0,
-                 per_question: int | None = None, group_by_length: bool = False):
+                 per_question: int | None = None, group_by_length: bool = False, shards: int = 1, shard: int = 0):
         if questions_per_batch < 1:
             raise ConfigError(f"batch size (questions per batch) must be ≥ 1, got {questions_per_batch}")
         if per_question is not None and per_question < 1:
@@ -42,6 +46,9 @@ class QuestionBatchSampler(torch.utils.data.Sampler):
                         for g in self.groups] if group_by_length else None
         self.questions_per_batch, self.shuffle, self.seed, self.epoch = questions_per_batch, shuffle, seed, 0
         self.per_question, self.group_by_length = per_question, group_by_length
+        if not 0 <= shard < shards:
+            raise ConfigError(f"process {shard} of {shards}: no such process")
+        self.shards, self.shard = shards, shard
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -80,15 +87,35 @@ class QuestionBatchSampler(torch.utils.data.Sampler):
             if self.shuffle:
                 rng.shuffle(batches)
         for batch in batches:
-            yield [i for g in batch for i in self._pick(g, rng)]
+            picked = [self._pick(g, rng) for g in batch]          # every process draws the whole batch's picks
+            yield [i for group in shard_part(picked, self.shards, self.shard) for i in group]
+
+
+def shard_part(batch: list, shards: int, shard: int) -> list:
+    """Process ``shard``'s part of a global batch of questions: contiguous, sizes differing by at most one (so the
+    processes' parts, in process order, are the batch). A batch with fewer questions than processes (a tiny last
+    batch) gives an empty part its first question again: every process must take the step."""
+    size, extra = divmod(len(batch), shards)
+    start = shard * size + min(shard, extra)
+    return batch[start:start + size + (shard < extra)] or batch[:1]
 
 
 def question_loader(trainer: Trainer, dataset, batch_size: int, shuffle: bool, **sampler_options):
     """``(loader, sampler)``: a ``trainer``'s dataloader over ``dataset`` in
     :class:`QuestionBatchSampler` batches (``sampler_options``: ``per_question``, ``group_by_length``),
-    prepared by its accelerator (sharded across processes), and the sampler (its batch order, before
-    sharding)."""
-    sampler = QuestionBatchSampler(dataset, batch_size, shuffle=shuffle, seed=trainer.args.seed, **sampler_options)
-    loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=trainer.data_collator,
-                                         num_workers=trainer.args.dataloader_num_workers)
-    return trainer.accelerator.prepare(loader), sampler
+    prepared by its accelerator, and the sampler. Under N processes each global batch of ``batch_size`` questions
+    is split between them by the sampler (``shards``), and the loader only places batches on the process's device
+    (accelerate's own sharding would give each process whole batches in turn: N times the questions per step)."""
+    args = trainer.args
+    sampler = QuestionBatchSampler(dataset, batch_size, shuffle=shuffle, seed=args.seed, shards=args.world_size,
+                                   shard=args.process_index, **sampler_options)
+    if args.world_size == 1:
+        loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=trainer.data_collator,
+                                             num_workers=args.dataloader_num_workers)
+        return trainer.accelerator.prepare(loader), sampler
+    from accelerate.data_loader import DataLoaderShard
+
+    loader = DataLoaderShard(dataset, device=trainer.accelerator.device, batch_sampler=sampler,
+                             collate_fn=trainer.data_collator, num_workers=args.dataloader_num_workers)
+    trainer.accelerator._dataloaders.append(loader)
+    return loader, sampler

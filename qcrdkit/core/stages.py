@@ -189,7 +189,7 @@ class TrainingStageConfig:
     steps: int = field(
         default=600,
         metadata={"help": "optimizer steps per method (paper: 10000; params/paper.yaml)", "paper": 10000, "cite": "§4.1"})
-    batch_size: int = field(default=32, metadata={"help": "questions per step (paper: 8)", "paper": 8, "cite": "§4.1"})
+    batch_size: int = field(default=32, metadata={"help": "questions per optimizer step; several processes split each step's questions between them (paper: 8)", "paper": 8, "cite": "§4.1"})
     lr: float | None = field(
         default=None,
         metadata={"help": "None: 1e-5 for a pretrained student (paper), 1e-3 for a preset built from a config", "paper": 1e-05, "cite": "§4.1"})
@@ -269,6 +269,11 @@ class TrainingStageConfig:
         metadata={"help": "a finished artifact made with other settings or inputs: False keeps it and stops, naming the "
                           "differences; True moves it to <run>/replaced/ and computes it again"})
     progress: bool = field(default=True, metadata={"help": "progress bars inside the notebook"})
+    processes: int = field(
+        default=1,
+        metadata={"help": "processes training each student: > 1 launches `torchrun --standalone --nproc_per_node N -m "
+                          "qcrdkit.cli train` per student (one model, each step's questions split; gloo on CPUs, one GPU "
+                          "per process on CUDA)"})
 
 
 @dataclass
@@ -364,7 +369,7 @@ def help_text(stage: str) -> dict:
 
 #: parameters that do not decide what a stage's artifact holds (where it goes, how fast, what is shown): a finished
 #: artifact is reused whatever they are (:func:`deciding_settings`)
-NOT_DECIDING = frozenset({"run_dir", "progress", "replace", "concurrency", "timeout", "cache_dir", "api_key_env",
+NOT_DECIDING = frozenset({"run_dir", "progress", "processes", "replace", "concurrency", "timeout", "cache_dir", "api_key_env",
                           "eval_every", "eval_questions", "test_split", "save_every"})
 
 

@@ -100,6 +100,14 @@ class OnlineJudge:
         self.model.eval()
         return value
 
+    def synchronize(self) -> None:
+        """Several processes training one student: the judge as process 0 has it (it updates there only)."""
+        from qcrdkit.core.processes import broadcast_module, distributed
+
+        if distributed():
+            broadcast_module(self.model)
+            self._scorer_updates = None      # the scoring copy is stale
+
     def state_dict(self) -> dict:
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "updates": self.updates}
 

@@ -97,6 +97,13 @@ def load_or_train_tokenizer(path: str | Path, name: str, corpus: Iterable[str],
     return tok
 
 
+def decoder_inputs(model, labels):
+    """The decoder's input for ``labels`` (shifted right, -100 as pad): what the model builds when it is given
+    ``labels``, without the token-mean loss it then also computes. The rationale terms take per-sequence CEs from
+    the logits, and that unused loss cost a softmax over T5's 32 128 tokens per pass. ``model`` may be DDP-wrapped."""
+    return getattr(model, "module", model).prepare_decoder_input_ids_from_labels(labels=labels)
+
+
 def predict_input(question: str) -> str:
     return f"{PREDICT} {question}"
 

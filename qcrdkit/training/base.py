@@ -18,6 +18,7 @@ import torch
 from transformers import Seq2SeqTrainer, Seq2SeqTrainingArguments, TrainerCallback
 from transformers.trainer_callback import ExportableState
 
+from qcrdkit.core.processes import gather_list
 from qcrdkit.core.stage_parameters import declared
 from qcrdkit.core.training_arguments import KitTrainingArguments
 from qcrdkit.students.models import explain_input, generate_texts
@@ -73,6 +74,7 @@ class StudentConfig(KitTrainingArguments, Seq2SeqTrainingArguments):
     predict_with_generate: bool = True
     generation_max_length: int | None = None
     restore_callback_states_from_checkpoint: bool = True   # the step timer survives a resume
+    ddp_find_unused_parameters: bool | None = False        # every method's label pass uses every weight
 
     #: what a method with a ``rationale_source`` field learns from when it is None (the paper's source for it)
     paper_rationale_source: ClassVar[str] = "greedy"
@@ -198,6 +200,17 @@ class StudentTrainer(Seq2SeqTrainer):
             self.log(extra)
         return metrics
 
+    @property
+    def gather_function(self):
+        """How evaluation gathers predictions across processes: ``gather_for_metrics``, which drops the rows
+        accelerate repeats to give every process full batches. (``Seq2SeqTrainer.evaluate`` sets the plain
+        ``gather``, which keeps them: 8 valid rows came back as 128 predictions on two processes.)"""
+        return self.accelerator.gather_for_metrics
+
+    @gather_function.setter
+    def gather_function(self, value) -> None:
+        pass                # the Trainer's and Seq2SeqTrainer's assignments: the property above wins
+
     def rationale_predictions(self, rows: list[dict]) -> list[dict]:
         """The greedy rationale of each row's question (``<Explain> x`` for the multitask methods; the
         part of Single-Task's output before "So the answer is"), its answer and correctness."""
@@ -208,9 +221,11 @@ class StudentTrainer(Seq2SeqTrainer):
         else:
             inputs = [r["question"] for r in rows]
             budget = self.args.generation_max_length or self.args.max_target_length
-        texts = [t[0] for t in generate_texts(model, self.processing_class, inputs, max_new_tokens=budget,
-                                              batch_size=self.args.per_device_eval_batch_size,
-                                              max_input_length=self.args.max_input_length)]
+        with self.accelerator.split_between_processes(inputs) as part:    # several processes: a part each
+            texts = [t[0] for t in generate_texts(model, self.processing_class, part, max_new_tokens=budget,
+                                                  batch_size=self.args.per_device_eval_batch_size,
+                                                  max_input_length=self.args.max_input_length)]
+        texts = gather_list(texts)
         if self.input_format == "single":
             texts = [split_answer(t)[0] for t in texts]
         outcomes = rationale_outcomes(self.task, texts, [r["example"] for r in rows])

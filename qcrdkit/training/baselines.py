@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from qcrdkit.students.models import decoder_inputs
 from qcrdkit.training.losses import dss_loss, mean_sequence_cross_entropy, mi_loss
 from qcrdkit.core.stage_parameters import declared
 from qcrdkit.training.base import StudentConfig, StudentTrainer
@@ -42,7 +43,8 @@ class SingleTaskTrainer(StudentTrainer):
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         """The one target holds the rationale: per-sequence mean CE, like every rationale term."""
-        outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], labels=inputs["labels"])
+        outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
+                        decoder_input_ids=decoder_inputs(model, inputs["labels"]))
         loss = mean_sequence_cross_entropy(outputs.logits, inputs["labels"])
         return (loss, outputs) if return_outputs else loss
 
@@ -61,7 +63,7 @@ class DSSTrainer(StudentTrainer):
     def task_outputs(self, model, inputs):
         pred = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], labels=inputs["labels"])
         expl = model(input_ids=inputs["expl_input_ids"], attention_mask=inputs["expl_attention_mask"],
-                     labels=inputs["expl_labels"])
+                     decoder_input_ids=decoder_inputs(model, inputs["expl_labels"]))
         return pred, expl
 
     @staticmethod

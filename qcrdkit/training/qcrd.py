@@ -45,6 +45,7 @@ from qcrdkit.students.models import explain_input
 from qcrdkit.training.base import StudentTrainer
 from qcrdkit.training.qcrd_candidates import Candidates, Slot, generated_labels, rationale_ce, scatter_rows
 from qcrdkit.training.qcrd_judge import OnlineJudgeSchedule
+from qcrdkit.core.processes import sum_over_processes
 from qcrdkit.training.qcrd_config import QCRDConfig  # noqa: F401  (the trainer's args; importable from here as in TRL)
 
 STATE_FILE = "qcrd_state.pt"
@@ -184,20 +185,17 @@ class QCRDTrainer(StudentTrainer):
 
         A prediction from the sampler's order; a wrong guess only costs speed (a question whose
         negatives are missing gets them sampled on the spot)."""
-        sampler = copy.copy(self.train_sampler)
-        world, rank, accum = self.args.world_size, self.args.process_index, self.args.gradient_accumulation_steps
-        per_process = math.ceil(len(sampler) / world)
-        steps_per_epoch = max(1, math.ceil(per_process / accum))
+        sampler = copy.copy(self.train_sampler)         # yields this process's part of each global batch
+        accum = self.args.gradient_accumulation_steps
+        steps_per_epoch = max(1, math.ceil(len(sampler) / accum))
         orders, ids = {}, []
         for step in range(start, start + steps):
             epoch, index = divmod(step, steps_per_epoch)
             if epoch not in orders:
                 sampler.set_epoch(epoch)
                 orders[epoch] = list(sampler)
-            for micro in range(index * accum, min((index + 1) * accum, per_process)):
-                batch = micro * world + rank
-                if batch < len(orders[epoch]):
-                    ids += [self.train_dataset[i]["id"] for i in orders[epoch][batch]]
+            for batch in orders[epoch][index * accum:(index + 1) * accum]:
+                ids += [self.train_dataset[i]["id"] for i in batch]
         return ids
 
     @torch.no_grad()
@@ -372,9 +370,9 @@ class QCRDTrainer(StudentTrainer):
         pce, pm, ps = parts["pos_ce"], parts["pos_mask"], parts["pos_scores"]
         nce, nm, ns = parts["neg_ce"], parts["neg_mask"], parts["neg_scores"]
         read = nm & (nce < a.delta)                                     # the negatives the judge scored
-        if training and nm.any() and self.state.global_step >= (self.state.max_steps or 0) // 2:
-            self.margin_counts[0] += int((nce[nm] < a.delta).sum())
-            self.margin_counts[1] += int(nm.sum())
+        if training and self.state.global_step >= (self.state.max_steps or 0) // 2:    # over every process
+            inside, total = sum_over_processes([int((nce[nm] < a.delta).sum()), int(nm.sum())])
+            self.margin_counts = [self.margin_counts[0] + inside, self.margin_counts[1] + total]
         self.record(loss_pred=loss_pred.detach(), loss_cl=parts["loss_cl"].detach(),
                     ce_pos=pce[pm].mean().detach() if pm.any() else None,
                     ce_neg=nce[nm].mean().detach() if nm.any() else None,
@@ -393,8 +391,10 @@ class QCRDTrainer(StudentTrainer):
         # the student's samples for the buffer are cut where its negatives are: the longest positive + 8 tokens
         budget = max((self.positive_length.get(q, 0) for q in self.judge_schedule.recent), default=-8) + 8 or None
         # the iteration that just ended (the first update is at the end of iteration 0: α3 undecayed)
-        logs = self.judge_schedule.update(self.accelerator.unwrap_model(self.model), self.processing_class,
-                                          (step - 1) // self.args.steps_per_iteration, max_new_tokens=budget)
+        logs = None if self.args.process_index else self.judge_schedule.update(      # several processes: on the first,
+            self.accelerator.unwrap_model(self.model), self.processing_class,            # then its weights to all
+            (step - 1) // self.args.steps_per_iteration, max_new_tokens=budget)
+        self.judge.synchronize()
         self.judge_update_times.append(time.perf_counter() - start)
         if logs is not None:
             self.record(**logs)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import torch
 from transformers.modeling_outputs import BaseModelOutput
 
+from qcrdkit.students.models import decoder_inputs
 from qcrdkit.training.losses import sequence_cross_entropy
 
 def pad_labels(sequences: list[torch.Tensor], device) -> torch.Tensor:
@@ -106,7 +107,7 @@ def rationale_ce(student, hidden, attention_mask, rows: list[int], labels: list[
         index = torch.tensor(rows, device=hidden.device)
         label_matrix = pad_labels(labels, hidden.device)
         out = student(encoder_outputs=BaseModelOutput(last_hidden_state=hidden[index]),
-                      attention_mask=attention_mask[index], labels=label_matrix)
+                      attention_mask=attention_mask[index], decoder_input_ids=decoder_inputs(student, label_matrix))
         return sequence_cross_entropy(out.logits, label_matrix)
     order = sorted(range(len(rows)), key=lambda i: len(labels[i]))
     ce = torch.empty(len(rows), device=hidden.device)

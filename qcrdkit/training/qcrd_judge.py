@@ -38,6 +38,7 @@ import random
 from collections import deque
 
 from qcrdkit.core.errors import ConfigError
+from qcrdkit.core.processes import gather_list
 from qcrdkit.judge.items import answer_input_mode, answer_key, answer_signals
 from qcrdkit.training.losses import alpha3_schedule
 from qcrdkit.students.models import explain_input, generate_texts
@@ -193,9 +194,12 @@ class OnlineJudgeSchedule:
                                                              (question_ids, questions, texts, source_labels))
             peers = None if peers is None else [peers[i] for i in keep]
         signals = self.signals(question_ids, texts, peers) or [1.0] * len(texts)
-        for q, question, text, label, a in zip(question_ids, questions, texts, source_labels, signals):
-            self.buffer.add(question, text, self.label(q, text, label), a)
-        self.recent.extend(dict.fromkeys(question_ids))
+        rows = [(q, question, text, self.label(q, text, label), a)
+                for q, question, text, label, a in zip(question_ids, questions, texts, source_labels, signals)]
+        rows = gather_list(rows)             # several processes: the global batch's pairs, in process order
+        for _, question, text, label, a in rows:
+            self.buffer.add(question, text, label, a)
+        self.recent.extend(dict.fromkeys(q for q, *_ in rows))
 
     def add_student_samples(self, student, tokenizer, max_new_tokens: int | None = None) -> int:
         """``outcome`` labels: the current student's samples at ``judge_student_temperature`` on the questions

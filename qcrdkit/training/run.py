@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import resource
 import re
 import time
 from pathlib import Path
@@ -33,6 +34,8 @@ from transformers.trainer_utils import get_last_checkpoint
 from qcrdkit.core.progress import progress_callbacks
 from qcrdkit.tasks.base import pick_questions
 from qcrdkit.core.errors import ConfigError
+from qcrdkit.core.processes import gather_list
+from qcrdkit.core.training_arguments import launched_processes
 from qcrdkit.core.guards import remove_inside
 from qcrdkit.core.paths import project_path
 from qcrdkit.core.stage_parameters import make_stage_config
@@ -61,7 +64,7 @@ TRAINER_NAMES = {"steps": "max_steps", "batch_size": "per_device_train_batch_siz
                  "eval_every": "eval_steps", "judge_lr": "judge_learning_rate"}
 #: stage-03 parameters that choose which students are trained and where, read by the notebook and
 #: :func:`train_student` (not fields of a method's config)
-RUN_LEVEL = ("run_dir", "methods", "student", "tokenizer", "vocab_size", "seeds", "tag", "replace", "extra")
+RUN_LEVEL = ("run_dir", "methods", "student", "tokenizer", "vocab_size", "seeds", "tag", "replace", "extra", "processes")
 
 
 def _fields(cls) -> set[str]:
@@ -224,17 +227,14 @@ def train_student(method: str, run_dir: str | Path, stage: TrainingStageConfig |
     decision, out, settings, inputs = claim_student(method, run_dir, stage, seed=seed, out_dir=out_dir)
     if decision == "reuse":
         return {**read_json(out / "metrics.json"), "reused": True}
+    if stage.processes > 1 and launched_processes() == 1:
+        return train_in_processes(method, run_dir, stage, seed=seed, out=out, keep_checkpoints=keep_checkpoints)
     final, root = out, run_dir if run_dir.resolve() in out.resolve().parents else out.parent
     if decision == "replace":          # built beside the old student, swapped in complete (an interruption resumes)
         out = staging_dir(root) / out.resolve().relative_to(root.resolve())
     if int(os.environ.get("RANK", "0")) == 0:          # under torchrun one process claims the folder
         claim_checkpoints(root, out / "checkpoints", "student", settings, inputs, replace=replace)
     setup = build_trainer(method, run_dir, stage, output_dir=out / "checkpoints", seed=seed)
-    launched = int(os.environ.get("WORLD_SIZE", "1"))
-    if launched > 1 and setup.trainer.args.world_size == 1:
-        raise ConfigError(f"{launched} processes were launched (torchrun / accelerate launch) but the Trainer set up no "
-                          "distributed run on this device (without CUDA, accelerate treats them as separate single-process "
-                          "runs, which would all train and write the same student folder); on CPUs run one process")
     trainer, task, spec, examples, counts, tok = (setup.trainer, setup.task, setup.spec, setup.examples, setup.counts,
                                                   setup.tokenizer)
     args = trainer.args
@@ -267,6 +267,8 @@ def train_student(method: str, run_dir: str | Path, stage: TrainingStageConfig |
         # updates that were due while the judge's buffer held one label only (warned in the log)
         "judge_updates_skipped": getattr(getattr(trainer, "judge_schedule", None), "skipped", None),
         "evaluation_seconds": round(evaluation_seconds, 2),
+        "processes": args.world_size, "device": str(args.device),     # one student, trained by this many processes
+        "peak_memory_gb": gather_list([round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3)]),  # each
         "data": counts, "config": _config_summary(args),
     }
     if trainer.is_world_process_zero():
@@ -285,6 +287,32 @@ def train_student(method: str, run_dir: str | Path, stage: TrainingStageConfig |
         if out != final:
             swap_in(root, [str(final.resolve().relative_to(root.resolve()))])
     return metrics
+
+
+def train_in_processes(method: str, run_dir: Path, stage: TrainingStageConfig, *, seed: int, out: Path,
+                       keep_checkpoints: bool = False) -> dict:
+    """One student trained by ``stage.processes`` processes, launched from this one (a notebook, ``qcrd run``):
+    ``torchrun --standalone --nproc_per_node N -m qcrdkit.cli train`` with this stage's parameters; their output is
+    shown here, and the student's ``metrics.json`` is returned."""
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        stage_file = Path(tmp) / "stage.json"
+        write_json(stage_file, dataclasses.asdict(stage))
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(stage.processes),
+               "-m", "qcrdkit.cli", "train", "--run-dir", str(run_dir), "--method", method, "--seed", str(seed),
+               "--out", str(out), "--stage-file", str(stage_file), *(["--keep-checkpoints"] if keep_checkpoints else [])]
+        with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as launched:
+            tail = []
+            for line in launched.stdout:
+                print(line, end="", flush=True)
+                tail = (tail + [line])[-20:]
+        if launched.returncode:
+            raise ConfigError(f"{out.name}: training in {stage.processes} processes failed (exit {launched.returncode}); "
+                              f"its last lines:\n{''.join(tail)}")
+    return read_json(out / "metrics.json")
 
 
 def name_tag(name: str, method: str) -> str | None:
