@@ -7,7 +7,7 @@ one thread each, 16 questions per process per step). Reported per run: optimizer
 the best checkpoint, wall time of the whole command, the peak resident memory of each process (each records its
 own), the student folders written, and whether any training process outlived its launcher.
 
-Targets (#37): the same optimizer steps, valid accuracy within 1 point, one student folder, no process left.
+Targets: the same optimizer steps, valid accuracy within 1 point, one student folder, no process left.
 The two runs differ beyond float rounding: each process draws its own dropout masks, and the label loss is a token
 mean per process.
 

@@ -318,3 +318,38 @@ def test_students_trained_before_rationale_source_keep_their_source():
     assert recorded_rationale_source({"rationale": "first_positive"}) is None          # no source reproduces it
     assert recorded_rationale_source({"alpha": 0.5}) is None                           # Finetune
     assert recorded_rationale_source({"rationale_source": "greedy_and_samples", "positives": "sc"}) == "greedy_and_samples"
+
+
+def test_the_llm_judges_preference_has_an_interval_over_seeds_only():
+    from qcrdkit.analysis.llm_judge import preference_over_seeds
+    from qcrdkit.analysis.tables import preference_table
+
+    one = preference_over_seeds({0: ["b_better", "b_better", "a_better", "both_good"]})
+    assert one == {"per_seed": {0: 0.25}, "seeds": 1, "mean": 0.25}          # one pair of students: no interval
+    three = preference_over_seeds({0: ["b_better", "a_better", "b_better", "undecided"],     # +0.25
+                                   1: ["a_better", "a_better", "both_bad", "b_better"],      # -0.25
+                                   2: ["b_better", "b_better", "b_better", "both_good"]})    # +0.75
+    assert three["per_seed"] == {0: 0.25, 1: -0.25, 2: 0.75} and three["mean"] == pytest.approx(0.25)
+    # t(2) 97.5 % = 4.303; std of (0.25, -0.25, 0.75) = 0.5
+    assert (three["low"], three["high"]) == pytest.approx((0.25 - 4.303 * 0.5 / 3 ** 0.5, 0.25 + 4.303 * 0.5 / 3 ** 0.5),
+                                                          abs=1e-3)
+    table = preference_table({"τ=0": one, "τ=0.7": three})
+    assert table.loc["τ=0", "mean [95 % t]"] == "+25.0 (one seed: no interval)"
+    assert table.loc["τ=0.7", "per seed"] == "+25.0, -25.0, +75.0" and table.loc["τ=0.7", "seeds"] == 3
+    with pytest.raises(ValueError, match="unknown outcome"):
+        preference_over_seeds({0: ["b_wins"]})
+
+
+def test_the_llm_judge_pairs_each_seeds_students_of_the_two_compared_methods(tmp_path):
+    from types import SimpleNamespace
+
+    from qcrdkit.analysis.run import seed_pairs
+
+    for name in ("dss", "qcrd", "dss-seed1", "qcrd-seed1", "dss-seed2", "qcrd-seed3", "qcrd-woNK-seed1"):
+        (tmp_path / "students" / name).mkdir(parents=True)
+        (tmp_path / "students" / name / "metrics.json").write_text("{}")
+    (tmp_path / "students" / "dss-seed4").mkdir()                          # unfinished: no metrics.json
+    (tmp_path / "students" / "qcrd-seed4").mkdir()
+    run = SimpleNamespace(run_dir=tmp_path)
+    assert seed_pairs(run, ["dss", "qcrd"]) == {0: ("dss", "qcrd"), 1: ("dss-seed1", "qcrd-seed1")}
+    assert seed_pairs(run, ["qcrd", "qcrd-woNK"]) == {0: ("qcrd", "qcrd-woNK"), 1: ("qcrd-seed1", "qcrd-woNK-seed1")}

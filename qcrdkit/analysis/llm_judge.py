@@ -16,7 +16,7 @@ synthetic endpoint judges ``arith`` rationales by checking their arithmetic
 (:func:`~qcrdkit.teacher.synthetic.judge_arith_reply`).
 
 Pure parts (:func:`judge_prompt`, :func:`parse_verdict`, :func:`combine_orders`,
-:func:`count_outcomes`) are separate from :func:`judge_pairs`, which does the requests.
+:func:`count_outcomes`, :func:`preference_over_seeds`) are separate from :func:`judge_pairs`, which does the requests.
 """
 from __future__ import annotations
 
@@ -77,6 +77,24 @@ def count_outcomes(outcomes: Sequence[str]) -> dict[str, int]:
     if unknown:
         raise ValueError(f"unknown outcome(s) {sorted(unknown)}; outcomes are {OUTCOMES}")
     return {o: counts.get(o, 0) for o in OUTCOMES}
+
+
+def preference_over_seeds(outcomes_by_seed: dict[int, Sequence[str]], confidence: float = 0.95) -> dict:
+    """The judge's net preference for the second student of a pair, seed by seed: ``(b_better − a_better) / pairs``
+    of each seed's students (A and B trained with that seed), and over seeds their mean with a Student t interval
+    (``low``/``high``/``p``: at least two seeds; a single pair of students is one draw of each method, and an
+    interval over its questions would say nothing about the methods)."""
+    from qcrdkit.analysis.statistics import seed_t_interval
+
+    per_seed = {}
+    for seed, outcomes in sorted(outcomes_by_seed.items()):
+        counts = count_outcomes(outcomes)
+        per_seed[seed] = (counts["b_better"] - counts["a_better"]) / max(len(outcomes), 1)
+    values = list(per_seed.values())
+    out = {"per_seed": per_seed, "seeds": len(values), "mean": sum(values) / len(values) if values else None}
+    if len(values) >= 2:
+        out["low"], out["high"], out["p"] = seed_t_interval(values, confidence)
+    return out
 
 
 def pairwise_items(task, examples: Sequence, rationales_a: dict[str, str], rationales_b: dict[str, str]) -> list[dict]:

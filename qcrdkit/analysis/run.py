@@ -198,9 +198,10 @@ def quality_section(a: AnalysisRun, stage: AnalysisStageConfig) -> QualityScores
 
 @dataclass
 class LLMJudgement:
-    counts_table: object             # outcomes per student temperature
-    rows: list                       # every judged pair, both orders' replies
+    counts_table: object             # outcomes per student temperature (the compare pair, seed 0)
+    rows: list                       # every judged pair of seed 0, both orders' replies
     figure: object
+    preference_table: object = None  # (B better − A better) / pairs per seed, mean and t interval over seeds
 
 
 def sources_section(a: AnalysisRun, stage: AnalysisStageConfig) -> list[dict]:
@@ -240,10 +241,23 @@ def missing_students(a: AnalysisRun, names) -> list[str]:
     return [n for n in names if not (a.run_dir / "students" / n / "metrics.json").exists()]
 
 
+def seed_pairs(a: AnalysisRun, names) -> dict[int, tuple[str, str]]:
+    """``{seed: (A's folder, B's folder)}``: the ``compare`` pair (seed 0) and every other seed whose two students
+    the run has (``<name>-seed<k>``, the names :func:`qcrdkit.training.student_folder_name` gives)."""
+    pairs = {0: tuple(names)}
+    for path in sorted((a.run_dir / "students").glob(f"{names[0]}-seed*/metrics.json")):
+        seed = path.parent.name[len(names[0]) + len("-seed"):]
+        if seed.isdigit() and not missing_students(a, [f"{names[1]}-seed{seed}"]):
+            pairs[int(seed)] = (path.parent.name, f"{names[1]}-seed{seed}")
+    return pairs
+
+
 def llm_judge_section(a: AnalysisRun, stage: AnalysisStageConfig) -> LLMJudgement:
     """The two ``compare`` students' rationales at each of ``llm_judge_temperatures`` on ``llm_judge_questions``
     test questions, judged pairwise in both orders by ``llm_judge`` (cached replies; a re-run asks only what is
-    missing). A ``compare`` student the run lacks is a :class:`qcrdkit.core.errors.ConfigError` naming it."""
+    missing); the same for each other seed whose two students the run has, so the preference gets an interval over
+    seeds (:func:`~qcrdkit.analysis.llm_judge.preference_over_seeds`). A ``compare`` student the run lacks is a
+    :class:`qcrdkit.core.errors.ConfigError` naming it."""
     import pandas as pd
 
     from qcrdkit.core.errors import ConfigError
@@ -251,7 +265,8 @@ def llm_judge_section(a: AnalysisRun, stage: AnalysisStageConfig) -> LLMJudgemen
     from qcrdkit.students import build_student
     from qcrdkit.analysis import plots
     from qcrdkit.analysis.casestudy import TemperatureStudy, pick_questions
-    from qcrdkit.analysis.llm_judge import count_outcomes, judge_client, judge_pairs, pairwise_items
+    from qcrdkit.analysis.llm_judge import (count_outcomes, judge_client, judge_pairs, pairwise_items,
+                                            preference_over_seeds)
 
     missing = missing_students(a, stage.compare)
     if missing:
@@ -260,33 +275,40 @@ def llm_judge_section(a: AnalysisRun, stage: AnalysisStageConfig) -> LLMJudgemen
                           "set compare to two of them, or llm_judge = None")
     judged = pick_questions(a.test_examples, stage.llm_judge_questions, seed=stage.seed + 1)
     ids = [ex.id for ex in judged]
-    compared = {}
-    for name in stage.compare:
-        model, tok = build_student(str(a.run_dir / "students" / name))
-        compared[name] = TemperatureStudy(model, tok, a.task, judged, samples_per_temperature=1, seed=stage.seed)
+    pairs = seed_pairs(a, stage.compare)
     counts, rows = {}, []
     with judge_client(stage.llm_judge, a.task.name, model=stage.llm_judge_model, base_url=stage.llm_judge_base_url,
                       api_key_env=stage.llm_judge_api_key_env, cache_dir=project_path(stage.llm_judge_cache_dir),
                       progress=stage.progress) as client:
-        start = time.perf_counter()              # the pairs' work, after the students and the client are up
-        for temperature in stage.llm_judge_temperatures:
-            texts = {name: {r["question_id"]: r["rationale"] for r in s.score_rows([temperature], ids)}
-                     for name, s in compared.items()}
-            judged_rows = judge_pairs(client, a.task.name, pairwise_items(a.task, judged, texts[stage.compare[0]],
-                                                                          texts[stage.compare[1]]))
-            rows += [{**r, "student_temperature": temperature} for r in judged_rows]
-            counts[f"τ={temperature:g}"] = count_outcomes([r["outcome"] for r in judged_rows])
+        start = time.perf_counter()              # the pairs' work, after the client is up
+        for seed, names in pairs.items():
+            studies = [TemperatureStudy(*build_student(str(a.run_dir / "students" / name)), a.task, judged,
+                                        samples_per_temperature=1, seed=stage.seed) for name in names]
+            for temperature in stage.llm_judge_temperatures:
+                texts = [{r["question_id"]: r["rationale"] for r in s.score_rows([temperature], ids)} for s in studies]
+                judged_rows = judge_pairs(client, a.task.name, pairwise_items(a.task, judged, *texts))
+                rows += [{**r, "student_temperature": temperature, "seed": seed} for r in judged_rows]
+                if seed == 0:
+                    counts[f"τ={temperature:g}"] = count_outcomes([r["outcome"] for r in judged_rows])
     a.report.data("work_llm_judge", {"seconds": round(time.perf_counter() - start, 2), "pairs": len(rows)})
     first, second = (tables.METHOD_NAMES.get(n, n) for n in stage.compare)
     table = pd.DataFrame(counts).T.rename(columns={"a_better": f"{first} better", "both_good": "both good",
                                                    "b_better": f"{second} better", "both_bad": "both bad"})
     a.report.table(f"LLM judge ({stage.llm_judge_model}): {first} vs {second}", table,
-                   note=f"{len(judged)} test questions per student temperature, each judged in both orders.")
+                   note=f"{len(judged)} test questions per student temperature, each judged in both orders; the "
+                        f"students of seed 0 ({' and '.join(stage.compare)}).")
+    preference = {f"τ={t:g}": preference_over_seeds({seed: [r["outcome"] for r in rows if r["seed"] == seed
+                                                            and r["student_temperature"] == t] for seed in pairs})
+                  for t in stage.llm_judge_temperatures}
+    over_seeds = tables.preference_table(preference)
+    a.report.table(f"LLM judge over seeds: ({second} better − {first} better) / pairs", over_seeds,
+                   note=f"Each seed's two students judged on the same {len(judged)} questions; mean over "
+                        f"{len(pairs)} seed(s) with a 95 % t interval over seeds (none from one seed).")
     a.report.data("llm_judge", {"model": stage.llm_judge_model, "endpoint": stage.llm_judge, "questions": len(judged),
-                                "counts": counts})
+                                "counts": counts, "preference_over_seeds": preference})
     figure = plots.plot_judge_counts(counts, first, second)
     a.report.figure("llm_judge.png", figure, "LLM judge outcomes (Table 7)")
-    return LLMJudgement(table, rows, figure)
+    return LLMJudgement(table, [r for r in rows if r["seed"] == 0], figure, over_seeds)
 
 
 def judged_example(judgement: LLMJudgement, names: tuple[str, str]) -> str:

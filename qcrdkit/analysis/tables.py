@@ -258,3 +258,17 @@ def sweep_frame(table: dict):
                           "rationale accuracy, test (%)": r.get("rationale", "–"), "label accuracy, valid (%)": r["valid"],
                           "seeds": r["n"], "students": ", ".join(r["students"])}
                          for r in table["rows"]]).set_index("variant")
+
+
+def preference_table(preference: dict):
+    """The LLM judge's preference over seeds (:func:`qcrdkit.analysis.llm_judge.preference_over_seeds` per student
+    temperature) as rows: seeds, each seed's value, and the mean with its interval, in points of the pairs."""
+    import pandas as pd
+
+    rows = {}
+    for temperature, p in preference.items():
+        interval = f" [{100 * p['low']:+.1f}, {100 * p['high']:+.1f}]" if "low" in p else " (one seed: no interval)"
+        rows[temperature] = {"seeds": p["seeds"],
+                             "per seed": ", ".join(f"{100 * v:+.1f}" for v in p["per_seed"].values()),
+                             "mean [95 % t]": f"{100 * p['mean']:+.1f}{interval}" if p["mean"] is not None else "–"}
+    return pd.DataFrame(rows).T
