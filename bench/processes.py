@@ -85,7 +85,7 @@ def main() -> int:
             one, two = (next(r for r in rows if (r["method"], r["seed"], r["processes"]) == (method, seed, p))
                         for p in (1, 2))
             diff = 100 * (two["valid_accuracy"] - one["valid_accuracy"])
-            held = one["steps"] == two["steps"] and abs(diff) <= 1.0 and len(two["folders"]) == 1 \
+            held = one["steps"] == two["steps"] and round(abs(diff), 6) <= 1.0 and len(two["folders"]) == 1 \
                 and two["processes_left"] == 0
             ok &= held
             print(f"{method} seed {seed}: 2 - 1 processes, valid {diff:+.1f} points, test "

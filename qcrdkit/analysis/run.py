@@ -202,6 +202,7 @@ class LLMJudgement:
     rows: list                       # every judged pair of seed 0, both orders' replies
     figure: object
     preference_table: object = None  # (B better − A better) / pairs per seed, mean and t interval over seeds
+    preference: dict = field(default_factory=dict)   # per temperature: preference_over_seeds
 
 
 def sources_section(a: AnalysisRun, stage: AnalysisStageConfig) -> list[dict]:
@@ -308,7 +309,7 @@ def llm_judge_section(a: AnalysisRun, stage: AnalysisStageConfig) -> LLMJudgemen
                                 "counts": counts, "preference_over_seeds": preference})
     figure = plots.plot_judge_counts(counts, first, second)
     a.report.figure("llm_judge.png", figure, "LLM judge outcomes (Table 7)")
-    return LLMJudgement(table, [r for r in rows if r["seed"] == 0], figure, over_seeds)
+    return LLMJudgement(table, [r for r in rows if r["seed"] == 0], figure, over_seeds, preference)
 
 
 def judged_example(judgement: LLMJudgement, names: tuple[str, str]) -> str:
