@@ -405,6 +405,32 @@ def test_processes_in_stage_03_launch_torchrun_for_one_student(run_dir, tmp_path
                          **{**FAST, "eval_every": 4})["reused"] is True
 
 
+@pytest.mark.slow
+def test_an_interrupted_launch_leaves_no_training_process(run_dir, tmp_path):
+    """Ctrl-C (a notebook's interrupt) while stage 03's processes train: nothing is left running, no student written.
+    (The launcher terminates torchrun; closing the processes' output pipe alone also ends them at their next line.)"""
+    import signal
+    import time
+
+    script = (f"from qcrdkit.training import train_student\n"
+              f"train_student('dss', {str(run_dir)!r}, out_dir={str(tmp_path / 'dss')!r}, steps=5000, processes=2, "
+              f"student='scratch-tiny', vocab_size=400, batch_size=4, eval_every=5000, progress=False)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for _ in range(120):                               # until the processes train (a log line of the Trainer)
+        if (tmp_path / "dss" / "checkpoints").exists():
+            break
+        time.sleep(0.5)
+    time.sleep(3)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=120)
+    assert proc.returncode != 0
+    time.sleep(2)
+    left = subprocess.run(["pgrep", "-f", str(tmp_path / "dss")], capture_output=True, text=True)
+    assert left.stdout == "", "a training process outlived the interrupted launch"
+    assert not (tmp_path / "dss" / "metrics.json").exists()
+
+
 def test_complete_config_fills_fields_an_older_version_did_not_record():
     from qcrdkit.analysis.student_results import complete_config
 

@@ -1,4 +1,5 @@
-"""One student trained by several processes (``accelerate launch --num_processes N -m qcrdkit.cli train …``).
+"""One student trained by several processes (``torchrun --nproc_per_node N -m qcrdkit.cli train …``, or
+``accelerate launch --multi_gpu --num_processes N …``; stage 03's ``processes``).
 
 The Trainer keeps the student the same on every process (DDP averages the gradients of each step's global batch,
 split between the processes by :class:`~qcrdkit.core.question_batches.QuestionBatchSampler`). QCRD's own state
@@ -8,7 +9,7 @@ needs these three collectives to stay the same too:
   as one process would (:func:`gather_list`);
 * the online judge updates on process 0 and its weights are broadcast (:func:`broadcast_module`): its student
   samples at τ > 0 draw from each process's own random stream, so separate updates could drift apart;
-* the margin counts are summed at the end (:func:`sum_over_processes`).
+* each step's margin counts (negatives inside δ) are summed over the processes (:func:`sum_over_processes`).
 
 The snapshot ring needs nothing: it copies the student, which is the same everywhere. Negatives are sampled on each
 process for its own questions. Without a process group every function is the identity.

@@ -25,7 +25,7 @@ class QuestionBatchSampler(torch.utils.data.Sampler):
     similar length (shuffled within windows of 50 batches, the batches then shuffled), so each
     batch pads to a nearby longest rationale.
 
-    ``shards`` processes training one model (``accelerate launch --num_processes N``): each batch is one optimizer
+    ``shards`` processes training one model (``torchrun --nproc_per_node N``): each batch is one optimizer
     step's global batch, and the sampler of process ``shard`` yields its part of it (:func:`shard_part`), so N
     processes see the questions of one process's run, step for step.
     """

@@ -306,9 +306,13 @@ def train_in_processes(method: str, run_dir: Path, stage: TrainingStageConfig, *
                "--out", str(out), "--stage-file", str(stage_file), *(["--keep-checkpoints"] if keep_checkpoints else [])]
         with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as launched:
             tail = []
-            for line in launched.stdout:
-                print(line, end="", flush=True)
-                tail = (tail + [line])[-20:]
+            try:
+                for line in launched.stdout:
+                    print(line, end="", flush=True)
+                    tail = (tail + [line])[-20:]
+            except BaseException:          # an interrupted notebook or run: torchrun stops its processes on SIGTERM
+                launched.terminate()
+                raise
         if launched.returncode:
             raise ConfigError(f"{out.name}: training in {stage.processes} processes failed (exit {launched.returncode}); "
                               f"its last lines:\n{''.join(tail)}")
